@@ -1,0 +1,36 @@
+package io.cohortsync.webhook;
+
+import io.cohortsync.sync.MassExitPolicy;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The webhook's settings, all from environment variables (README "Configuration" lists each with
+ * its default).
+ */
+public record WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId,
+                            MassExitPolicy massExitPolicy, Duration sessionTtl, int maxBodyBytes,
+                            Duration secretCacheTtl, int commitConcurrency) {
+
+    public static WebhookConfig fromEnvironment(Map<String, String> env) {
+        return new WebhookConfig(
+                required(env, "TABLE_NAME"),
+                required(env, "DELTA_QUEUE_URL"),
+                required(env, "WEBHOOK_SECRET_ID"),
+                new MassExitPolicy(Double.parseDouble(env.getOrDefault("MASS_EXIT_MAX_SHARE", "0.5")),
+                        Integer.parseInt(env.getOrDefault("MASS_EXIT_MIN_MEMBERS", "1000"))),
+                Duration.ofHours(Long.parseLong(env.getOrDefault("SESSION_TTL_HOURS", "72"))),
+                Integer.parseInt(env.getOrDefault("MAX_BODY_BYTES", "6000000")),
+                Duration.ofSeconds(Long.parseLong(env.getOrDefault("SECRET_CACHE_SECONDS", "300"))),
+                Integer.parseInt(env.getOrDefault("COMMIT_CONCURRENCY", "16")));
+    }
+
+    private static String required(Map<String, String> env, String name) {
+        String value = env.get(name);
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("environment variable " + name + " is not set");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,50 @@
+package io.cohortsync.webhook;
+
+import io.cohortsync.aws.AwsClients;
+import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.DynamoSessionStore;
+import io.cohortsync.aws.SecretsManagerSource;
+import io.cohortsync.aws.SqsDeltaQueue;
+import io.cohortsync.domain.CachedSecret;
+import io.cohortsync.domain.DeltaQueue;
+import io.cohortsync.domain.MembershipStore;
+import io.cohortsync.domain.SecretSource;
+import io.cohortsync.domain.SessionStore;
+import io.cohortsync.mixpanel.MixpanelRequestParser;
+import io.cohortsync.observability.JsonLog;
+import io.cohortsync.observability.Metrics;
+import io.cohortsync.sync.CohortSyncService;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+
+import java.time.Clock;
+import java.util.Map;
+
+/** The one place that wires the webhook's real collaborators. */
+public final class WebhookFactory {
+    private WebhookFactory() {
+    }
+
+    static WebhookService fromEnvironment(Map<String, String> env) {
+        WebhookConfig config = WebhookConfig.fromEnvironment(env);
+        AwsClients aws = AwsClients.fromLambdaEnvironment(env);
+        DynamoDbClient dynamo = aws.dynamoDb();
+        Clock clock = Clock.systemUTC();
+        return create(config,
+                new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency()),
+                new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl()),
+                new DynamoSessionStore(dynamo, config.tableName(), config.sessionTtl(), clock),
+                new SecretsManagerSource(aws.secretsManager()),
+                clock);
+    }
+
+    /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
+    static WebhookService create(WebhookConfig config, MembershipStore store, DeltaQueue queue,
+                                 SessionStore sessions, SecretSource secrets, Clock clock) {
+        CachedSecret<WebhookCredentials> credentials = new CachedSecret<>(secrets, config.webhookSecretId(),
+                WebhookCredentials::parse, config.secretCacheTtl(), clock);
+        return new WebhookService(new BasicAuthenticator(credentials), new MixpanelRequestParser(),
+                new CohortSyncService(store, queue, sessions, config.massExitPolicy(), clock),
+                config.maxBodyBytes(), JsonLog.stdout("webhook"),
+                () -> new Metrics(System.out, clock, Map.of("Function", "webhook")));
+    }
+}

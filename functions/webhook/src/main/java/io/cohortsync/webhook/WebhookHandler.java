@@ -1,0 +1,69 @@
+package io.cohortsync.webhook;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import io.cohortsync.mixpanel.MixpanelResponse;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+
+/**
+ * API Gateway HTTP API (payload 2.0) → {@link WebhookService} → Mixpanel's response envelope.
+ * Translation only: no rules and no SDK calls here.
+ */
+public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
+    private final WebhookService service;
+
+    /** Used by the Lambda runtime: real collaborators from the environment, built once per container. */
+    public WebhookHandler() {
+        this(WebhookFactory.fromEnvironment(System.getenv()));
+    }
+
+    WebhookHandler(WebhookService service) {
+        this.service = service;
+    }
+
+    @Override
+    public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {
+        String requestId = context != null ? context.getAwsRequestId()
+                : event.getRequestContext() != null ? event.getRequestContext().getRequestId() : "unknown";
+        MixpanelResponse response = service.handle(new WebhookRequest(header(event.getHeaders(), "authorization"),
+                body(event), requestId));
+        return APIGatewayV2HTTPResponse.builder()
+                .withStatusCode(response.statusCode())
+                .withHeaders(Map.of("content-type", "application/json"))
+                .withBody(response.toJson())
+                .build();
+    }
+
+    private static byte[] body(APIGatewayV2HTTPEvent event) {
+        String body = event.getBody();
+        if (body == null) {
+            return new byte[0];
+        }
+        if (event.getIsBase64Encoded()) {
+            try {
+                return Base64.getDecoder().decode(body);
+            } catch (IllegalArgumentException e) {
+                return new byte[0]; // not base64 after all: the parser answers "empty body" (400)
+            }
+        }
+        return body.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** HTTP API lower-cases header names; other front doors may not. */
+    private static String header(Map<String, String> headers, String name) {
+        if (headers == null) {
+            return null;
+        }
+        for (Map.Entry<String, String> e : headers.entrySet()) {
+            if (e.getKey() != null && e.getKey().equalsIgnoreCase(name)) {
+                return e.getValue();
+            }
+        }
+        return null;
+    }
+}

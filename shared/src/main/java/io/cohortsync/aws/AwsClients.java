@@ -1,0 +1,67 @@
+package io.cohortsync.aws;
+
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Builds the SDK clients once per container, with region, credentials provider and HTTP client set
+ * explicitly (no provider-chain probing at cold start). The endpoint is the SDK's own business: it
+ * honours the standard {@code AWS_ENDPOINT_URL} variable / {@code aws.endpointUrl} property, which is
+ * how local runs and tests reach an emulator; there is no emulator branch here.
+ */
+public final class AwsClients {
+    private final Region region;
+    private final AwsCredentialsProvider credentials;
+    private final SdkHttpClient http;
+    private final ClientOverrideConfiguration overrides;
+
+    public AwsClients(Region region, AwsCredentialsProvider credentials) {
+        this.region = Objects.requireNonNull(region, "region");
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.http = UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(2))
+                .socketTimeout(Duration.ofSeconds(5))
+                .build();
+        // Each call (with the SDK's standard retries for throttling and 5xx) must end well inside the
+        // webhook's timeout, so Mixpanel gets a retryable answer rather than a gateway timeout.
+        this.overrides = ClientOverrideConfiguration.builder()
+                .apiCallTimeout(Duration.ofSeconds(10))
+                .apiCallAttemptTimeout(Duration.ofSeconds(4))
+                .build();
+    }
+
+    /** For a Lambda container: region and credentials from the variables the runtime sets. */
+    public static AwsClients fromLambdaEnvironment(Map<String, String> env) {
+        String region = env.get("AWS_REGION");
+        if (region == null || region.isBlank()) {
+            throw new IllegalStateException("AWS_REGION is not set");
+        }
+        return new AwsClients(Region.of(region), EnvironmentVariableCredentialsProvider.create());
+    }
+
+    public DynamoDbClient dynamoDb() {
+        return DynamoDbClient.builder().region(region).credentialsProvider(credentials).httpClient(http)
+                .overrideConfiguration(overrides).build();
+    }
+
+    public SqsClient sqs() {
+        return SqsClient.builder().region(region).credentialsProvider(credentials).httpClient(http)
+                .overrideConfiguration(overrides).build();
+    }
+
+    public SecretsManagerClient secretsManager() {
+        return SecretsManagerClient.builder().region(region).credentialsProvider(credentials).httpClient(http)
+                .overrideConfiguration(overrides).build();
+    }
+}

@@ -1,0 +1,45 @@
+package io.cohortsync.mixpanel;
+
+import io.cohortsync.domain.CohortRef;
+
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One parsed, validated Mixpanel webhook call.
+ *
+ * @param action          what Mixpanel asks
+ * @param cohort          project + cohort id
+ * @param cohortName      the cohort's display name (trait key)
+ * @param sessionId       the export session (may be null: optional for add/remove and one-page exports)
+ * @param page            1-based page number (1 when absent)
+ * @param totalPages      pages in the session (1 when absent)
+ * @param distinctIds     usable, de-duplicated distinct ids in arrival order
+ * @param membersReceived how many member entries the request carried, usable or not
+ * @param skipped         members skipped, by reason
+ */
+public record CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
+                           int totalPages, List<String> distinctIds, int membersReceived,
+                           Map<SkipReason, Integer> skipped) {
+    public CohortExport {
+        Objects.requireNonNull(action, "action");
+        Objects.requireNonNull(cohort, "cohort");
+        Objects.requireNonNull(cohortName, "cohortName");
+        if (page < 1 || totalPages < 1 || page > totalPages) {
+            throw new IllegalArgumentException("page must be within 1..totalPages, was " + page + "/" + totalPages);
+        }
+        distinctIds = List.copyOf(distinctIds);
+        skipped = skipped.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(skipped));
+    }
+
+    public Optional<String> session() {
+        return Optional.ofNullable(sessionId);
+    }
+
+    public int skippedCount() {
+        return skipped.values().stream().mapToInt(Integer::intValue).sum();
+    }
+}

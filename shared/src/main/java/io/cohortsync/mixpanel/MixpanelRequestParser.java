@@ -1,0 +1,291 @@
+package io.cohortsync.mixpanel;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.domain.CohortRef;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Parses a Mixpanel cohort-sync webhook body. Lenient on input (ids as strings or numbers, optional
+ * session and page info, unknown keys anywhere), strict on what it lets through: every problem with
+ * the request as a whole is an {@link InvalidExportException} naming it; a problem with one member
+ * only skips that member.
+ */
+public final class MixpanelRequestParser {
+    /** DynamoDB's sort-key limit; the distinct id is the membership item's sort key. */
+    public static final int MAX_DISTINCT_ID_BYTES = 1024;
+    /** Longest accepted cohort name; the trait key must stay far below Segment's 32 KB per message. */
+    public static final int MAX_COHORT_NAME_CHARS = 1000;
+    /** Longest accepted project, cohort or session id. */
+    public static final int MAX_ID_CHARS = 256;
+    /** Real exports nest two or three levels deep; anything far deeper is hostile. */
+    private static final int MAX_NESTING_DEPTH = 64;
+    private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
+
+    private final ObjectMapper mapper;
+
+    public MixpanelRequestParser() {
+        JsonFactory factory = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+                .build();
+        this.mapper = new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    }
+
+    public CohortExport parse(byte[] body) {
+        JsonNode root = readTree(body);
+        if (!root.isObject()) {
+            throw new InvalidExportException("body must be a JSON object", null);
+        }
+        JsonNode actionNode = root.get("action");
+        String sentAction = actionNode != null && actionNode.isTextual()
+                && ACTION_LIKE.matcher(actionNode.textValue()).matches() ? actionNode.textValue() : null;
+        if (actionNode == null || actionNode.isNull()) {
+            throw new InvalidExportException("missing 'action' (expected members, add_members or remove_members)", null);
+        }
+        if (!actionNode.isTextual()) {
+            throw new InvalidExportException("'action' must be a string", null);
+        }
+        Action action = Action.fromWire(actionNode.textValue()).orElseThrow(() -> new InvalidExportException(
+                "unknown action (expected members, add_members or remove_members)", sentAction));
+
+        JsonNode params = root.get("parameters");
+        if (params == null || !params.isObject()) {
+            throw new InvalidExportException("missing 'parameters' object", sentAction);
+        }
+        String projectId = requiredId(params, "mixpanel_project_id", sentAction);
+        String cohortId = requiredId(params, "mixpanel_cohort_id", sentAction);
+        String cohortName = cohortName(params, sentAction);
+        String sessionId = optionalId(params, "mixpanel_session_id", sentAction);
+
+        int[] pages = pageInfo(params.get("page_info"), action, sentAction);
+        if (action == Action.MEMBERS && pages[1] > 1 && sessionId == null) {
+            throw new InvalidExportException("a members export of " + pages[1]
+                    + " pages must carry 'mixpanel_session_id'", sentAction);
+        }
+
+        JsonNode members = params.get("members");
+        if (members != null && !members.isNull() && !members.isArray()) {
+            throw new InvalidExportException("'members' must be an array", sentAction);
+        }
+        Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
+        Set<String> ids = new LinkedHashSet<>();
+        int received = 0;
+        if (members != null && members.isArray()) {
+            for (JsonNode member : members) {
+                received++;
+                Object idOrReason = distinctId(member);
+                if (idOrReason instanceof SkipReason reason) {
+                    skipped.merge(reason, 1, Integer::sum);
+                } else if (!ids.add((String) idOrReason)) {
+                    skipped.merge(SkipReason.DUPLICATE, 1, Integer::sum);
+                }
+            }
+        }
+        return new CohortExport(action, new CohortRef(projectId, cohortId), cohortName, sessionId, pages[0],
+                pages[1], new ArrayList<>(ids), received, skipped);
+    }
+
+    private JsonNode readTree(byte[] body) {
+        if (body == null || body.length == 0) {
+            throw new InvalidExportException("empty body (expected a JSON cohort export)", null);
+        }
+        try {
+            JsonNode node = mapper.readTree(body);
+            if (node == null || node.isMissingNode()) {
+                throw new InvalidExportException("empty body (expected a JSON cohort export)", null);
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            // The parser's own message can quote the body (PII); name the position only.
+            throw new InvalidExportException("body is not valid JSON (" + describe(e) + ")", null, e);
+        } catch (IOException e) {
+            throw new InvalidExportException("body could not be read as JSON", null, e);
+        }
+    }
+
+    private static String describe(JsonProcessingException e) {
+        var loc = e.getLocation();
+        String kind = e.getClass().getSimpleName().contains("Constraints") ? "nesting or size limit exceeded"
+                : "syntax error";
+        return loc == null ? kind : kind + " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+    }
+
+    private static String requiredId(JsonNode params, String field, String sentAction) {
+        String id = optionalId(params, field, sentAction);
+        if (id == null) {
+            throw new InvalidExportException("missing '" + field + "'", sentAction);
+        }
+        return id;
+    }
+
+    /** A string or integer id, normalised to a string; null when absent or empty. */
+    private static String optionalId(JsonNode params, String field, String sentAction) {
+        JsonNode node = params.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        String value = scalarId(node);
+        if (value == null) {
+            throw new InvalidExportException("'" + field + "' must be a string or an integer", sentAction);
+        }
+        if (value.isBlank()) {
+            return null;
+        }
+        if (value.length() > MAX_ID_CHARS || hasControlCharacters(value) || !isWellFormed(value)) {
+            throw new InvalidExportException("'" + field + "' must be at most " + MAX_ID_CHARS
+                    + " printable characters", sentAction);
+        }
+        return value;
+    }
+
+    private static String scalarId(JsonNode node) {
+        if (node.isTextual()) {
+            return node.textValue();
+        }
+        if (node.isIntegralNumber()) {
+            return node.bigIntegerValue().toString();
+        }
+        if (node.isNumber() && node.canConvertToExactIntegral()) {
+            return node.decimalValue().toBigIntegerExact().toString();
+        }
+        return null;
+    }
+
+    private static String cohortName(JsonNode params, String sentAction) {
+        JsonNode node = params.get("mixpanel_cohort_name");
+        if (node == null || node.isNull()) {
+            throw new InvalidExportException("missing 'mixpanel_cohort_name' (it becomes the Segment trait)", sentAction);
+        }
+        String name = node.isTextual() ? node.textValue() : node.isNumber() ? node.asText() : null;
+        if (name == null || name.isBlank()) {
+            throw new InvalidExportException("'mixpanel_cohort_name' must be a non-empty string", sentAction);
+        }
+        if (name.length() > MAX_COHORT_NAME_CHARS) {
+            throw new InvalidExportException("'mixpanel_cohort_name' is longer than " + MAX_COHORT_NAME_CHARS
+                    + " characters", sentAction);
+        }
+        if (hasControlCharacters(name) || !isWellFormed(name)) {
+            throw new InvalidExportException("'mixpanel_cohort_name' contains control characters or broken unicode",
+                    sentAction);
+        }
+        return name;
+    }
+
+    /** [page, totalPages]. Strict for full exports (they drive exits), ignored when broken on diffs. */
+    private static int[] pageInfo(JsonNode info, Action action, String sentAction) {
+        if (info == null || info.isNull()) {
+            return new int[]{1, 1};
+        }
+        try {
+            if (!info.isObject()) {
+                throw new InvalidExportException("'page_info' must be an object", sentAction);
+            }
+            Integer total = positiveInt(info.get("total_pages"), "page_info.total_pages", sentAction);
+            Integer page = positiveInt(info.get("page_count"), "page_info.page_count", sentAction);
+            int t = total == null ? 1 : total;
+            if (page == null) {
+                if (t > 1) {
+                    throw new InvalidExportException("'page_info.page_count' is missing for a "
+                            + t + "-page export", sentAction);
+                }
+                page = 1;
+            }
+            if (page > t) {
+                throw new InvalidExportException("'page_info.page_count' (" + page + ") exceeds 'total_pages' ("
+                        + t + ")", sentAction);
+            }
+            return new int[]{page, t};
+        } catch (InvalidExportException e) {
+            if (action == Action.MEMBERS) {
+                throw e;
+            }
+            // add/remove calls do not depend on paging: a broken page_info must not stall them.
+            return new int[]{1, 1};
+        }
+    }
+
+    private static Integer positiveInt(JsonNode node, String field, String sentAction) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        long value;
+        if (node.isIntegralNumber() && node.canConvertToLong()) {
+            value = node.longValue();
+        } else if (node.isTextual() && node.textValue().matches("\\d{1,9}")) {
+            value = Long.parseLong(node.textValue());
+        } else {
+            throw new InvalidExportException("'" + field + "' must be a positive integer", sentAction);
+        }
+        if (value < 1 || value > 1_000_000) {
+            throw new InvalidExportException("'" + field + "' must be between 1 and 1000000", sentAction);
+        }
+        return (int) value;
+    }
+
+    /** The member's usable distinct id, or why it has none. */
+    private static Object distinctId(JsonNode member) {
+        if (!member.isObject()) {
+            return SkipReason.NOT_AN_OBJECT;
+        }
+        JsonNode node = member.get("mixpanel_distinct_id");
+        if (node == null || node.isNull() || (node.isTextual() && node.textValue().isEmpty())) {
+            node = member.get("$distinct_id");
+        }
+        if (node == null || node.isNull()) {
+            return SkipReason.MISSING_ID;
+        }
+        String id = scalarId(node);
+        if (id == null) {
+            return SkipReason.INVALID_ID_TYPE;
+        }
+        if (id.isBlank()) {
+            return SkipReason.EMPTY_ID;
+        }
+        if (hasControlCharacters(id) || !isWellFormed(id)) {
+            return SkipReason.UNSTORABLE_ID;
+        }
+        if (id.getBytes(StandardCharsets.UTF_8).length > MAX_DISTINCT_ID_BYTES) {
+            return SkipReason.ID_TOO_LONG;
+        }
+        return id;
+    }
+
+    private static boolean hasControlCharacters(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** False for unpaired surrogates, which cannot be encoded as UTF-8 (DynamoDB, Segment). */
+    private static boolean isWellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+                    return false;
+                }
+                i++;
+            } else if (Character.isLowSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
