@@ -240,9 +240,11 @@ public final class MixpanelRequestParser {
         if (!member.isObject()) {
             return SkipReason.NOT_AN_OBJECT;
         }
-        JsonNode node = member.get("mixpanel_distinct_id");
+        JsonNode primary = member.get("mixpanel_distinct_id");
+        JsonNode node = primary;
         if (node == null || node.isNull() || (node.isTextual() && node.textValue().isEmpty())) {
-            node = member.get("$distinct_id");
+            JsonNode fallback = member.get("$distinct_id");
+            node = fallback == null || fallback.isNull() ? primary : fallback;
         }
         if (node == null || node.isNull()) {
             return SkipReason.MISSING_ID;

@@ -1,0 +1,180 @@
+package io.cohortsync.mixpanel;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class MixpanelRequestParserTest {
+    private final MixpanelRequestParser parser = new MixpanelRequestParser();
+
+    private CohortExport parse(String json) {
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void parse_readsDocumentedShape_whenFullExportPage() {
+        // given the spec's example body
+        String body = """
+                {"action":"members","parameters":{"mixpanel_project_id":"2195193","mixpanel_cohort_id":"1457721",
+                 "mixpanel_cohort_name":"Power users (30d)","mixpanel_cohort_description":"3+ sessions a week",
+                 "mixpanel_session_id":"7f0d","page_info":{"total_pages":3,"page_count":1},
+                 "members":[{"mixpanel_distinct_id":"u-1001","email":"ada@example.com","first_name":"Ada",
+                 "last_name":"L","phone_number":"555-0100"}]}}""";
+        // when
+        CohortExport export = parse(body);
+        // then
+        assertThat(export.action()).isEqualTo(Action.MEMBERS);
+        assertThat(export.cohort().projectId()).isEqualTo("2195193");
+        assertThat(export.cohort().cohortId()).isEqualTo("1457721");
+        assertThat(export.cohortName()).isEqualTo("Power users (30d)");
+        assertThat(export.sessionId()).isEqualTo("7f0d");
+        assertThat(export.page()).isEqualTo(1);
+        assertThat(export.totalPages()).isEqualTo(3);
+        assertThat(export.distinctIds()).containsExactly("u-1001");
+        assertThat(export.membersReceived()).isEqualTo(1);
+        assertThat(export.skipped()).isEmpty();
+    }
+
+    @Test
+    void parse_normalisesNumericIdsToStrings_whenIdsAreNumbers() {
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":2195193,"mixpanel_cohort_id":1457721.0,
+                 "mixpanel_cohort_name":"N","mixpanel_session_id":42,
+                 "members":[{"mixpanel_distinct_id":12345678901234567890},{"$distinct_id":7}]}}""");
+        assertThat(export.cohort().projectId()).isEqualTo("2195193");
+        assertThat(export.cohort().cohortId()).isEqualTo("1457721");
+        assertThat(export.sessionId()).isEqualTo("42");
+        assertThat(export.distinctIds()).containsExactly("12345678901234567890", "7");
+    }
+
+    @Test
+    void parse_acceptsMissingOptionalParts_whenDiffCallIsEmpty() {
+        CohortExport export = parse("""
+                {"action":"remove_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"}}""");
+        assertThat(export.distinctIds()).isEmpty();
+        assertThat(export.session()).isEmpty();
+        assertThat(export.page()).isEqualTo(1);
+        assertThat(export.totalPages()).isEqualTo(1);
+    }
+
+    @Test
+    void parse_ignoresBrokenPageInfo_whenActionIsADiff() {
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","page_info":{"total_pages":"many"},"members":[]}}""");
+        assertThat(export.totalPages()).isEqualTo(1);
+    }
+
+    @Test
+    void parse_skipsAndCountsUnusableMembers_whenSomeLackUsableIds() {
+        String tooLong = "x".repeat(1025);
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"Ünïcødé cohort ✓","members":[
+                   {"mixpanel_distinct_id":"ok-1","Favourite colour":"blue","$email":"a@b.c"},
+                   {"email":"no-id@example.com"},
+                   {"mixpanel_distinct_id":""},
+                   {"mixpanel_distinct_id":"   "},
+                   {"mixpanel_distinct_id":{"nested":true}},
+                   {"mixpanel_distinct_id":"%s"},
+                   {"mixpanel_distinct_id":"bad\\u0001id"},
+                   {"mixpanel_distinct_id":"\\ud800"},
+                   "not an object",
+                   {"mixpanel_distinct_id":"ok-1"},
+                   {"mixpanel_distinct_id":"","$distinct_id":"fallback-2"},
+                   {"mixpanel_distinct_id":"用户-3"}
+                 ]}}""".formatted(tooLong));
+        assertThat(export.distinctIds()).containsExactly("ok-1", "fallback-2", "用户-3");
+        assertThat(export.membersReceived()).isEqualTo(12);
+        assertThat(export.skipped()).containsEntry(SkipReason.MISSING_ID, 1)
+                .containsEntry(SkipReason.EMPTY_ID, 2)
+                .containsEntry(SkipReason.INVALID_ID_TYPE, 1)
+                .containsEntry(SkipReason.ID_TOO_LONG, 1)
+                .containsEntry(SkipReason.UNSTORABLE_ID, 2)
+                .containsEntry(SkipReason.NOT_AN_OBJECT, 1)
+                .containsEntry(SkipReason.DUPLICATE, 1);
+        assertThat(export.skippedCount()).isEqualTo(9);
+    }
+
+    @Test
+    void parse_acceptsIdOfExactly1024Bytes_whenAtTheKeyLimit() {
+        String id = "é".repeat(512); // 2 bytes each
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":[{"mixpanel_distinct_id":"%s"}]}}""".formatted(id));
+        assertThat(export.distinctIds()).containsExactly(id);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "", "   ", "not json", "[1,2]", "\"members\"", "{\"action\":\"members\"", "{} trailing",
+            "{\"parameters\":{}}",
+            "{\"action\":7,\"parameters\":{}}",
+            "{\"action\":\"delete_everything\",\"parameters\":{}}",
+            "{\"action\":\"members\"}",
+            "{\"action\":\"members\",\"parameters\":[]}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_cohort_id\":\"1\",\"mixpanel_cohort_name\":\"n\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_name\":\"n\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":{},\"mixpanel_cohort_name\":\"n\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":1.5,\"mixpanel_cohort_name\":\"n\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"a\\nb\"}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"n\",\"members\":{}}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"n\",\"page_info\":{\"total_pages\":3,\"page_count\":1}}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"n\",\"mixpanel_session_id\":\"s\",\"page_info\":{\"total_pages\":2,\"page_count\":3}}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"n\",\"mixpanel_session_id\":\"s\",\"page_info\":{\"total_pages\":2,\"page_count\":0}}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"n\",\"mixpanel_session_id\":\"s\",\"page_info\":{\"total_pages\":2}}}",
+            "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\",\"mixpanel_cohort_name\":\"n\",\"page_info\":\"1/1\"}}"
+    })
+    void parse_rejectsWithNamedProblem_whenBodyIsNotAUsableExport(String body) {
+        assertThatThrownBy(() -> parse(body))
+                .isInstanceOf(InvalidExportException.class)
+                .hasMessageNotContaining("Exception")
+                .satisfies(e -> assertThat(e.getMessage()).isNotBlank());
+    }
+
+    @Test
+    void parse_rejectsLongCohortName_whenThousandsOfCharacters() {
+        String body = """
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"%s"}}""".formatted("n".repeat(5000));
+        assertThatThrownBy(() -> parse(body)).isInstanceOf(InvalidExportException.class)
+                .hasMessageContaining("mixpanel_cohort_name").hasMessageContaining("1000");
+    }
+
+    @Test
+    void parse_rejectsDeepNesting_whenBodyIsHostile() {
+        String deep = "[".repeat(5000) + "]".repeat(5000);
+        String body = "{\"action\":\"members\",\"parameters\":{\"x\":" + deep + "}}";
+        assertThatThrownBy(() -> parse(body)).isInstanceOf(InvalidExportException.class)
+                .hasMessageContaining("not valid JSON");
+    }
+
+    @Test
+    void parse_rejectsInvalidUtf8_whenBytesAreBroken() {
+        byte[] body = "{\"action\":\"members\",\"parameters\":{\"mixpanel_cohort_name\":\"\u00ff\"}}"
+                .getBytes(StandardCharsets.ISO_8859_1);
+        assertThatThrownBy(() -> parser.parse(body)).isInstanceOf(InvalidExportException.class);
+    }
+
+    @Test
+    void parse_errorMessageNeverQuotesTheBody_whenJsonIsBroken() {
+        String body = "{\"action\":\"members\",\"parameters\":{\"members\":[{\"email\":\"secret.person@example.com\" oops";
+        assertThatThrownBy(() -> parse(body)).isInstanceOf(InvalidExportException.class)
+                .hasMessageNotContaining("secret.person");
+    }
+
+    @Test
+    void parse_keepsSentAction_whenLaterFieldIsInvalid() {
+        assertThatThrownBy(() -> parse("{\"action\":\"add_members\",\"parameters\":{}}"))
+                .isInstanceOfSatisfying(InvalidExportException.class,
+                        e -> assertThat(e.sentAction()).isEqualTo("add_members"));
+    }
+}
