@@ -26,6 +26,11 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
         this.service = service;
     }
 
+    /** A handler configured from the given variables instead of the process environment (the local stack). */
+    public static WebhookHandler forEnvironment(Map<String, String> env) {
+        return new WebhookHandler(WebhookFactory.fromEnvironment(env));
+    }
+
     @Override
     public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {
         String requestId = context != null ? context.getAwsRequestId()

@@ -1,0 +1,69 @@
+package io.cohortsync.local;
+
+import io.cohortsync.testkit.MotoServer;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code make local}: the whole pipeline in the foreground until Ctrl-C.
+ * <ul>
+ *   <li>{@code AWS_ENDPOINT_URL}: an AWS emulator to use; unset, a {@code moto_server} is started (and stopped on exit)</li>
+ *   <li>{@code PORT} (3000): where the webhook listens, {@code http://127.0.0.1:$PORT/mixpanel}</li>
+ *   <li>{@code SEGMENT_ENDPOINT}: Segment base URL ({@code /v1/batch} is appended); unset, a local sink
+ *       prints identifies and appends them to {@code target/local-identifies.jsonl}</li>
+ *   <li>{@code WEBHOOK_USERNAME} / {@code WEBHOOK_PASSWORD} (mixpanel / local-secret), {@code SEGMENT_WRITE_KEY}
+ *       (local-write-key): stored in the emulator's Secrets Manager, read by the real code</li>
+ * </ul>
+ */
+public final class LocalMain {
+    private LocalMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> env = System.getenv();
+        MotoServer moto = null;
+        String endpoint = env.get("AWS_ENDPOINT_URL");
+        if (endpoint == null || endpoint.isBlank()) {
+            moto = MotoServer.start(Path.of("target"));
+            endpoint = moto.endpoint().toString();
+            System.setProperty("aws.endpointUrl", endpoint);
+        }
+        String user = env.getOrDefault("WEBHOOK_USERNAME", "mixpanel");
+        String password = env.getOrDefault("WEBHOOK_PASSWORD", "local-secret");
+        LocalPipeline pipeline;
+        try {
+            pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1",
+                    Integer.parseInt(env.getOrDefault("PORT", "3000")), blankToNull(env.get("SEGMENT_ENDPOINT")),
+                    user, password, env.getOrDefault("SEGMENT_WRITE_KEY", "local-write-key"), "cohort-sync-local",
+                    Path.of("target", "local-identifies.jsonl"), Duration.ofSeconds(2), System.out));
+        } catch (Exception e) {
+            if (moto != null) {
+                moto.close();
+            }
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        MotoServer ownMoto = moto;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            pipeline.close();
+            if (ownMoto != null) {
+                ownMoto.close();
+            }
+            stopped.countDown();
+        }, "local-stop"));
+        System.out.println("AWS emulator: " + endpoint + (ownMoto != null ? " (moto_server started for this run)" : ""));
+        System.out.println("Segment: " + (pipeline.identifiesFile() != null
+                ? "local sink, identifies printed here and appended to " + pipeline.identifiesFile()
+                : pipeline.environment().get("SEGMENT_ENDPOINT") + "/v1/batch"));
+        System.out.println("cohort-sync ready: http://127.0.0.1:" + pipeline.port() + "/mixpanel");
+        System.out.println(pipeline.curlCommand(user, password));
+        stopped.await();
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}
