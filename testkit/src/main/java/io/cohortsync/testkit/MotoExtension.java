@@ -9,6 +9,7 @@ import java.nio.file.Path;
 
 /**
  * Starts one {@code moto_server} for the whole test run (stopped when the run ends, pass or fail),
+ * unless {@code AWS_ENDPOINT_URL} already names an emulator (e.g. LocalStack), which is then used as is;
  * points the AWS SDK at it through the standard {@code aws.endpointUrl} property, and hands each test
  * method that asks for one a fresh {@link AwsStack}.
  */
@@ -20,10 +21,15 @@ public final class MotoExtension implements BeforeAllCallback, ParameterResolver
         server(context);
     }
 
-    /** The run's moto server, started on first use. */
+    /** The run's moto server, started on first use; null when an external emulator is used. */
     public static MotoServer server(ExtensionContext context) {
         ExtensionContext.Store store = context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL);
         Holder holder = store.getOrComputeIfAbsent(KEY, k -> {
+            String external = System.getenv("AWS_ENDPOINT_URL");
+            if (external != null && !external.isBlank()) {
+                // An emulator someone else runs (e.g. LocalStack): use it, start nothing.
+                return new Holder(null);
+            }
             MotoServer server = MotoServer.start(Path.of("target"));
             System.setProperty("aws.endpointUrl", server.endpoint().toString());
             return new Holder(server);
@@ -46,8 +52,10 @@ public final class MotoExtension implements BeforeAllCallback, ParameterResolver
     private record Holder(MotoServer server) implements AutoCloseable {
         @Override
         public void close() {
-            System.clearProperty("aws.endpointUrl");
-            server.close();
+            if (server != null) {
+                System.clearProperty("aws.endpointUrl");
+                server.close();
+            }
         }
     }
 }
