@@ -12,11 +12,12 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test build lint clean
+.PHONY: help test build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
+	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
 	$(MVN) verify
@@ -27,3 +28,28 @@ build:
 
 clean:
 	$(MVN) -q clean
+
+# `sam build` (BuildMethod: makefile, CodeUri: .) copies the repo to a scratch directory and runs
+# `make build-<LogicalId>` there with ARTIFACTS_DIR set. The Lambda Java runtime puts the artifact
+# root and every lib/*.jar on the classpath, so: the function's classes at the root, its runtime
+# dependencies (the shared module's jar included) in lib/. One Maven run builds just that module and
+# what it needs (-am) from a clean state and copies its runtime scope; nothing goes to ~/.m2.
+build-WebhookFunction:
+	$(call package-function,webhook)
+
+build-SenderFunction:
+	$(call package-function,sender)
+
+define package-function
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	@test -f functions/$(1)/pom.xml || { echo "functions/$(1)/pom.xml not found" >&2; exit 1; }
+	$(MVN) -q -DskipTests -pl functions/$(1) -am clean package dependency:copy-dependencies -DincludeScope=runtime
+	@# Only the function module's own runtime scope: -am also builds modules it needs for its tests
+	@# (testkit), whose target/dependency must not reach the package. `clean` keeps stale jars out.
+	mkdir -p "$(ARTIFACTS_DIR)/lib"
+	cp functions/$(1)/target/dependency/*.jar "$(ARTIFACTS_DIR)/lib/"
+	cp -R functions/$(1)/target/classes/. "$(ARTIFACTS_DIR)/"
+	@# The SDK's Apache and Netty clients are excluded in the root pom; fail loudly if one slips back in.
+	@if ls "$(ARTIFACTS_DIR)/lib" | grep -E '^(apache-client|apache5-client|netty-nio-client)-'; then \
+		echo "an SDK HTTP client we do not use reached the $(1) package (see the root pom's exclusions)" >&2; exit 1; fi
+endef

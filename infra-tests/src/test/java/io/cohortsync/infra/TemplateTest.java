@@ -1,0 +1,309 @@
+package io.cohortsync.infra;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.testkit.Infrastructure;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * template.yaml against the code it deploys and against the rules we hold it to (least privilege,
+ * partial batch failures, queue timing). Reads the file only; no AWS, no SAM CLI.
+ */
+class TemplateTest {
+    private static final CfnTemplate TEMPLATE = CfnTemplate.load(Repo.path("template.yaml"));
+
+    /** Set by Lambda itself (or by the SDK's own configuration); a template must not set them. */
+    private static final Set<String> SET_BY_LAMBDA = Set.of("AWS_REGION", "AWS_DEFAULT_REGION",
+            "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+            "AWS_LAMBDA_RUNTIME_API", "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS",
+            "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ");
+
+    /** Read by the code but deliberately left unset in the deployed stack, each with its reason. */
+    private static final Map<String, String> DELIBERATELY_UNSET = Map.of(
+            "SEGMENT_ENDPOINT", "overrides the Segment base URL for local runs and tests only",
+            "AWS_ENDPOINT_URL", "points the SDK at an emulator for local runs and tests only");
+
+    /** Set by the template for the JVM, not read by our code. */
+    private static final Set<String> FOR_THE_RUNTIME = Set.of("JAVA_TOOL_OPTIONS");
+
+    /** X-Ray's write actions have no resource ARN, so AWS requires Resource '*' for them. */
+    private static final Set<String> ACTIONS_WITHOUT_RESOURCE = Set.of("xray:PutTraceSegments",
+            "xray:PutTelemetryRecords");
+
+    static Stream<String> functionIds() {
+        return TEMPLATE.functions().keySet().stream();
+    }
+
+    @Test
+    void functions_areTheWebhookAndTheSender() {
+        assertThat(TEMPLATE.functions()).containsOnlyKeys("WebhookFunction", "SenderFunction");
+    }
+
+    @ParameterizedTest
+    @MethodSource("functionIds")
+    void environment_setsEveryVariableTheCodeReads_whenTheFunctionModuleExists(String functionId) {
+        // given
+        String module = moduleOf(functionId);
+        assumeTrue(Repo.moduleExists(module), module + " is not in this tree yet");
+        Set<String> read = new TreeSet<>(Repo.environmentReadBy(module));
+        read.addAll(Repo.environmentReadBy("shared")); // shared code runs in every function
+        // when
+        Set<String> missing = new TreeSet<>(read);
+        missing.removeAll(TEMPLATE.environment(functionId).keySet());
+        missing.removeAll(SET_BY_LAMBDA);
+        missing.removeAll(DELIBERATELY_UNSET.keySet());
+        // then
+        assertThat(missing).as("variables %s reads but template.yaml does not set on %s", module, functionId)
+                .isEmpty();
+    }
+
+    @ParameterizedTest
+    @MethodSource("functionIds")
+    void environment_setsNoVariableTheCodeDoesNotRead_whenTheFunctionModuleExists(String functionId) {
+        String module = moduleOf(functionId);
+        assumeTrue(Repo.moduleExists(module), module + " is not in this tree yet");
+        Set<String> read = new TreeSet<>(Repo.environmentReadBy(module));
+        read.addAll(Repo.environmentReadBy("shared"));
+
+        Set<String> unread = new TreeSet<>(TEMPLATE.environment(functionId).keySet());
+        unread.removeAll(read);
+        unread.removeAll(FOR_THE_RUNTIME);
+
+        assertThat(unread).as("variables set on %s that no code in %s or shared reads (a typo?)", functionId, module)
+                .isEmpty();
+    }
+
+    @Test
+    void environmentScan_findsTheWebhookConfiguration() {
+        // Guards the scanner itself: if it stopped matching, the checks above would pass vacuously.
+        assertThat(Repo.environmentReadBy("functions/webhook"))
+                .contains("TABLE_NAME", "DELTA_QUEUE_URL", "WEBHOOK_SECRET_ID", "MASS_EXIT_MAX_SHARE");
+        assertThat(Repo.environmentReadBy("shared")).contains("AWS_REGION");
+    }
+
+    @ParameterizedTest
+    @MethodSource("functionIds")
+    void handler_isAPublicClassWithANoArgConstructorAndTheMethod_whenTheFunctionModuleExists(String functionId)
+            throws Exception {
+        // given
+        String handler = TEMPLATE.functionProperty(functionId, "Handler").asText();
+        String module = Repo.moduleOf(handler);
+        assumeTrue(Repo.moduleExists(module), module + " is not in this tree yet");
+        String className = handler.substring(0, handler.indexOf("::"));
+        String methodName = handler.substring(handler.indexOf("::") + 2);
+        // then: the source is in the module the Makefile packages for this function ...
+        assertThat(Repo.path(module).resolve("src/main/java/" + className.replace('.', '/') + ".java"))
+                .as("source of %s's handler", functionId).isRegularFile();
+        // ... and the compiled class (on this module's test classpath) is what the runtime needs
+        Class<?> type = Class.forName(className, false, getClass().getClassLoader());
+        assertThat(Modifier.isPublic(type.getModifiers())).as("%s is public", className).isTrue();
+        assertThat(type.getConstructor()).as("public no-arg constructor of %s", className).isNotNull();
+        List<Method> methods = Stream.of(type.getMethods())
+                .filter(m -> m.getName().equals(methodName) && m.getParameterCount() == 2 && !m.isBridge())
+                .toList();
+        assertThat(methods).as("public %s(event, Context) on %s", methodName, className).isNotEmpty();
+        assertThat(methods.get(0).getParameterTypes()[1].getName())
+                .isEqualTo("com.amazonaws.services.lambda.runtime.Context");
+    }
+
+    @ParameterizedTest
+    @MethodSource("functionIds")
+    void function_isBuiltByARootMakefileTarget(String functionId) throws IOException {
+        JsonNode function = TEMPLATE.resource(functionId);
+        assertThat(function.path("Metadata").path("BuildMethod").asText()).isEqualTo("makefile");
+        assertThat(TEMPLATE.functionProperty(functionId, "CodeUri").asText())
+                .as("CodeUri . makes sam build use the root Makefile").isEqualTo(".");
+        assertThat(Files.readAllLines(Repo.path("Makefile")))
+                .as("Makefile target sam build calls").contains("build-" + functionId + ":");
+    }
+
+    @Test
+    void sqsEvents_reportBatchItemFailures() {
+        List<String> checked = new ArrayList<>();
+        forEachSqsEvent((functionId, event) -> {
+            assertThat(event.path("Properties").path("FunctionResponseTypes"))
+                    .as("%s's SQS event returns partial batch failures", functionId)
+                    .extracting(JsonNode::asText).contains("ReportBatchItemFailures");
+            checked.add(functionId);
+        });
+        assertThat(checked).contains("SenderFunction");
+    }
+
+    @Test
+    void sqsEvents_queueVisibilityTimeoutIsAtLeastSixTimesTheConsumersTimeout() {
+        forEachSqsEvent((functionId, event) -> {
+            String queueId = CfnTemplate.referencedId(event.path("Properties").get("Queue"));
+            assertThat(queueId).as("%s's SQS event names a queue of this stack", functionId).isNotNull();
+            JsonNode visibility = TEMPLATE.resource(queueId).path("Properties").get("VisibilityTimeout");
+            int visibilitySeconds = visibility == null ? 30 : visibility.asInt(); // SQS default 30 s
+            assertThat(visibilitySeconds).as("%s visibility timeout vs 6 x %s timeout", queueId, functionId)
+                    .isGreaterThanOrEqualTo(6 * TEMPLATE.timeoutSeconds(functionId));
+        });
+    }
+
+    @Test
+    void iamStatements_grantNoWildcardAction() {
+        forEachAllowStatement((where, statement) -> {
+            assertThat(statement.has("NotAction")).as("%s uses NotAction", where).isFalse();
+            assertThat(strings(statement.get("Action")))
+                    .as("%s: every action is named in full", where)
+                    .isNotEmpty()
+                    .noneMatch(action -> action.contains("*"));
+        });
+    }
+
+    @Test
+    void iamStatements_useResourceStarOnlyForXRay() {
+        forEachAllowStatement((where, statement) -> {
+            assertThat(statement.has("NotResource")).as("%s uses NotResource", where).isFalse();
+            if (statement.has("Resource") && strings(statement.get("Resource")).contains("*")) {
+                assertThat(strings(statement.get("Action"))).as("%s: Resource '*' is for X-Ray's writes only", where)
+                        .isSubsetOf(ACTIONS_WITHOUT_RESOURCE);
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @MethodSource("functionIds")
+    void function_usesItsOwnExplicitRole(String functionId) {
+        // A SAM-generated role also attaches AWSLambdaBasicExecutionRole (logs on any log group), and
+        // policy templates or managed policies hide their statements from the checks above.
+        JsonNode properties = TEMPLATE.resource(functionId).path("Properties");
+        assertThat(CfnTemplate.referencedId(properties.get("Role"))).as("%s Role", functionId).isNotNull();
+        assertThat(properties.has("Policies")).as("%s Policies (unused with an explicit Role)", functionId).isFalse();
+        assertThat(TEMPLATE.root().path("Globals").path("Function").has("Policies")).isFalse();
+    }
+
+    @Test
+    void deltaQueue_matchesWhatTheTestsProvision() {
+        JsonNode queue = TEMPLATE.resource("DeltaQueue").path("Properties");
+        JsonNode dlq = TEMPLATE.resource("DeltaDeadLetterQueue").path("Properties");
+
+        assertThat(TEMPLATE.timeoutSeconds("SenderFunction")).isEqualTo(Infrastructure.SENDER_TIMEOUT_SECONDS);
+        assertThat(queue.path("VisibilityTimeout").asInt()).isEqualTo(Infrastructure.VISIBILITY_TIMEOUT_SECONDS);
+        assertThat(CfnTemplate.referencedId(queue.path("RedrivePolicy").get("deadLetterTargetArn")))
+                .isEqualTo("DeltaDeadLetterQueue");
+        assertThat(queue.path("RedrivePolicy").path("maxReceiveCount").asInt())
+                .isEqualTo(Infrastructure.MAX_RECEIVE_COUNT)
+                .as("the sender's MAX_RECEIVE_COUNT must agree with the redrive policy")
+                .isEqualTo(TEMPLATE.environment("SenderFunction").get("MAX_RECEIVE_COUNT").asInt());
+        assertThat(dlq.path("MessageRetentionPeriod").asInt()).isEqualTo(14 * 24 * 3600)
+                .isGreaterThan(queue.path("MessageRetentionPeriod").asInt(345_600));
+        assertThat(queue.path("SqsManagedSseEnabled").asBoolean()).isTrue();
+        assertThat(dlq.path("SqsManagedSseEnabled").asBoolean()).isTrue();
+    }
+
+    @Test
+    void stateTable_matchesWhatTheTestsProvision() {
+        JsonNode table = TEMPLATE.resource("StateTable").path("Properties");
+
+        assertThat(table.path("BillingMode").asText()).isEqualTo("PAY_PER_REQUEST");
+        assertThat(table.path("KeySchema").toString())
+                .isEqualTo("[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"sk\",\"KeyType\":\"RANGE\"}]");
+        assertThat(table.path("AttributeDefinitions").toString())
+                .isEqualTo("[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"},{\"AttributeName\":\"sk\",\"AttributeType\":\"S\"}]");
+        assertThat(table.path("TimeToLiveSpecification").path("AttributeName").asText()).isEqualTo("expiresAt");
+        assertThat(table.path("TimeToLiveSpecification").path("Enabled").asBoolean()).isTrue();
+        assertThat(table.path("PointInTimeRecoverySpecification").path("PointInTimeRecoveryEnabled").asBoolean())
+                .isTrue();
+    }
+
+    @Test
+    void webhook_answersWithinTheHttpApiIntegrationLimit() {
+        assertThat(TEMPLATE.timeoutSeconds("WebhookFunction")).as("HTTP API gives up after 30 s").isLessThan(30);
+    }
+
+    @Test
+    void secrets_neverAppearInTheTemplateOrItsOutputs() {
+        JsonNode writeKey = TEMPLATE.root().path("Parameters").path("SegmentWriteKey");
+        assertThat(writeKey.path("NoEcho").asBoolean()).isTrue();
+        assertThat(writeKey.path("Default").asText()).isEmpty();
+
+        TEMPLATE.root().path("Outputs").properties().forEach(output -> {
+            String value = output.getValue().path("Value").toString();
+            assertThat(value).as("output %s", output.getKey())
+                    .doesNotContain("SegmentWriteKey\"", "SecretString", "resolve:secretsmanager");
+        });
+
+        JsonNode generated = TEMPLATE.resource("WebhookCredentialsSecret").path("Properties").path("GenerateSecretString");
+        assertThat(generated.path("GenerateStringKey").asText()).isEqualTo("password");
+        assertThat(generated.path("ExcludePunctuation").asBoolean()
+                || generated.path("ExcludeCharacters").asText().contains(":"))
+                .as("a ':' in the password would break Basic auth").isTrue();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static String moduleOf(String functionId) {
+        return Repo.moduleOf(TEMPLATE.functionProperty(functionId, "Handler").asText());
+    }
+
+    private static void forEachSqsEvent(BiConsumer<String, JsonNode> check) {
+        TEMPLATE.functions().forEach((id, function) -> function.path("Properties").path("Events").properties()
+                .forEach(e -> {
+                    if ("SQS".equals(e.getValue().path("Type").asText())) {
+                        check.accept(id, e.getValue());
+                    }
+                }));
+    }
+
+    /** Every Allow statement of every policy document anywhere under Resources (roles, policies, queues, …). */
+    private static void forEachAllowStatement(BiConsumer<String, JsonNode> check) {
+        List<String> seen = new ArrayList<>();
+        TEMPLATE.resources().properties().forEach(r -> walk(r.getKey(), r.getValue(), (where, statement) -> {
+            if ("Allow".equals(statement.path("Effect").asText())) {
+                seen.add(where);
+                check.accept(where, statement);
+            }
+        }));
+        assertThat(seen).as("policy statements found").isNotEmpty();
+    }
+
+    private static void walk(String where, JsonNode node, BiConsumer<String, JsonNode> onStatement) {
+        if (node.isObject()) {
+            node.properties().forEach(e -> {
+                if (e.getKey().equals("Statement")) {
+                    JsonNode s = e.getValue();
+                    for (JsonNode statement : s.isArray() ? s : List.of(s)) {
+                        onStatement.accept(where + " " + statement.path("Sid").asText("(no Sid)"), statement);
+                    }
+                } else {
+                    walk(where, e.getValue(), onStatement);
+                }
+            });
+        } else if (node.isArray()) {
+            node.forEach(n -> walk(where, n, onStatement));
+        }
+    }
+
+    /** A policy field that is a string or a list; intrinsic functions stay as their JSON text. */
+    private static List<String> strings(JsonNode node) {
+        if (node == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : node.isArray() ? node : List.of(node)) {
+            out.add(n.isTextual() ? n.asText() : n.toString());
+        }
+        return out;
+    }
+}
