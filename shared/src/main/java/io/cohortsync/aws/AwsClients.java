@@ -1,6 +1,7 @@
 package io.cohortsync.aws;
 
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.http.SdkHttpClient;
@@ -41,13 +42,21 @@ public final class AwsClients {
                 .build();
     }
 
-    /** For a Lambda container: region and credentials from the variables the runtime sets. */
+    /**
+     * For a Lambda container: region and credentials from what the runtime provides. With SnapStart the
+     * Java runtime hands out container credentials ({@code AWS_CONTAINER_CREDENTIALS_FULL_URI}) instead
+     * of the access-key variables, so the provider follows whichever is there, without a chain probe.
+     */
     public static AwsClients fromLambdaEnvironment(Map<String, String> env) {
         String region = env.get("AWS_REGION");
         if (region == null || region.isBlank()) {
             throw new IllegalStateException("AWS_REGION is not set");
         }
-        return new AwsClients(Region.of(region), EnvironmentVariableCredentialsProvider.create());
+        String containerUri = System.getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        AwsCredentialsProvider credentials = containerUri != null && !containerUri.isBlank()
+                ? ContainerCredentialsProvider.builder().build()
+                : EnvironmentVariableCredentialsProvider.create();
+        return new AwsClients(Region.of(region), credentials);
     }
 
     public DynamoDbClient dynamoDb() {
