@@ -13,7 +13,9 @@ import java.util.Objects;
 /**
  * CloudWatch Embedded Metric Format: values gathered during one invocation, written as one log line
  * by {@link #flush()} (no PutMetricData call on the hot path). Dimensions are cohort-free so the
- * number of metric series stays bounded however many cohorts sync.
+ * number of metric series stays bounded however many cohorts sync. Every metric is published under
+ * the base dimensions given at construction (what alarms and the dashboard use) and, when
+ * {@link #dimension} added more, also under base + those (a breakdown, e.g. by action).
  */
 public final class Metrics {
     public static final String NAMESPACE = "CohortSync";
@@ -22,6 +24,7 @@ public final class Metrics {
     private final PrintStream out;
     private final Clock clock;
     private final Map<String, String> dimensions = new LinkedHashMap<>();
+    private final int baseDimensions;
     private final Map<String, Double> values = new LinkedHashMap<>();
     private final Map<String, String> units = new LinkedHashMap<>();
 
@@ -29,6 +32,7 @@ public final class Metrics {
         this.out = Objects.requireNonNull(out, "out");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.dimensions.putAll(dimensions);
+        this.baseDimensions = dimensions.size();
     }
 
     public Metrics dimension(String name, String value) {
@@ -58,8 +62,13 @@ public final class Metrics {
         aws.put("Timestamp", clock.millis());
         ObjectNode directive = aws.putArray("CloudWatchMetrics").addObject();
         directive.put("Namespace", NAMESPACE);
-        ArrayNode dimensionSet = directive.putArray("Dimensions").addArray();
-        dimensions.keySet().forEach(dimensionSet::add);
+        ArrayNode dimensionSets = directive.putArray("Dimensions");
+        ArrayNode base = dimensionSets.addArray();
+        dimensions.keySet().stream().limit(baseDimensions).forEach(base::add);
+        if (dimensions.size() > baseDimensions) {
+            ArrayNode detailed = dimensionSets.addArray();
+            dimensions.keySet().forEach(detailed::add);
+        }
         ArrayNode metrics = directive.putArray("Metrics");
         values.forEach((name, value) -> {
             metrics.addObject().put("Name", name).put("Unit", units.get(name));

@@ -103,14 +103,24 @@ public final class WebhookService {
                         Map<String, Object> fields) {
         fields.put("status", response.statusCode());
         fields.put("durationMs", Math.round(millis * 10) / 10.0);
+        int status = response.statusCode();
+        boolean held = result != null && result.session() == SyncResult.SessionStatus.HELD;
+        // Every counter on every request, zeros included: alarms then see 0 rather than missing data.
         Metrics m = metrics.get()
                 .dimension("Action", export == null ? "unknown" : export.action().wireName());
         m.count("WebhookRequests", 1)
-                .count("Webhook" + response.statusCode() / 100 + "xx", 1)
-                .millis("WebhookLatency", millis);
-        if (export != null) {
-            m.count("MembersReceived", export.membersReceived()).count("MembersSkipped", export.skippedCount());
-        }
+                .count("Webhook2xx", status / 100 == 2 ? 1 : 0)
+                .count("Webhook4xx", status / 100 == 4 ? 1 : 0)
+                .count("Webhook5xx", status / 100 == 5 ? 1 : 0)
+                .count("Webhook401", status == 401 ? 1 : 0)
+                .millis("WebhookLatency", millis)
+                .count("MembersReceived", export == null ? 0 : export.membersReceived())
+                .count("MembersSkipped", export == null ? 0 : export.skippedCount())
+                .count("Enters", result == null ? 0 : result.enters())
+                .count("Exits", result == null ? 0 : result.exits())
+                .count("Unchanged", result == null ? 0 : result.unchanged())
+                .count("DeltasQueued", result == null ? 0 : result.deltasQueued())
+                .count("HeldSessions", held ? 1 : 0);
         if (result != null) {
             fields.put("enters", result.enters());
             fields.put("exits", result.exits());
@@ -121,18 +131,15 @@ public final class WebhookService {
                 fields.put("pagesReceived", result.pagesReceived());
                 fields.put("sessionExits", result.sessionExits());
             }
-            m.count("Enters", result.enters()).count("Exits", result.exits()).count("Unchanged", result.unchanged())
-                    .count("DeltasQueued", result.deltasQueued())
-                    .count("HeldSessions", result.session() == SyncResult.SessionStatus.HELD ? 1 : 0);
         }
         if (!response.isSuccess()) {
             fields.put("errorMessage", response.errorMessage());
         }
-        String message = result != null && result.session() == SyncResult.SessionStatus.HELD
-                ? "full sync held: too many exits" : "webhook handled";
-        if (response.statusCode() >= 500 || (result != null && result.session() == SyncResult.SessionStatus.HELD)) {
+        fields.put("outcome", held ? "held" : response.isSuccess() ? "success" : "failure");
+        String message = held ? "full sync held: too many exits" : "webhook handled";
+        if (status >= 500 || held) {
             log.error(message, fields);
-        } else if (response.statusCode() >= 400) {
+        } else if (status >= 400) {
             log.warn(message, fields);
         } else {
             log.info(message, fields);

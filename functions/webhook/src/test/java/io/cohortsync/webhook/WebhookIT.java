@@ -18,6 +18,7 @@ import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.QueueReader;
@@ -79,6 +80,13 @@ class WebhookIT {
         String logs = captured.toString(StandardCharsets.UTF_8);
         assertThat(logs).as("logs").doesNotContain("@example.com", "@mail.example.org", "Firstname", "Lastname",
                 "+1-555", "ada@", AwsStack.WEBHOOK_PASSWORD, "u-100");
+        // every metric line is valid EMF, one per request
+        for (String line : Emf.lines(logs)) {
+            assertThat(Emf.validate(line)).isNotEmpty();
+        }
+        long requests = logs.lines().filter(l -> l.contains("\"message\":\"webhook handled\"")
+                || l.contains("full sync held")).count();
+        assertThat(Emf.lines(logs)).hasSize((int) requests);
     }
 
     private WebhookHandler handler(Function<MembershipStore, MembershipStore> wrapStore,
