@@ -152,6 +152,14 @@ public final class SegmentStandIn implements AutoCloseable {
         }
     }
 
+    /** Forgets programmed failures and delays not used yet: Segment is healthy again. */
+    public void recover() {
+        synchronized (lock) {
+            failures.clear();
+            delays.clear();
+        }
+    }
+
     /** Any batch holding a message that matches is answered 400 (nothing accepted), until replaced. */
     public void rejectBatchesContaining(Predicate<JsonNode> message) {
         synchronized (lock) {

@@ -48,6 +48,8 @@ final class SenderService {
      */
     static final Duration DEADLINE_MARGIN = Duration.ofSeconds(5);
     private static final int MAX_LOGGED_COHORTS = 20;
+    /** DynamoDB's limit on a sort key (the distinct id). */
+    static final int MAX_DISTINCT_ID_BYTES = 1_024;
 
     private final SenderConfig config;
     private final MembershipStore store;
@@ -89,7 +91,7 @@ final class SenderService {
     private void process(Invocation inv, Instant deadline) {
         // Distinct deltas → the records carrying them (a delta queued twice is handled once).
         Map<Delta, Set<String>> sources = new LinkedHashMap<>();
-        List<DeadLetter> letters = new ArrayList<>();
+        List<DeadLetter> poison = new ArrayList<>();
         Set<String> waitingOnLetters = new LinkedHashSet<>();
         for (QueuedRecord r : inv.records) {
             try {
@@ -99,19 +101,30 @@ final class SenderService {
             } catch (MalformedDeltaException e) {
                 // Poison: it can never succeed, so it goes to the DLQ verbatim with the reason, and is acknowledged.
                 inv.poison++;
-                letters.add(new DeadLetter(r.body(), "undecodable delta message: " + e.getMessage(), r.messageId()));
+                poison.add(new DeadLetter(r.body(), "undecodable delta message: " + e.getMessage(), r.messageId()));
                 waitingOnLetters.add(r.messageId());
             }
         }
         inv.duplicates = inv.deltas - sources.size();
         sources.keySet().forEach(d -> inv.cohortIds.add(d.cohort().cohortId()));
+        // A delta that can never be looked up or sent would fail the whole batch's read, every time.
+        for (var it = sources.keySet().iterator(); it.hasNext(); ) {
+            Delta d = it.next();
+            String unusable = unusable(d);
+            if (unusable != null) {
+                inv.rejected++;
+                inv.rejectedByReason.computeIfAbsent(unusable, k -> new ArrayList<>()).add(d);
+                waitingOnLetters.addAll(sources.get(d));
+                it.remove();
+            }
+        }
 
         Map<CohortRef, Map<String, Membership>> stored;
         try {
             stored = readState(sources.keySet());
         } catch (DependencyUnavailableException e) {
             sources.values().forEach(ids -> ids.forEach(id -> inv.fail(id, e.getMessage())));
-            writeDeadLetters(inv, letters, waitingOnLetters);
+            writeDeadLetters(inv, poison, waitingOnLetters);
             return;
         }
         List<Delta> send = new ArrayList<>();
@@ -127,8 +140,8 @@ final class SenderService {
             }
         }
         requeue(inv, later, sources);
-        deliver(inv, send, sources, deadline, letters, waitingOnLetters);
-        writeDeadLetters(inv, letters, waitingOnLetters);
+        deliver(inv, send, sources, deadline, waitingOnLetters);
+        writeDeadLetters(inv, poison, waitingOnLetters);
     }
 
     /** One read per cohort (BatchGetItem, 100 keys a call); eventually consistent, which halves its cost. */
@@ -153,7 +166,7 @@ final class SenderService {
     }
 
     private void deliver(Invocation inv, List<Delta> send, Map<Delta, Set<String>> sources, Instant deadline,
-                         List<DeadLetter> letters, Set<String> waitingOnLetters) {
+                         Set<String> waitingOnLetters) {
         // Deltas of one change observed twice share a messageId: one message stands for all of them.
         Map<String, List<Delta>> byMessageId = new LinkedHashMap<>();
         List<EncodedMessage> messages = new ArrayList<>();
@@ -170,7 +183,6 @@ final class SenderService {
         }
         DeliveryReport report = delivery.deliver(messages, deadline, ids -> stillCurrent(ids, byMessageId));
         inv.report = report;
-        Map<String, List<Delta>> rejectedByReason = new TreeMap<>();
         report.outcomes().forEach((messageId, outcome) -> {
             List<Delta> deltas = byMessageId.get(messageId);
             switch (outcome) {
@@ -180,19 +192,29 @@ final class SenderService {
                 }
                 case MessageOutcome.Rejected r -> {
                     inv.rejected++;
-                    rejectedByReason.computeIfAbsent(r.reason(), k -> new ArrayList<>()).addAll(deltas);
+                    inv.rejectedByReason.computeIfAbsent("Segment rejected the message: " + r.reason(),
+                            k -> new ArrayList<>()).addAll(deltas);
+                    deltas.forEach(d -> waitingOnLetters.addAll(sources.get(d)));
                 }
                 case MessageOutcome.Unsent u ->
                         deltas.forEach(d -> sources.get(d).forEach(id -> inv.fail(id, "Segment: " + u.reason())));
                 case MessageOutcome.Withdrawn w -> inv.stale += deltas.size();
             }
         });
-        // Rejected deltas go to the DLQ in the delta format, so a replay onto the delta queue just works.
-        rejectedByReason.forEach((reason, deltas) -> {
-            DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES)
-                    .forEach(body -> letters.add(new DeadLetter(body, "Segment rejected the message: " + reason, "")));
-            deltas.forEach(d -> waitingOnLetters.addAll(sources.get(d)));
-        });
+    }
+
+    /**
+     * Why a delta can never be looked up or sent, or null. DynamoDB refuses an empty sort key or one over
+     * 1,024 bytes (the distinct id is the sort key); Segment needs a non-empty userId.
+     */
+    static String unusable(Delta d) {
+        if (d.distinctId().isEmpty()) {
+            return "invalid delta: empty distinct id";
+        }
+        if (d.distinctId().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_DISTINCT_ID_BYTES) {
+            return "invalid delta: distinct id over " + MAX_DISTINCT_ID_BYTES + " bytes";
+        }
+        return null;
     }
 
     /**
@@ -219,7 +241,11 @@ final class SenderService {
         return keep;
     }
 
-    private void writeDeadLetters(Invocation inv, List<DeadLetter> letters, Set<String> waitingOnLetters) {
+    private void writeDeadLetters(Invocation inv, List<DeadLetter> poison, Set<String> waitingOnLetters) {
+        List<DeadLetter> letters = new ArrayList<>(poison);
+        // Rejected deltas go to the DLQ in the delta format, so a replay onto the delta queue just works.
+        inv.rejectedByReason.forEach((reason, deltas) -> DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES)
+                .forEach(body -> letters.add(new DeadLetter(body, reason, ""))));
         if (letters.isEmpty()) {
             return;
         }
@@ -334,6 +360,8 @@ final class SenderService {
         /** SQS message id → the first reason it failed, in the order failures happened. */
         final Map<String, String> failures = new LinkedHashMap<>();
         final Set<String> cohortIds = new TreeSet<>();
+        /** Deltas that can never be sent, by reason: dead-lettered at the end. */
+        final Map<String, List<Delta>> rejectedByReason = new TreeMap<>();
         int deltas;
         int duplicates;
         int poison;
