@@ -1,5 +1,6 @@
 package io.cohortsync.aws;
 
+import io.cohortsync.domain.DelayedDeltaQueue;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.DeltaQueue;
@@ -20,11 +21,12 @@ import java.util.List;
  * retried a few times; if any still fails the whole call fails retryably, so nothing is committed
  * without its delta queued.
  */
-public final class SqsDeltaQueue implements DeltaQueue {
+public final class SqsDeltaQueue implements DeltaQueue, DelayedDeltaQueue {
     /** SQS's classic 256 KiB message limit, with room for the batch envelope. */
     public static final int MAX_MESSAGE_BYTES = 250_000;
     static final int MAX_BATCH_BYTES = 262_144;
     static final int MAX_BATCH_ENTRIES = 10;
+    public static final int MAX_DELAY_SECONDS = 900;
     private static final int ENTRY_ROUNDS = 3;
 
     private final SqsClient sqs;
@@ -39,6 +41,17 @@ public final class SqsDeltaQueue implements DeltaQueue {
     public void enqueue(List<Delta> deltas) {
         if (!deltas.isEmpty()) {
             sendBodies(DeltaCodec.encode(deltas, MAX_MESSAGE_BYTES), Duration.ZERO);
+        }
+    }
+
+    /** SQS delays a message by at most 15 minutes; longer delays are refused, not capped. */
+    @Override
+    public void enqueueDelayed(List<Delta> deltas, Duration delay) {
+        if (delay.isNegative() || delay.toSeconds() > MAX_DELAY_SECONDS) {
+            throw new IllegalArgumentException("delay must be 0.." + MAX_DELAY_SECONDS + " s, was " + delay);
+        }
+        if (!deltas.isEmpty()) {
+            sendBodies(DeltaCodec.encode(deltas, MAX_MESSAGE_BYTES), delay);
         }
     }
 

@@ -62,6 +62,7 @@ public final class AwsStack {
         env.put("AWS_REGION", "us-east-1");
         env.put("TABLE_NAME", tableName);
         env.put("DELTA_QUEUE_URL", queueUrl);
+        env.put("DLQ_URL", dlqUrl);
         env.put("WEBHOOK_SECRET_ID", webhookSecretId);
         env.put("SEGMENT_SECRET_ID", segmentSecretId);
         return env;

@@ -1,0 +1,17 @@
+package io.cohortsync.sender;
+
+import java.util.Objects;
+
+/**
+ * One SQS record as the sender needs it, whatever delivered it.
+ *
+ * @param messageId    the SQS message id (what a batch item failure names)
+ * @param body         the message body (a delta message, or poison)
+ * @param receiveCount SQS's ApproximateReceiveCount (1 on first delivery)
+ */
+record QueuedRecord(String messageId, String body, int receiveCount) {
+    QueuedRecord {
+        Objects.requireNonNull(messageId, "messageId");
+        Objects.requireNonNull(body, "body");
+    }
+}

@@ -1,0 +1,58 @@
+package io.cohortsync.sender;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SQS event (delta queue, {@code ReportBatchItemFailures} on) → {@link SenderService} → the ids of the
+ * records that must come back. Translation only: no rules and no SDK calls here.
+ */
+public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+    /** When invoked without a context (a bare local call), assume the deployed timeout. */
+    static final Duration NO_CONTEXT_BUDGET = Duration.ofSeconds(60);
+
+    private final SenderService service;
+
+    /** Used by the Lambda runtime: real collaborators from the environment, built once per container. */
+    public SenderHandler() {
+        this(SenderFactory.fromEnvironment(System.getenv()));
+    }
+
+    SenderHandler(SenderService service) {
+        this.service = service;
+    }
+
+    /** A handler configured from the given variables instead of the process environment (the local stack). */
+    public static SenderHandler forEnvironment(Map<String, String> env) {
+        return new SenderHandler(SenderFactory.fromEnvironment(env));
+    }
+
+    @Override
+    public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        List<QueuedRecord> records = event.getRecords() == null ? List.of()
+                : event.getRecords().stream().map(SenderHandler::record).toList();
+        Duration remaining = context != null ? Duration.ofMillis(context.getRemainingTimeInMillis()) : NO_CONTEXT_BUDGET;
+        SenderResult result = service.handle(new SenderRequest(records, remaining));
+        return new SQSBatchResponse(result.failedMessageIds().stream()
+                .map(SQSBatchResponse.BatchItemFailure::new).toList());
+    }
+
+    private static QueuedRecord record(SQSEvent.SQSMessage m) {
+        return new QueuedRecord(m.getMessageId(), m.getBody() == null ? "" : m.getBody(), receiveCount(m.getAttributes()));
+    }
+
+    private static int receiveCount(Map<String, String> attributes) {
+        String count = attributes == null ? null : attributes.get("ApproximateReceiveCount");
+        try {
+            return count == null ? 1 : Integer.parseInt(count);
+        } catch (NumberFormatException e) {
+            return 1; // only used to tell the last attempt apart in logs
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.cohortsync.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.Delta;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class IdentifyMessageTest {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final CohortRef COHORT = new CohortRef("2195193", "1457721");
+
+    @Test
+    void encode_producesSegmentIdentify_whenEnterDelta() throws Exception {
+        // given
+        Delta delta = new Delta(COHORT, "Power users (30d)", "u-1001", true, 3,
+                Instant.parse("2026-11-28T11:00:00.123456789Z"));
+
+        // when
+        EncodedMessage encoded = IdentifyMessage.of(delta, "Mixpanel - ").encode();
+
+        // then
+        JsonNode json = MAPPER.readTree(encoded.json());
+        assertThat(json).isEqualTo(MAPPER.readTree("""
+                {"type":"identify","userId":"u-1001","traits":{"Mixpanel - Power users (30d)":true},
+                 "messageId":"%s","timestamp":"2026-11-28T11:00:00.123Z",
+                 "context":{"library":{"name":"cohort-sync","version":"0.1.0"}}}"""
+                .formatted(MessageIds.of(delta, "Mixpanel - "))));
+        assertThat(encoded.messageId()).isEqualTo(json.get("messageId").asText());
+        assertThat(encoded.size()).isEqualTo(encoded.jsonText().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    }
+
+    @Test
+    void encode_setsTraitFalse_whenExitDelta() throws Exception {
+        // given
+        Delta delta = new Delta(COHORT, "Churn risk", "u-1001", false, 4, Instant.parse("2026-11-28T11:00:00Z"));
+
+        // when
+        JsonNode json = MAPPER.readTree(IdentifyMessage.of(delta, "Mixpanel - ").encode().json());
+
+        // then
+        assertThat(json.path("traits").path("Mixpanel - Churn risk").isBoolean()).isTrue();
+        assertThat(json.path("traits").path("Mixpanel - Churn risk").booleanValue()).isFalse();
+        assertThat(json.path("timestamp").asText()).isEqualTo("2026-11-28T11:00:00.000Z");
+    }
+
+    @Test
+    void toString_omitsUserId_whenPrinted() {
+        // given
+        IdentifyMessage message = IdentifyMessage.of(new Delta(COHORT, "c", "alice@example.com", true, 1, Instant.EPOCH),
+                "Mixpanel - ");
+
+        // when / then
+        assertThat(message.toString()).doesNotContain("alice");
+        assertThat(message.encode().toString()).doesNotContain("alice");
+    }
+}

@@ -1,0 +1,22 @@
+package io.cohortsync.segment;
+
+import java.util.Map;
+
+/**
+ * The outcome of one {@link SegmentDelivery#deliver}: one {@link MessageOutcome} per message id, and
+ * what it cost.
+ *
+ * @param outcomes        message id → outcome, for every message given
+ * @param requestsByLabel attempts by status code, {@code timeout} or {@code connection}
+ * @param requests        attempts made
+ * @param retries         attempts repeated after a failure (429, 5xx, timeout, connection, refused key)
+ * @param splits          extra attempts spent halving batches Segment answered 400/413 to
+ * @param bytesSent       request body bytes of every attempt
+ */
+public record DeliveryReport(Map<String, MessageOutcome> outcomes, Map<String, Integer> requestsByLabel,
+                             int requests, int retries, int splits, long bytesSent) {
+    public DeliveryReport {
+        outcomes = Map.copyOf(outcomes);
+        requestsByLabel = Map.copyOf(requestsByLabel);
+    }
+}

@@ -1,0 +1,79 @@
+package io.cohortsync.segment;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.domain.Delta;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One Segment {@code identify}, shaped like the one Mixpanel's own Segment source sends:
+ * <pre>{"type":"identify","userId":"u-1001","traits":{"Mixpanel - Power users":true},
+ *  "messageId":"cohort-sync-…","timestamp":"2026-11-28T11:00:00.123Z",
+ *  "context":{"library":{"name":"cohort-sync","version":"0.1.0"}}}</pre>
+ *
+ * @param userId    the Segment user id (the Mixpanel distinct id)
+ * @param traits    trait key to value, in order
+ * @param messageId deterministic id (see {@link MessageIds}), at most 100 characters
+ * @param timestamp when the change was observed, so a delayed send is not misdated
+ */
+public record IdentifyMessage(String userId, Map<String, Boolean> traits, String messageId, Instant timestamp) {
+    public static final String DEFAULT_TRAIT_PREFIX = "Mixpanel - ";
+    public static final String LIBRARY_NAME = "cohort-sync";
+    public static final String LIBRARY_VERSION = "0.1.0";
+    /** Segment's limit on {@code messageId}. */
+    public static final int MAX_MESSAGE_ID_CHARS = 100;
+    /** ISO-8601 UTC with exactly three fraction digits: fixed width, what Segment's libraries send. */
+    static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'")
+            .withZone(ZoneOffset.UTC);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    public IdentifyMessage {
+        Objects.requireNonNull(userId, "userId");
+        if (userId.isEmpty()) {
+            throw new IllegalArgumentException("userId must not be empty");
+        }
+        Objects.requireNonNull(traits, "traits");
+        traits = Collections.unmodifiableMap(new LinkedHashMap<>(traits));
+        Objects.requireNonNull(messageId, "messageId");
+        if (messageId.isEmpty() || messageId.length() > MAX_MESSAGE_ID_CHARS) {
+            throw new IllegalArgumentException("messageId must be 1.." + MAX_MESSAGE_ID_CHARS + " characters");
+        }
+        Objects.requireNonNull(timestamp, "timestamp");
+    }
+
+    /** The identify announcing {@code delta}: trait {@code <prefix><cohort name>} set to the membership. */
+    public static IdentifyMessage of(Delta delta, String traitPrefix) {
+        return new IdentifyMessage(delta.distinctId(), Map.of(traitPrefix + delta.cohortName(), delta.member()),
+                MessageIds.of(delta, traitPrefix), delta.observedAt());
+    }
+
+    public EncodedMessage encode() {
+        ObjectNode json = MAPPER.createObjectNode();
+        json.put("type", "identify");
+        json.put("userId", userId);
+        ObjectNode t = json.putObject("traits");
+        traits.forEach(t::put);
+        json.put("messageId", messageId);
+        json.put("timestamp", TIMESTAMP.format(timestamp));
+        json.putObject("context").putObject("library").put("name", LIBRARY_NAME).put("version", LIBRARY_VERSION);
+        try {
+            return new EncodedMessage(messageId, MAPPER.writeValueAsBytes(json));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a tree of strings and booleans always serializes", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        // userId is a distinct id (often an email): never print it.
+        return "IdentifyMessage[messageId=" + messageId + ", traits=" + traits.keySet() + "]";
+    }
+}

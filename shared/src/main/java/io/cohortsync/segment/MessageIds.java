@@ -1,0 +1,59 @@
+package io.cohortsync.segment;
+
+import io.cohortsync.domain.Delta;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Deterministic Segment {@code messageId}s. Segment drops a message whose id it saw in the last ~24 h,
+ * globally across workspaces, so the id must be (a) the same every time the same change is sent (a
+ * retry or an SQS redelivery then has no second effect) and (b) different for any other change, and
+ * (c) namespaced so it never collides with another product's ids. It is
+ * {@code "cohort-sync-" + hex(sha256(fields))}: 76 characters, under Segment's 100.
+ *
+ * <p>Fields: project id, cohort id, trait prefix, cohort name, distinct id, version, membership: all
+ * that decides the message's content (the trait key is prefix + name, so a renamed cohort or a new
+ * prefix yields a new id rather than a message Segment would drop as a copy). {@code observedAt} is
+ * left out on purpose: the same change observed twice (a webhook retry after a crash) is one change.
+ * Each field is length-prefixed, so no two different field tuples share an encoding.
+ */
+public final class MessageIds {
+    public static final String NAMESPACE = "cohort-sync-";
+    /** Bumped only if the encoding below ever changes (it would re-send everything in flight once). */
+    private static final String SCHEME = "cohort-sync/message-id/1";
+
+    private MessageIds() {
+    }
+
+    public static String of(Delta delta, String traitPrefix) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+        field(bytes, SCHEME);
+        field(bytes, delta.cohort().projectId());
+        field(bytes, delta.cohort().cohortId());
+        field(bytes, traitPrefix);
+        field(bytes, delta.cohortName());
+        field(bytes, delta.distinctId());
+        field(bytes, Long.toString(delta.version()));
+        field(bytes, delta.member() ? "1" : "0");
+        return NAMESPACE + HexFormat.of().formatHex(sha256().digest(bytes.toByteArray()));
+    }
+
+    private static void field(ByteArrayOutputStream out, String value) {
+        byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+        out.writeBytes(ByteBuffer.allocate(Integer.BYTES).putInt(utf8.length).array());
+        out.writeBytes(utf8);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.cohortsync.segment;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * {@link SegmentTransport} over {@code java.net.http}: {@code POST <base>/v1/batch} with Basic auth
+ * (write key as user name, empty password). One {@link HttpClient} per container, built without
+ * opening a connection (SnapStart-safe). HTTP/1.1 because requests go one at a time: HTTP/2 would buy
+ * nothing here, and plain-http stand-ins would see h2c upgrade attempts. The host is resolved per
+ * connection by the JVM resolver (default positive DNS TTL 30 s), never pinned: Segment's addresses
+ * change without notice.
+ */
+public final class SegmentClient implements SegmentTransport {
+    /** Connecting is quick or it is not happening; the request timeout bounds the whole exchange anyway. */
+    public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+
+    private final URI batchUrl;
+    private final Clock clock;
+    private final HttpClient http;
+
+    public SegmentClient(URI baseUrl, Clock clock) {
+        Objects.requireNonNull(baseUrl, "baseUrl");
+        String base = baseUrl.toString();
+        this.batchUrl = URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/v1/batch");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(CONNECT_TIMEOUT)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+    }
+
+    public URI batchUrl() {
+        return batchUrl;
+    }
+
+    @Override
+    public SegmentResponse postBatch(byte[] body, String writeKey, Duration timeout) {
+        HttpRequest request = HttpRequest.newBuilder(batchUrl)
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .header("Authorization", SegmentWriteKey.basicAuthorization(writeKey))
+                .header("User-Agent", IdentifyMessage.LIBRARY_NAME + "/" + IdentifyMessage.LIBRARY_VERSION)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
+        try {
+            // The body is not relied on (Segment's docs say so); discarding it keeps the connection reusable.
+            HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+            return new SegmentResponse.Answered(response.statusCode(),
+                    response.headers().firstValue("Retry-After").flatMap(this::retryAfter));
+        } catch (HttpConnectTimeoutException e) {
+            return new SegmentResponse.Unreachable(e.getClass().getSimpleName());
+        } catch (HttpTimeoutException e) {
+            return new SegmentResponse.TimedOut();
+        } catch (IOException e) {
+            return new SegmentResponse.Unreachable(e.getClass().getSimpleName());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new SegmentResponse.Unreachable("InterruptedException");
+        }
+    }
+
+    /** {@code Retry-After} is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+    Optional<Duration> retryAfter(String value) {
+        return parseRetryAfter(value, clock);
+    }
+
+    static Optional<Duration> parseRetryAfter(String value, Clock clock) {
+        String v = value.trim();
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        if (v.chars().allMatch(Character::isDigit)) {
+            try {
+                return Optional.of(Duration.ofSeconds(Long.parseLong(v)));
+            } catch (NumberFormatException tooLong) {
+                return Optional.of(Duration.ofDays(1)); // absurdly far: certainly past any deadline
+            }
+        }
+        try {
+            Duration until = Duration.between(clock.instant(),
+                    ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
+            return Optional.of(until.isNegative() ? Duration.ZERO : until);
+        } catch (DateTimeParseException e) {
+            return Optional.empty(); // unreadable: fall back to our own backoff
+        }
+    }
+}
