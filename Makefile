@@ -12,7 +12,7 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test build lint clean build-WebhookFunction build-SenderFunction
+.PHONY: help test local build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
@@ -22,6 +22,16 @@ help:
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
 	$(MVN) verify
 	@if [ -f template.yaml ]; then echo "cfn-lint template.yaml"; cfn-lint template.yaml; fi
+
+# The whole pipeline in the foreground until Ctrl-C: moto (started here unless AWS_ENDPOINT_URL names
+# an emulator), the real handlers behind an API Gateway / SQS event-source stand-in, and a Segment sink
+# (or SEGMENT_ENDPOINT). Dummy credentials: nothing here talks to real AWS.
+local:
+	$(MVN) -q -DskipTests -pl local -am package dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing} \
+		AWS_REGION=$${AWS_REGION:-us-east-1} \
+		java -cp "local/target/classes:$$(cat local/target/classpath.txt)" io.cohortsync.local.LocalMain
 
 build:
 	$(MVN) -DskipTests package

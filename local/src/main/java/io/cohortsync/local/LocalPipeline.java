@@ -82,6 +82,8 @@ public final class LocalPipeline implements AutoCloseable {
         env.put("SEGMENT_SECRET_ID", segmentSecret);
         env.put("SEGMENT_ENDPOINT", segmentEndpoint);
         env.put("MAX_RECEIVE_COUNT", Integer.toString(Infrastructure.MAX_RECEIVE_COUNT));
+        // moto commits far slower than DynamoDB: look again sooner at deltas whose commit is still running.
+        env.put("AHEAD_RETRY_DELAY_SECONDS", "5");
         this.environment = Map.copyOf(env);
 
         this.poller = new SqsEventSourcePoller(sqs, queueUrl, SenderHandler.forEnvironment(environment), 10,

@@ -98,15 +98,17 @@ final class SqsEventSourcePoller implements AutoCloseable {
     }
 
     private void pollOnce() {
+        List<Message> messages = sqs.receiveMessage(b -> b.queueUrl(queueUrl).maxNumberOfMessages(batchSize)
+                .waitTimeSeconds(1)
+                .messageSystemAttributeNames(MessageSystemAttributeName.ALL)
+                .messageAttributeNames("All")).messages();
+        if (messages.isEmpty()) {
+            return;
+        }
+        // Received messages count as not visible on the queue until deleted, so there is no gap in
+        // which both the queue and this counter look idle.
         inFlight.incrementAndGet();
         try {
-            List<Message> messages = sqs.receiveMessage(b -> b.queueUrl(queueUrl).maxNumberOfMessages(batchSize)
-                    .waitTimeSeconds(1)
-                    .messageSystemAttributeNames(MessageSystemAttributeName.ALL)
-                    .messageAttributeNames("All")).messages();
-            if (messages.isEmpty()) {
-                return;
-            }
             invocations.incrementAndGet();
             Set<String> failed = invoke(messages);
             failedItems.addAndGet(failed.size());

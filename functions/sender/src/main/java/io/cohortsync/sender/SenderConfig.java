@@ -62,7 +62,7 @@ public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl
                 baseUrl,
                 env.getOrDefault("TRAIT_PREFIX", IdentifyMessage.DEFAULT_TRAIT_PREFIX),
                 Duration.ofSeconds(number(env, "NEVER_COMMITTED_AFTER_SECONDS", 900)),
-                Duration.ofSeconds(number(env, "AHEAD_RETRY_DELAY_SECONDS", 60)),
+                Duration.ofSeconds(number(env, "AHEAD_RETRY_DELAY_SECONDS", 15)),
                 Duration.ofMillis(number(env, "SEGMENT_TIMEOUT_MS", 10_000)),
                 Duration.ofSeconds(number(env, "SECRET_CACHE_SECONDS", 300)),
                 (int) number(env, "MAX_RECEIVE_COUNT", 5));

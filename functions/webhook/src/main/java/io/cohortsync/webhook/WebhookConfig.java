@@ -11,7 +11,14 @@ import java.util.Map;
  */
 public record WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId,
                             MassExitPolicy massExitPolicy, Duration sessionTtl, int maxBodyBytes,
-                            Duration secretCacheTtl, int commitConcurrency) {
+                            Duration secretCacheTtl, int commitConcurrency, Duration deltaDelay) {
+
+    public WebhookConfig {
+        if (deltaDelay.isNegative() || deltaDelay.toSeconds() > 900) {
+            throw new IllegalArgumentException("DELTA_DELAY_SECONDS must be 0..900 (the SQS maximum), was "
+                    + deltaDelay.toSeconds());
+        }
+    }
 
     public static WebhookConfig fromEnvironment(Map<String, String> env) {
         return new WebhookConfig(
@@ -23,7 +30,8 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
                 Duration.ofHours(Long.parseLong(env.getOrDefault("SESSION_TTL_HOURS", "72"))),
                 Integer.parseInt(env.getOrDefault("MAX_BODY_BYTES", "6000000")),
                 Duration.ofSeconds(Long.parseLong(env.getOrDefault("SECRET_CACHE_SECONDS", "300"))),
-                Integer.parseInt(env.getOrDefault("COMMIT_CONCURRENCY", "16")));
+                Integer.parseInt(env.getOrDefault("COMMIT_CONCURRENCY", "16")),
+                Duration.ofSeconds(Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"))));
     }
 
     private static String required(Map<String, String> env, String name) {

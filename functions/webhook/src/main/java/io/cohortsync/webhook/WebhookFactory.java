@@ -29,9 +29,13 @@ public final class WebhookFactory {
         AwsClients aws = AwsClients.fromLambdaEnvironment(env);
         DynamoDbClient dynamo = aws.dynamoDb();
         Clock clock = Clock.systemUTC();
+        SqsDeltaQueue sqs = new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl());
+        // Deltas are queued before their commit (design.md); a short delay lets the commit land before
+        // the sender looks, instead of the sender finding most deltas "ahead" and re-queueing them.
+        DeltaQueue queue = deltas -> sqs.enqueueDelayed(deltas, config.deltaDelay());
         return create(config,
                 new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency()),
-                new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl()),
+                queue,
                 new DynamoSessionStore(dynamo, config.tableName(), config.sessionTtl(), clock),
                 new SecretsManagerSource(aws.secretsManager()),
                 clock);

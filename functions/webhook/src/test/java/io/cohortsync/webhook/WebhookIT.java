@@ -397,7 +397,7 @@ class WebhookIT {
     void unreadableSecret_gets503_notA401() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), "no-such-secret",
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
-                config.commitConcurrency());
+                config.commitConcurrency(), config.deltaDelay());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(body.path("error").path("message").asText()).contains("SecretsManager");
@@ -408,7 +408,7 @@ class WebhookIT {
     void missingTable_gets503_soMixpanelRetries() throws Exception {
         config = new WebhookConfig("no-such-table", config.deltaQueueUrl(), config.webhookSecretId(),
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
-                config.commitConcurrency());
+                config.commitConcurrency(), config.deltaDelay());
         handler = handler(Function.identity(), Function.identity());
         assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(drain()).isEmpty();
@@ -449,7 +449,7 @@ class WebhookIT {
     @Test
     void oversizedBody_gets400() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), config.webhookSecretId(),
-                config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency());
+                config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency(), config.deltaDelay());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 200))), 400);
         assertThat(body.path("error").path("message").asText()).contains("exceeds");

@@ -1,0 +1,229 @@
+package io.cohortsync.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.testkit.ApiGatewayEvents;
+import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.MotoExtension;
+import io.cohortsync.testkit.SegmentStandIn;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The whole pipeline end to end, as `make local` runs it: HTTP into the API Gateway stand-in, the real
+ * webhook handler, moto's DynamoDB and SQS, the event-source poller, the real sender handler, and the
+ * Segment stand-in (or the local sink). Asserts what Mixpanel was answered and what Segment ends with.
+ */
+@ExtendWith(MotoExtension.class)
+class LocalPipelineE2EIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final AtomicInteger RUN = new AtomicInteger();
+    private static final String POWER = "Power users (30d)";
+    private static final String CHURN = "Churn risk ⚠";
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private LocalPipeline pipeline;
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : closeables.reversed()) {
+            c.close();
+        }
+    }
+
+    private LocalPipeline start(String segmentEndpoint, Path identifies, PrintStream console) throws IOException {
+        LocalPipeline p = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1", 0, segmentEndpoint,
+                AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD, AwsStack.SEGMENT_WRITE_KEY,
+                "e2e-" + ProcessHandle.current().pid() + "-" + RUN.incrementAndGet(), identifies, Duration.ofSeconds(1),
+                console));
+        closeables.add(p);
+        return p;
+    }
+
+    private HttpResponse<String> post(String body, String user, String password) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pipeline.port() + "/mixpanel"))
+                .timeout(Duration.ofSeconds(30))
+                .header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (user != null) {
+            request.header("authorization", ApiGatewayEvents.basic(user, password));
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Posts like Mixpanel: expects success; every request is also retried once, as Mixpanel's retries would. */
+    private void sync(String body) throws Exception {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            HttpResponse<String> r = post(body, AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode envelope = JSON.readTree(r.body());
+            assertThat(envelope.path("status").asText()).isEqualTo("success");
+            assertThat(envelope.path("action").asText()).isEqualTo(JSON.readTree(body).path("action").asText());
+            assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+        }
+    }
+
+    /** Polls until the queue is empty and the poller idle, twice in a row. */
+    private void awaitQuiet(Duration timeout) throws InterruptedException {
+        Instant deadline = Instant.now().plus(timeout);
+        int quiet = 0;
+        while (quiet < 2) {
+            assertThat(Instant.now()).as("pipeline still busy after " + timeout).isBefore(deadline);
+            quiet = pipeline.idle() ? quiet + 1 : 0;
+            Thread.sleep(250);
+        }
+    }
+
+    @Test
+    void pipeline_leavesSegmentWithTheMembershipMixpanelLastReported() throws Exception {
+        SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
+        closeables.add(segment);
+        pipeline = start(segment.baseUrl().toString(), null, System.out);
+
+        // given a 3-page full sync of 1,200 users, retried and then restarted from the top
+        List<String> power = Exports.users("e", 0, 1200);
+        List<String> pages = List.of(
+                Exports.members("p1", POWER, "sess-1", 1, 3, power.subList(0, 400)),
+                Exports.members("p1", POWER, "sess-1", 2, 3, power.subList(400, 800)),
+                Exports.members("p1", POWER, "sess-1", 3, 3, power.subList(800, 1200)));
+        for (String page : pages) {
+            sync(page);
+        }
+        // Segment has a bad moment while the first deltas are being sent
+        segment.failNext(1, 429, 1);
+        segment.failNext(1, 503);
+        for (String page : pages) {
+            sync(page);
+        }
+        // then diffs: 50 enter, 100 leave, 20 of those come back
+        List<String> newcomers = Exports.users("f", 0, 50);
+        sync(Exports.add("p1", POWER, newcomers));
+        sync(Exports.remove("p1", POWER, power.subList(0, 100)));
+        sync(Exports.add("p1", POWER, power.subList(0, 20)));
+        // and a second cohort: 30 enter, then a one-page full sync keeps only 10 of them
+        List<String> churn = Exports.users("g", 0, 30);
+        sync(Exports.add("p2", CHURN, churn));
+        sync(Exports.members("p2", CHURN, "sess-2", 1, 1, churn.subList(0, 10)));
+        // an incomplete full sync of the first cohort (page 2 of 2 never arrives) changes nothing
+        sync(Exports.members("p1", POWER, "sess-3", 1, 2, power.subList(500, 510)));
+
+        // Mixpanel's failures are answered per spec and leave no trace
+        HttpResponse<String> unauthorized = post(Exports.add("p1", POWER, List.of("x@example.com")), "mixpanel", "wrong");
+        assertThat(unauthorized.statusCode()).isEqualTo(401);
+        assertThat(JSON.readTree(unauthorized.body()).path("error").path("code").asInt()).isEqualTo(401);
+        HttpResponse<String> malformed = post("{\"action\":\"members\"", AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD);
+        assertThat(malformed.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(malformed.body()).path("status").asText()).isEqualTo("failure");
+
+        awaitQuiet(Duration.ofSeconds(90));
+
+        // then Segment's last accepted value per (user, trait) is what Mixpanel last reported
+        Map<String, Boolean> expectedPower = new HashMap<>();
+        power.forEach(u -> expectedPower.put(u, true));
+        power.subList(20, 100).forEach(u -> expectedPower.put(u, false));
+        newcomers.forEach(u -> expectedPower.put(u, true));
+        Map<String, Boolean> expectedChurn = new HashMap<>();
+        churn.forEach(u -> expectedChurn.put(u, !churn.subList(10, 30).contains(u)));
+
+        Map<String, Map<String, JsonNode>> traits = segment.finalTraits();
+        assertTraits(traits, "Mixpanel - " + POWER, expectedPower);
+        assertTraits(traits, "Mixpanel - " + CHURN, expectedChurn);
+        assertThat(traits.keySet()).doesNotContain("x@example.com");
+        assertThat(segment.droppedOverLimit()).isZero();
+        assertThat(segment.droppedInvalid()).isZero();
+        assertThat(pipeline.deadLetters()).isZero();
+        // no change reached Segment twice in effect (one accepted message per messageId), and at most
+        // every real change was sent: a change already superseded when the sender saw it is dropped
+        Set<String> ids = new HashSet<>();
+        segment.acceptedIdentifies().forEach(m -> assertThat(ids.add(m.path("messageId").asText())).isTrue());
+        assertThat(ids.size()).isBetween(1250 + 30, 1200 + 50 + 100 + 20 + 30 + 20);
+    }
+
+    private static void assertTraits(Map<String, Map<String, JsonNode>> traits, String trait, Map<String, Boolean> expected) {
+        expected.forEach((user, member) -> {
+            Map<String, JsonNode> userTraits = traits.get(user);
+            assertThat(userTraits).as("traits of a user of " + trait).isNotNull();
+            assertThat(userTraits.get(trait)).as(trait + " of a user").isNotNull();
+            assertThat(userTraits.get(trait).asBoolean()).as(trait + " of " + user).isEqualTo(member);
+        });
+    }
+
+    @Test
+    void printedCurl_postsTheSampleExports_andIdentifiesReachTheLocalSink() throws Exception {
+        assertThat(commandOnPath("curl")).as("curl is needed to run the README's printed command").isTrue();
+        Path identifies = Files.createTempFile("identifies", ".jsonl");
+        Files.delete(identifies);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        pipeline = start(null, identifies, new PrintStream(console, true, StandardCharsets.UTF_8));
+
+        // when the command `make local` prints is pasted into a shell at the repository root
+        Process curl = new ProcessBuilder("bash", "-c", pipeline.curlCommand(AwsStack.WEBHOOK_USERNAME,
+                AwsStack.WEBHOOK_PASSWORD)).directory(repositoryRoot().toFile()).redirectErrorStream(true).start();
+        String output;
+        try {
+            assertThat(curl.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            output = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+            curl.destroyForcibly();
+        }
+        // then Mixpanel-style answers come back, one per sample
+        assertThat(output.lines().filter(l -> l.contains("\"status\":\"success\"")).count()).as(output).isEqualTo(4);
+        awaitQuiet(Duration.ofSeconds(60));
+
+        // and the sink printed and recorded the identifies: u-1001 entered then left, the others are members
+        Map<String, Boolean> last = new HashMap<>();
+        for (String line : Files.readAllLines(identifies)) {
+            JsonNode m = JSON.readTree(line);
+            assertThat(m.path("type").asText()).isEqualTo("identify");
+            last.put(m.path("userId").asText(), m.path("traits").path("Mixpanel - Power users (30d)").asBoolean());
+        }
+        assertThat(last).containsEntry("u-1001", false).containsEntry("u-1002", true).containsEntry("u-1008", true)
+                .hasSize(8);
+        assertThat(console.toString(StandardCharsets.UTF_8)).contains("identify userId=u-1007");
+    }
+
+    private static boolean commandOnPath(String command) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (new File(dir, command).canExecute()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Path repositoryRoot() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isDirectory(dir.resolve("events/mixpanel"))) {
+                return dir;
+            }
+        }
+        throw new IllegalStateException("repository root not found");
+    }
+}
