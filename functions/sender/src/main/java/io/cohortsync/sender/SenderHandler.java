@@ -28,6 +28,19 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
         this.service = service;
     }
 
+    /**
+     * A handler around the given ports, for tools that drive the real handler with their own adapters
+     * (the reliability suite injects faults through them, the benchmark counts through them).
+     */
+    public static SenderHandler withPorts(SenderConfig config, io.cohortsync.domain.MembershipStore store,
+                                          io.cohortsync.domain.DelayedDeltaQueue requeue,
+                                          io.cohortsync.domain.DeadLetterQueue deadLetters,
+                                          io.cohortsync.domain.SecretSource secrets,
+                                          io.cohortsync.segment.SegmentTransport segment,
+                                          java.io.PrintStream out, java.time.Clock clock) {
+        return new SenderHandler(SenderFactory.create(config, store, requeue, deadLetters, secrets, segment, out, clock));
+    }
+
     /** A handler configured from the given variables instead of the process environment (the local stack). */
     public static SenderHandler forEnvironment(Map<String, String> env) {
         return new SenderHandler(SenderFactory.fromEnvironment(env));

@@ -26,6 +26,17 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
         this.service = service;
     }
 
+    /**
+     * A handler around the given ports, for tools that drive the real handler with their own adapters
+     * (the reliability suite injects faults through them, the benchmark counts through them).
+     */
+    public static WebhookHandler withPorts(WebhookConfig config, io.cohortsync.domain.MembershipStore store,
+                                           io.cohortsync.domain.DeltaQueue queue,
+                                           io.cohortsync.domain.SessionStore sessions,
+                                           io.cohortsync.domain.SecretSource secrets, java.time.Clock clock) {
+        return new WebhookHandler(WebhookFactory.create(config, store, queue, sessions, secrets, clock));
+    }
+
     /** A handler configured from the given variables instead of the process environment (the local stack). */
     public static WebhookHandler forEnvironment(Map<String, String> env) {
         return new WebhookHandler(WebhookFactory.fromEnvironment(env));
