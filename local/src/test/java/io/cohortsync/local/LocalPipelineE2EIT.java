@@ -46,6 +46,7 @@ class LocalPipelineE2EIT {
     private static final AtomicInteger RUN = new AtomicInteger();
     private static final String POWER = "Power users (30d)";
     private static final String CHURN = "Churn risk ⚠";
+    private static final String CHURN_RENAMED = "Churn risk (renamed) ⚠";
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -131,6 +132,8 @@ class LocalPipelineE2EIT {
         List<String> churn = Exports.users("g", 0, 30);
         sync(Exports.add("p2", CHURN, churn));
         sync(Exports.members("p2", CHURN, "sess-2", 1, 1, churn.subList(0, 10)));
+        // the second cohort is renamed in Mixpanel: its members move to the new trait
+        sync(Exports.add("p2", CHURN_RENAMED, List.of()));
         // an incomplete full sync of the first cohort (page 2 of 2 never arrives) changes nothing
         sync(Exports.members("p1", POWER, "sess-3", 1, 2, power.subList(500, 510)));
 
@@ -149,12 +152,17 @@ class LocalPipelineE2EIT {
         power.forEach(u -> expectedPower.put(u, true));
         power.subList(20, 100).forEach(u -> expectedPower.put(u, false));
         newcomers.forEach(u -> expectedPower.put(u, true));
+        // after the rename: the old trait is false for everyone, the new one true for the 10 members
         Map<String, Boolean> expectedChurn = new HashMap<>();
-        churn.forEach(u -> expectedChurn.put(u, !churn.subList(10, 30).contains(u)));
+        churn.forEach(u -> expectedChurn.put(u, false));
+        Map<String, Boolean> expectedRenamed = new HashMap<>();
+        churn.subList(0, 10).forEach(u -> expectedRenamed.put(u, true));
 
         Map<String, Map<String, JsonNode>> traits = segment.finalTraits();
         assertTraits(traits, "Mixpanel - " + POWER, expectedPower);
         assertTraits(traits, "Mixpanel - " + CHURN, expectedChurn);
+        assertTraits(traits, "Mixpanel - " + CHURN_RENAMED, expectedRenamed);
+        churn.subList(10, 30).forEach(u -> assertThat(traits.get(u)).doesNotContainKey("Mixpanel - " + CHURN_RENAMED));
         assertThat(traits.keySet()).doesNotContain("x@example.com");
         assertThat(segment.droppedOverLimit()).isZero();
         assertThat(segment.droppedInvalid()).isZero();
@@ -163,7 +171,7 @@ class LocalPipelineE2EIT {
         // every real change was sent: a change already superseded when the sender saw it is dropped
         Set<String> ids = new HashSet<>();
         segment.acceptedIdentifies().forEach(m -> assertThat(ids.add(m.path("messageId").asText())).isTrue());
-        assertThat(ids.size()).isBetween(1250 + 30, 1200 + 50 + 100 + 20 + 30 + 20);
+        assertThat(ids.size()).isBetween(1250 + 30 + 10, 1200 + 50 + 100 + 20 + 30 + 20 + 10);
     }
 
     private static void assertTraits(Map<String, Map<String, JsonNode>> traits, String trait, Map<String, Boolean> expected) {

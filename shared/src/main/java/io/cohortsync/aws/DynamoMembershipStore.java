@@ -56,7 +56,7 @@ public final class DynamoMembershipStore implements MembershipStore {
             List<Map<String, AttributeValue>> keys = ids.subList(from, Math.min(ids.size(), from + BATCH_GET_KEYS))
                     .stream().map(id -> key(pk, id)).toList();
             Map<String, KeysAndAttributes> request = new HashMap<>(Map.of(table, KeysAndAttributes.builder()
-                    .keys(keys).consistentRead(consistent).projectionExpression("sk, m, v").build()));
+                    .keys(keys).consistentRead(consistent).projectionExpression("sk, m, v, u").build()));
             for (int round = 0; !request.isEmpty(); round++) {
                 if (round == UNPROCESSED_ROUNDS) {
                     throw new DependencyUnavailableException("DynamoDB", "BatchGetItem stayed throttled", null);
@@ -119,6 +119,9 @@ public final class DynamoMembershipStore implements MembershipStore {
         Map<String, AttributeValue> item = key(pk, change.distinctId());
         item.put("m", AttributeValue.fromBool(change.to().member()));
         item.put("v", AttributeValue.fromN(Long.toString(change.to().version())));
+        if (change.to().userId() != null) {
+            item.put("u", AttributeValue.fromS(change.to().userId()));
+        }
         PutItemRequest.Builder put = PutItemRequest.builder().tableName(table).item(item);
         if (change.from().version() == 0) {
             put.conditionExpression("attribute_not_exists(pk)");
@@ -144,7 +147,7 @@ public final class DynamoMembershipStore implements MembershipStore {
             QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
                     .keyConditionExpression("pk = :pk")
                     .filterExpression("m = :true")
-                    .projectionExpression("sk, m, v")
+                    .projectionExpression("sk, m, v, u")
                     .expressionAttributeValues(Map.of(":pk", AttributeValue.fromS(Keys.membershipPk(cohort)),
                             ":true", AttributeValue.fromBool(true)));
             if (start != null) {
@@ -170,7 +173,9 @@ public final class DynamoMembershipStore implements MembershipStore {
     }
 
     private static Membership membership(Map<String, AttributeValue> item) {
-        return new Membership(Boolean.TRUE.equals(item.get("m").bool()), Long.parseLong(item.get("v").n()));
+        AttributeValue u = item.get("u");
+        return new Membership(Boolean.TRUE.equals(item.get("m").bool()), Long.parseLong(item.get("v").n()),
+                u == null ? null : u.s());
     }
 
     /** Exponential backoff between UnprocessedKeys rounds: 0, 25, 50, 100 … ms (DynamoDB's advice). */

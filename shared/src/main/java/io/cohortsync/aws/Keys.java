@@ -6,7 +6,9 @@ import io.cohortsync.domain.SessionKey;
 /**
  * Key layout of the single table (attributes {@code pk}, {@code sk}; TTL on {@code expiresAt}).
  * <ul>
- *   <li>membership: {@code pk = M#<project>#<cohort>}, {@code sk = <distinct id>}, {@code m} (bool), {@code v} (version)</li>
+ *   <li>membership: {@code pk = M#<project>#<cohort>}, {@code sk = <distinct id>}, {@code m} (bool), {@code v} (version),
+ *       {@code u} (mapped Segment user id, only when it differs from the distinct id)</li>
+ *   <li>cohort: {@code pk = C#<project>#<cohort>}, {@code sk = META}, {@code name} (last name seen, for renames)</li>
  *   <li>session page receipt: {@code pk = S#<project>#<cohort>#<session>}, {@code sk = P#<page>}</li>
  *   <li>session page ids: same pk, {@code sk = I#<page>#<chunk>}, {@code ids} (string set)</li>
  *   <li>session outcome: same pk, {@code sk = OUTCOME}</li>
@@ -23,6 +25,10 @@ public final class Keys {
 
     public static String membershipPk(CohortRef cohort) {
         return "M#" + escape(cohort.projectId()) + "#" + escape(cohort.cohortId());
+    }
+
+    public static String cohortPk(CohortRef cohort) {
+        return "C#" + escape(cohort.projectId()) + "#" + escape(cohort.cohortId());
     }
 
     static String sessionPk(SessionKey session) {

@@ -3,10 +3,12 @@ package io.cohortsync.domain;
 import java.util.Objects;
 
 /**
- * One real membership change for one user, ready to commit: {@code from} is what the table held when
- * the change was computed (the commit's condition), {@code to} what it will hold.
+ * One real change for one user, ready to commit: {@code from} is what the table held when the change
+ * was computed (the commit's condition), {@code to} what it will hold. Usually membership flips; on a
+ * cohort rename a member is re-announced under the new name ({@code previousName} set, membership
+ * unchanged, version bumped so anything queued under the old name becomes stale).
  */
-public record Change(String distinctId, Membership from, Membership to) {
+public record Change(String distinctId, Membership from, Membership to, String previousName) {
     public Change {
         Objects.requireNonNull(distinctId, "distinctId");
         Objects.requireNonNull(from, "from");
@@ -14,12 +16,16 @@ public record Change(String distinctId, Membership from, Membership to) {
         if (to.version() != from.version() + 1) {
             throw new IllegalArgumentException("to.version must be from.version + 1");
         }
-        if (to.member() == from.member()) {
-            throw new IllegalArgumentException("a change must flip membership");
+        if (previousName == null && to.member() == from.member()) {
+            throw new IllegalArgumentException("a change must flip membership (or be a rename)");
         }
     }
 
+    public Change(String distinctId, Membership from, Membership to) {
+        this(distinctId, from, to, null);
+    }
+
     public boolean isEnter() {
-        return to.member();
+        return to.member() && !from.member();
     }
 }

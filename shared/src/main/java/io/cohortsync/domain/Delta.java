@@ -13,9 +13,12 @@ import java.util.Objects;
  * @param member     true for an enter, false for an exit
  * @param version    the membership version this change commits
  * @param observedAt when the webhook observed the change (Segment {@code timestamp})
+ * @param userId       the Segment user id when it is not the distinct id (identity mapping), else null
+ * @param previousName set on a rename: the old name, whose trait is set to false in the same identify
+ * @param resend       set by a backfill: a token that gives the re-sent change a fresh messageId
  */
 public record Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
-                    Instant observedAt) {
+                    Instant observedAt, String userId, String previousName, String resend) {
     public Delta {
         Objects.requireNonNull(cohort, "cohort");
         Objects.requireNonNull(cohortName, "cohortName");
@@ -24,14 +27,35 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
         if (version < 1) {
             throw new IllegalArgumentException("version must be >= 1, was " + version);
         }
+        if (userId != null && (userId.isEmpty() || userId.equals(distinctId))) {
+            userId = null; // one spelling for "the distinct id is the user id"
+        }
+        if (previousName != null && previousName.equals(cohortName)) {
+            previousName = null;
+        }
+    }
+
+    /** A plain membership change: the distinct id is the Segment user id. */
+    public Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
+                 Instant observedAt) {
+        this(cohort, cohortName, distinctId, member, version, observedAt, null, null, null);
+    }
+
+    /** The id Segment knows the user by. */
+    public String segmentUserId() {
+        return userId != null ? userId : distinctId;
+    }
+
+    public Delta withResend(String token) {
+        return new Delta(cohort, cohortName, distinctId, member, version, observedAt, userId, previousName, token);
     }
 
     public Membership membership() {
-        return new Membership(member, version);
+        return new Membership(member, version, userId);
     }
 
     public static Delta of(CohortRef cohort, String cohortName, Change change, Instant observedAt) {
         return new Delta(cohort, cohortName, change.distinctId(), change.to().member(), change.to().version(),
-                observedAt);
+                observedAt, change.to().userId(), change.previousName(), null);
     }
 }

@@ -21,6 +21,9 @@ import java.util.Map;
  * <pre>{"schema":"cohort-sync.deltas/1","projectId":"2195193","cohortId":"1457721",
  *  "cohortName":"Power users","observedAt":"2026-11-28T11:00:00.123Z",
  *  "changes":[{"id":"u-1001","member":true,"version":3}]}</pre>
+ * Optional: {@code previousName} and {@code resend} in the header (renames, backfills), {@code userId}
+ * in a change (identity mapping). A reader that predates them would reject the message as malformed
+ * only if it required them; this one treats them as absent when missing.
  */
 public final class DeltaCodec {
     public static final String SCHEMA = "cohort-sync.deltas/1";
@@ -39,17 +42,19 @@ public final class DeltaCodec {
     public static List<String> encode(List<Delta> deltas, int maxBytes) {
         Map<Header, List<Delta>> groups = new LinkedHashMap<>();
         for (Delta d : deltas) {
-            groups.computeIfAbsent(new Header(d.cohort(), d.cohortName(), d.observedAt()), h -> new ArrayList<>()).add(d);
+            groups.computeIfAbsent(new Header(d.cohort(), d.cohortName(), d.observedAt(), d.previousName(), d.resend()),
+                    h -> new ArrayList<>()).add(d);
         }
         List<String> bodies = new ArrayList<>();
         groups.forEach((header, group) -> {
             int headerBytes = utf8(header.cohort.projectId()) + utf8(header.cohort.cohortId())
-                    + utf8(header.name) + ENVELOPE_OVERHEAD;
+                    + utf8(header.name) + (header.previousName == null ? 0 : utf8(header.previousName) + 20)
+                    + (header.resend == null ? 0 : utf8(header.resend) + 12) + ENVELOPE_OVERHEAD;
             ObjectNode message = null;
             ArrayNode changes = null;
             int size = 0;
             for (Delta d : group) {
-                int changeBytes = utf8(d.distinctId()) + 64;
+                int changeBytes = utf8(d.distinctId()) + 64 + (d.userId() == null ? 0 : utf8(d.userId()) + 12);
                 if (headerBytes + changeBytes > maxBytes) {
                     throw new IllegalArgumentException("a single delta exceeds " + maxBytes + " bytes");
                 }
@@ -65,6 +70,9 @@ public final class DeltaCodec {
                 c.put("id", d.distinctId());
                 c.put("member", d.member());
                 c.put("version", d.version());
+                if (d.userId() != null) {
+                    c.put("userId", d.userId());
+                }
                 size += changeBytes;
             }
             if (message != null) {
@@ -89,6 +97,8 @@ public final class DeltaCodec {
             CohortRef cohort = new CohortRef(text(root, "projectId"), text(root, "cohortId"));
             String name = text(root, "cohortName");
             Instant observedAt = Instant.parse(text(root, "observedAt"));
+            String previousName = optionalText(root, "previousName");
+            String resend = optionalText(root, "resend");
             JsonNode changes = root.get("changes");
             if (changes == null || !changes.isArray()) {
                 throw new MalformedDeltaException("'changes' must be an array", null);
@@ -100,12 +110,24 @@ public final class DeltaCodec {
                 if (member == null || !member.isBoolean() || version == null || !version.canConvertToLong()) {
                     throw new MalformedDeltaException("a change lacks a boolean 'member' or numeric 'version'", null);
                 }
-                deltas.add(new Delta(cohort, name, text(c, "id"), member.booleanValue(), version.longValue(), observedAt));
+                deltas.add(new Delta(cohort, name, text(c, "id"), member.booleanValue(), version.longValue(), observedAt,
+                        optionalText(c, "userId"), previousName, resend));
             }
             return deltas;
         } catch (DateTimeParseException | IllegalArgumentException | NullPointerException e) {
             throw new MalformedDeltaException("invalid delta message: " + e.getMessage(), e);
         }
+    }
+
+    private static String optionalText(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new MalformedDeltaException("'" + field + "' must be a string", null);
+        }
+        return v.textValue();
     }
 
     private static String text(JsonNode node, String field) {
@@ -128,7 +150,7 @@ public final class DeltaCodec {
         return s.getBytes(StandardCharsets.UTF_8).length + escapes;
     }
 
-    private record Header(CohortRef cohort, String name, Instant observedAt) {
+    private record Header(CohortRef cohort, String name, Instant observedAt, String previousName, String resend) {
         ObjectNode toJson() {
             ObjectNode n = MAPPER.createObjectNode();
             n.put("schema", SCHEMA);
@@ -136,6 +158,12 @@ public final class DeltaCodec {
             n.put("cohortId", cohort.cohortId());
             n.put("cohortName", name);
             n.put("observedAt", observedAt.toString());
+            if (previousName != null) {
+                n.put("previousName", previousName);
+            }
+            if (resend != null) {
+                n.put("resend", resend);
+            }
             return n;
         }
     }

@@ -18,13 +18,35 @@ public final class Diff {
      */
     public static List<Change> toward(Collection<String> distinctIds, Map<String, Membership> stored,
                                       boolean desiredMember) {
+        return toward(distinctIds, stored, desiredMember, Map.of());
+    }
+
+    /**
+     * As {@link #toward(Collection, Map, boolean)}, recording on each enter the Segment user id the
+     * export mapped the user to ({@code userIds}; absent = the distinct id). An exit keeps the user id
+     * stored at the enter, so it reaches the same Segment profile.
+     */
+    public static List<Change> toward(Collection<String> distinctIds, Map<String, Membership> stored,
+                                      boolean desiredMember, Map<String, String> userIds) {
         List<Change> changes = new ArrayList<>();
         for (String id : distinctIds) {
             Membership current = stored.getOrDefault(id, Membership.ABSENT);
             if (current.member() != desiredMember) {
-                changes.add(new Change(id, current, current.next(desiredMember)));
+                Membership next = desiredMember ? current.next(true, userIds.get(id)) : current.next(false);
+                changes.add(new Change(id, current, next));
             }
         }
+        return changes;
+    }
+
+    /** Every current member re-announced under a new name (version bumped, membership unchanged). */
+    public static List<Change> renamed(Map<String, Membership> currentMembers, String previousName) {
+        List<Change> changes = new ArrayList<>();
+        currentMembers.forEach((id, m) -> {
+            if (m.member()) {
+                changes.add(new Change(id, m, m.next(true), previousName));
+            }
+        });
         return changes;
     }
 

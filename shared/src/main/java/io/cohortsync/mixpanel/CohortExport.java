@@ -20,10 +20,11 @@ import java.util.Optional;
  * @param distinctIds     usable, de-duplicated distinct ids in arrival order
  * @param membersReceived how many member entries the request carried, usable or not
  * @param skipped         members skipped, by reason
+ * @param userIds         distinct id → Segment user id, for members whose mapped user id differs
  */
 public record CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
                            int totalPages, List<String> distinctIds, int membersReceived,
-                           Map<SkipReason, Integer> skipped) {
+                           Map<SkipReason, Integer> skipped, Map<String, String> userIds) {
     public CohortExport {
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(cohort, "cohort");
@@ -33,6 +34,12 @@ public record CohortExport(Action action, CohortRef cohort, String cohortName, S
         }
         distinctIds = List.copyOf(distinctIds);
         skipped = skipped.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(skipped));
+        userIds = Map.copyOf(userIds);
+    }
+
+    public CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
+                        int totalPages, List<String> distinctIds, int membersReceived, Map<SkipReason, Integer> skipped) {
+        this(action, cohort, cohortName, sessionId, page, totalPages, distinctIds, membersReceived, skipped, Map.of());
     }
 
     public Optional<String> session() {

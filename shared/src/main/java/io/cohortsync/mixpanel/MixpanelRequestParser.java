@@ -36,8 +36,19 @@ public final class MixpanelRequestParser {
     private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
 
     private final ObjectMapper mapper;
+    private final String userIdProperty;
 
+    /** Segment user id = the Mixpanel distinct id. */
     public MixpanelRequestParser() {
+        this(null);
+    }
+
+    /**
+     * @param userIdProperty the member property whose value becomes the Segment user id (e.g. {@code $email});
+     *                       null or blank for the distinct id. Members without it are skipped and counted.
+     */
+    public MixpanelRequestParser(String userIdProperty) {
+        this.userIdProperty = userIdProperty == null || userIdProperty.isBlank() ? null : userIdProperty;
         JsonFactory factory = JsonFactory.builder()
                 .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
                 .build();
@@ -82,20 +93,41 @@ public final class MixpanelRequestParser {
         }
         Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
         Set<String> ids = new LinkedHashSet<>();
+        Map<String, String> userIds = new java.util.HashMap<>();
         int received = 0;
         if (members != null && members.isArray()) {
             for (JsonNode member : members) {
                 received++;
                 Object idOrReason = distinctId(member);
+                String userId = null;
+                if (idOrReason instanceof String && userIdProperty != null) {
+                    userId = mappedUserId(member);
+                    if (userId == null) {
+                        idOrReason = SkipReason.MISSING_USER_ID;
+                    }
+                }
                 if (idOrReason instanceof SkipReason reason) {
                     skipped.merge(reason, 1, Integer::sum);
                 } else if (!ids.add((String) idOrReason)) {
                     skipped.merge(SkipReason.DUPLICATE, 1, Integer::sum);
+                } else if (userId != null && !userId.equals(idOrReason)) {
+                    userIds.put((String) idOrReason, userId);
                 }
             }
         }
         return new CohortExport(action, new CohortRef(projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped);
+                pages[1], new ArrayList<>(ids), received, skipped, userIds);
+    }
+
+    /** The configured property's value as a Segment user id, or null when it has no usable one. */
+    private String mappedUserId(JsonNode member) {
+        JsonNode node = member.get(userIdProperty);
+        String value = node == null || node.isNull() ? null : scalarId(node);
+        if (value == null || value.isBlank() || hasControlCharacters(value) || !isWellFormed(value)
+                || value.getBytes(StandardCharsets.UTF_8).length > MAX_DISTINCT_ID_BYTES) {
+            return null;
+        }
+        return value;
     }
 
     private JsonNode readTree(byte[] body) {

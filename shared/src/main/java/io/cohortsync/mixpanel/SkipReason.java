@@ -14,6 +14,8 @@ public enum SkipReason {
     ID_TOO_LONG,
     /** Not storable: unpaired UTF-16 surrogates or control characters. */
     UNSTORABLE_ID,
+    /** Identity mapping is on and the member lacks a usable value of the configured user-id property. */
+    MISSING_USER_ID,
     /** The same id appeared earlier in the same request. */
     DUPLICATE
 }

@@ -19,7 +19,7 @@ import java.util.Objects;
  *  "messageId":"cohort-sync-…","timestamp":"2026-11-28T11:00:00.123Z",
  *  "context":{"library":{"name":"cohort-sync","version":"0.1.0"}}}</pre>
  *
- * @param userId    the Segment user id (the Mixpanel distinct id)
+ * @param userId    the Segment user id (the Mixpanel distinct id, or the mapped property)
  * @param traits    trait key to value, in order
  * @param messageId deterministic id (see {@link MessageIds}), at most 100 characters
  * @param timestamp when the change was observed, so a delayed send is not misdated
@@ -49,10 +49,17 @@ public record IdentifyMessage(String userId, Map<String, Boolean> traits, String
         Objects.requireNonNull(timestamp, "timestamp");
     }
 
-    /** The identify announcing {@code delta}: trait {@code <prefix><cohort name>} set to the membership. */
+    /**
+     * The identify announcing {@code delta}: trait {@code <prefix><cohort name>} set to the membership,
+     * sent to the mapped user id when there is one; a rename also sets the old name's trait to false.
+     */
     public static IdentifyMessage of(Delta delta, String traitPrefix) {
-        return new IdentifyMessage(delta.distinctId(), Map.of(traitPrefix + delta.cohortName(), delta.member()),
-                MessageIds.of(delta, traitPrefix), delta.observedAt());
+        Map<String, Boolean> traits = new LinkedHashMap<>();
+        if (delta.previousName() != null) {
+            traits.put(traitPrefix + delta.previousName(), false);
+        }
+        traits.put(traitPrefix + delta.cohortName(), delta.member());
+        return new IdentifyMessage(delta.segmentUserId(), traits, MessageIds.of(delta, traitPrefix), delta.observedAt());
     }
 
     public EncodedMessage encode() {

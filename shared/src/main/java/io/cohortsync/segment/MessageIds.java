@@ -16,7 +16,8 @@ import java.util.HexFormat;
  * (c) namespaced so it never collides with another product's ids. It is
  * {@code "cohort-sync-" + hex(sha256(fields))}: 76 characters, under Segment's 100.
  *
- * <p>Fields: project id, cohort id, trait prefix, cohort name, distinct id, version, membership: all
+ * <p>Fields: project id, cohort id, trait prefix, cohort name, distinct id, version, membership, and
+ * when set the mapped user id, the previous name of a rename and a backfill's resend token: all
  * that decides the message's content (the trait key is prefix + name, so a renamed cohort or a new
  * prefix yields a new id rather than a message Segment would drop as a copy). {@code observedAt} is
  * left out on purpose: the same change observed twice (a webhook retry after a crash) is one change.
@@ -40,7 +41,18 @@ public final class MessageIds {
         field(bytes, delta.distinctId());
         field(bytes, Long.toString(delta.version()));
         field(bytes, delta.member() ? "1" : "0");
+        // Optional parts, tagged, and only when present: plain changes keep the ids they always had.
+        optional(bytes, "userId", delta.userId());
+        optional(bytes, "previousName", delta.previousName());
+        optional(bytes, "resend", delta.resend());
         return NAMESPACE + HexFormat.of().formatHex(sha256().digest(bytes.toByteArray()));
+    }
+
+    private static void optional(ByteArrayOutputStream out, String tag, String value) {
+        if (value != null) {
+            field(out, tag);
+            field(out, value);
+        }
     }
 
     private static void field(ByteArrayOutputStream out, String value) {

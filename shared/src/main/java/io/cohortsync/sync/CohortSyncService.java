@@ -1,6 +1,7 @@
 package io.cohortsync.sync;
 
 import io.cohortsync.domain.Change;
+import io.cohortsync.domain.CohortNames;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * Applies one Mixpanel export call to the membership table, announcing every real change on the
@@ -40,14 +42,20 @@ public final class CohortSyncService {
     private final DeltaQueue queue;
     private final SessionStore sessions;
     private final MassExitPolicy massExitPolicy;
+    private final CohortNames names;
     private final Clock clock;
 
+    /**
+     * @param names where cohort names are remembered to follow renames; {@link CohortNames#NOT_TRACKED}
+     *              leaves a renamed cohort's old trait as it was
+     */
     public CohortSyncService(MembershipStore store, DeltaQueue queue, SessionStore sessions,
-                             MassExitPolicy massExitPolicy, Clock clock) {
+                             MassExitPolicy massExitPolicy, CohortNames names, Clock clock) {
         this.store = Objects.requireNonNull(store, "store");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.massExitPolicy = Objects.requireNonNull(massExitPolicy, "massExitPolicy");
+        this.names = Objects.requireNonNull(names, "names");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -55,17 +63,61 @@ public final class CohortSyncService {
         Instant observedAt = clock.instant();
         boolean desired = export.action() != Action.REMOVE_MEMBERS;
         Tally tally = new Tally();
+        int renamed = followRename(export, observedAt, tally);
+        tally.committed = 0;
         for (List<String> slice : slices(export.distinctIds())) {
-            converge(export.cohort(), export.cohortName(), slice, desired, null, observedAt, tally);
+            converge(export.cohort(), export.cohortName(), slice,
+                    (ids, stored) -> Diff.toward(ids, stored, desired, export.userIds()), null, observedAt, tally);
         }
         int listedChanges = tally.committed;
         int unchanged = export.distinctIds().size() - listedChanges;
         int enters = desired ? listedChanges : 0;
         int exits = desired ? 0 : listedChanges;
-        if (export.action() != Action.MEMBERS) {
-            return new SyncResult(export, enters, exits, unchanged, tally.queued, SyncResult.SessionStatus.NONE, 0, 0);
+        SyncResult result = export.action() != Action.MEMBERS
+                ? new SyncResult(export, enters, exits, unchanged, tally.queued, SyncResult.SessionStatus.NONE, 0, 0)
+                : fullSync(export, observedAt, tally, enters, unchanged);
+        return result.withRenamed(renamed);
+    }
+
+    /**
+     * When the cohort's name differs from the one last seen, every current member is re-announced
+     * under the new name with the old trait set to false (one version bump each, so anything still
+     * queued under the old name turns stale). The new name is recorded only after that is durable, so
+     * a crash in between makes Mixpanel's retry do it again.
+     *
+     * @return members re-announced
+     */
+    private int followRename(CohortExport export, Instant observedAt, Tally tally) {
+        Optional<String> known = names.get(export.cohort());
+        if (known.isPresent() && known.get().equals(export.cohortName())) {
+            return 0;
         }
-        return fullSync(export, observedAt, tally, enters, unchanged);
+        int renamed = 0;
+        if (known.isPresent()) {
+            String previous = known.get();
+            Map<String, Membership> members = store.currentMembers(export.cohort());
+            List<String> ids = List.copyOf(members.keySet());
+            for (List<String> slice : slices(ids)) {
+                int before = tally.committed;
+                converge(export.cohort(), export.cohortName(), slice,
+                        (pending, stored) -> Diff.renamed(onlyMembers(pending, stored), previous), members,
+                        observedAt, tally);
+                renamed += tally.committed - before;
+            }
+        }
+        names.put(export.cohort(), export.cohortName());
+        return renamed;
+    }
+
+    private static Map<String, Membership> onlyMembers(List<String> ids, Map<String, Membership> stored) {
+        Map<String, Membership> members = new java.util.LinkedHashMap<>();
+        for (String id : ids) {
+            Membership m = stored.get(id);
+            if (m != null && m.member()) {
+                members.put(id, m);
+            }
+        }
+        return members;
     }
 
     private SyncResult fullSync(CohortExport export, Instant observedAt, Tally tally, int enters, int unchanged) {
@@ -104,7 +156,8 @@ public final class CohortSyncService {
         }
         int before = tally.committed;
         for (List<String> slice : slices(absent)) {
-            converge(export.cohort(), export.cohortName(), slice, false, members, observedAt, tally);
+            converge(export.cohort(), export.cohortName(), slice,
+                    (ids, stored) -> Diff.toward(ids, stored, false), members, observedAt, tally);
         }
         key.ifPresent(k -> sessions.recordOutcome(k,
                 new SessionOutcome(SessionOutcome.Status.APPLIED, members.size(), absent.size())));
@@ -113,10 +166,11 @@ public final class CohortSyncService {
     }
 
     /**
-     * Brings {@code ids} to {@code desired}: diff, enqueue, commit; users whose commit lost a race are
+     * Applies {@code diff} to {@code ids}: diff, enqueue, commit; users whose commit lost a race are
      * re-read (consistently) and re-diffed, up to {@link #MAX_ATTEMPTS} rounds.
      */
-    private void converge(CohortRef cohort, String cohortName, List<String> ids, boolean desired,
+    private void converge(CohortRef cohort, String cohortName, List<String> ids,
+                          BiFunction<List<String>, Map<String, Membership>, List<Change>> diff,
                           Map<String, Membership> known, Instant observedAt, Tally tally) {
         List<String> pending = ids;
         Map<String, Membership> stored = known;
@@ -125,7 +179,7 @@ public final class CohortSyncService {
             if (stored == null) {
                 stored = store.read(cohort, pending, consistent);
             }
-            List<Change> changes = Diff.toward(pending, stored, desired);
+            List<Change> changes = diff.apply(pending, stored);
             if (changes.isEmpty()) {
                 return;
             }

@@ -12,9 +12,20 @@ import io.cohortsync.mixpanel.CohortExport;
  * @param session       what happened to the full-sync session, if any
  * @param pagesReceived pages of the session recorded so far (0 outside full syncs)
  * @param sessionExits  users the exit pass found absent (applied, or held)
+ * @param renamed       members re-announced because the cohort's name changed
  */
 public record SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
-                         SessionStatus session, int pagesReceived, int sessionExits) {
+                         SessionStatus session, int pagesReceived, int sessionExits, int renamed) {
+
+    public SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
+                      SessionStatus session, int pagesReceived, int sessionExits) {
+        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0);
+    }
+
+    public SyncResult withRenamed(int count) {
+        return new SyncResult(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits,
+                count);
+    }
 
     public enum SessionStatus {
         /** Not a full sync. */

@@ -43,6 +43,18 @@ class DeltaCodecTest {
     }
 
     @Test
+    void encode_roundTripsOptionalParts_whenRenameMappedOrResent() {
+        List<Delta> deltas = List.of(
+                new Delta(COHORT, "New", "u-1", true, 4, NOW, "ada@example.com", "Old", null),
+                new Delta(COHORT, "New", "u-2", true, 4, NOW, null, "Old", null),
+                new Delta(COHORT, "New", "u-3", true, 2, NOW, null, null, "backfill-7"));
+        List<String> bodies = DeltaCodec.encode(deltas, 250_000);
+        assertThat(bodies).hasSize(2); // rename and backfill headers differ
+        assertThat(bodies.stream().flatMap(b -> DeltaCodec.decode(b).stream()).toList()).isEqualTo(deltas);
+        assertThat(bodies.get(1)).doesNotContain("userId").doesNotContain("previousName");
+    }
+
+    @Test
     void encode_groupsByCohort_whenDeltasSpanCohorts() {
         CohortRef other = new CohortRef("2195193", "99");
         List<Delta> deltas = List.of(new Delta(COHORT, "a", "u", true, 1, NOW), new Delta(other, "b", "u", true, 1, NOW));

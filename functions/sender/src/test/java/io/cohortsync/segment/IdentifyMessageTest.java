@@ -49,6 +49,28 @@ class IdentifyMessageTest {
     }
 
     @Test
+    void encode_clearsOldTraitAndSetsNew_whenRenameDelta() throws Exception {
+        Delta rename = new Delta(COHORT, "New name", "u-1001", true, 5, Instant.parse("2026-11-28T11:00:00Z"),
+                null, "Old name", null);
+        JsonNode json = MAPPER.readTree(IdentifyMessage.of(rename, "Mixpanel - ").encode().json());
+        assertThat(json.get("traits")).isEqualTo(MAPPER.readTree(
+                "{\"Mixpanel - Old name\":false,\"Mixpanel - New name\":true}"));
+    }
+
+    @Test
+    void encode_sendsToMappedUserId_andIdsDifferFromUnmapped_whenIdentityMapped() throws Exception {
+        Instant at = Instant.parse("2026-11-28T11:00:00Z");
+        Delta plain = new Delta(COHORT, "C", "u-1001", true, 1, at);
+        Delta mapped = new Delta(COHORT, "C", "u-1001", true, 1, at, "ada@example.com", null, null);
+        JsonNode json = MAPPER.readTree(IdentifyMessage.of(mapped, "Mixpanel - ").encode().json());
+        assertThat(json.get("userId").asText()).isEqualTo("ada@example.com");
+        assertThat(MessageIds.of(mapped, "Mixpanel - ")).isNotEqualTo(MessageIds.of(plain, "Mixpanel - "));
+        assertThat(MessageIds.of(plain.withResend("backfill-1"), "Mixpanel - "))
+                .isNotEqualTo(MessageIds.of(plain, "Mixpanel - "))
+                .isEqualTo(MessageIds.of(plain.withResend("backfill-1"), "Mixpanel - "));
+    }
+
+    @Test
     void toString_omitsUserId_whenPrinted() {
         // given
         IdentifyMessage message = IdentifyMessage.of(new Delta(COHORT, "c", "alice@example.com", true, 1, Instant.EPOCH),

@@ -11,7 +11,14 @@ import java.util.Map;
  */
 public record WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId,
                             MassExitPolicy massExitPolicy, Duration sessionTtl, int maxBodyBytes,
-                            Duration secretCacheTtl, int commitConcurrency, Duration deltaDelay) {
+                            Duration secretCacheTtl, int commitConcurrency, Duration deltaDelay,
+                            String userIdProperty, boolean renameTraits) {
+
+    /** Same settings with another identity mapping ({@code ""}: the distinct id). */
+    public WebhookConfig withUserIdProperty(String property) {
+        return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
+                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits);
+    }
 
     public WebhookConfig {
         if (deltaDelay.isNegative() || deltaDelay.toSeconds() > 900) {
@@ -31,7 +38,9 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
                 Integer.parseInt(env.getOrDefault("MAX_BODY_BYTES", "6000000")),
                 Duration.ofSeconds(Long.parseLong(env.getOrDefault("SECRET_CACHE_SECONDS", "300"))),
                 Integer.parseInt(env.getOrDefault("COMMIT_CONCURRENCY", "16")),
-                Duration.ofSeconds(Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"))));
+                Duration.ofSeconds(Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"))),
+                env.getOrDefault("USER_ID_PROPERTY", ""),
+                Boolean.parseBoolean(env.getOrDefault("RENAME_TRAITS", "true")));
     }
 
     private static String required(Map<String, String> env, String name) {

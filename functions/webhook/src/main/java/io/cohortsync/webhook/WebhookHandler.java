@@ -33,8 +33,17 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     public static WebhookHandler withPorts(WebhookConfig config, io.cohortsync.domain.MembershipStore store,
                                            io.cohortsync.domain.DeltaQueue queue,
                                            io.cohortsync.domain.SessionStore sessions,
+                                           io.cohortsync.domain.CohortNames names,
                                            io.cohortsync.domain.SecretSource secrets, java.time.Clock clock) {
-        return new WebhookHandler(WebhookFactory.create(config, store, queue, sessions, secrets, clock));
+        return new WebhookHandler(WebhookFactory.create(config, store, queue, sessions, names, secrets, clock));
+    }
+
+    /** As above, with renames not followed ({@link io.cohortsync.domain.CohortNames#NOT_TRACKED}). */
+    public static WebhookHandler withPorts(WebhookConfig config, io.cohortsync.domain.MembershipStore store,
+                                           io.cohortsync.domain.DeltaQueue queue,
+                                           io.cohortsync.domain.SessionStore sessions,
+                                           io.cohortsync.domain.SecretSource secrets, java.time.Clock clock) {
+        return withPorts(config, store, queue, sessions, io.cohortsync.domain.CohortNames.NOT_TRACKED, secrets, clock);
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

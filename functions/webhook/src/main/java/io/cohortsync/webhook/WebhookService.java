@@ -126,6 +126,9 @@ public final class WebhookService {
             fields.put("exits", result.exits());
             fields.put("unchanged", result.unchanged());
             fields.put("deltasQueued", result.deltasQueued());
+            if (result.renamed() > 0) {
+                fields.put("renamed", result.renamed());
+            }
             fields.put("session", result.session().name());
             if (result.session() != SyncResult.SessionStatus.NONE) {
                 fields.put("pagesReceived", result.pagesReceived());

@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.aws.DynamoCohortNames;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.Keys;
@@ -79,6 +80,7 @@ class WebhookIT {
         System.setOut(originalOut);
         String logs = captured.toString(StandardCharsets.UTF_8);
         assertThat(logs).as("logs").doesNotContain("@example.com", "@mail.example.org", "Firstname", "Lastname",
+                "no-email",
                 "+1-555", "ada@", AwsStack.WEBHOOK_PASSWORD, "u-100");
         // every metric line is valid EMF, one per request
         for (String line : Emf.lines(logs)) {
@@ -96,6 +98,7 @@ class WebhookIT {
                 wrapStore.apply(new DynamoMembershipStore(stack.dynamo, config.tableName(), config.commitConcurrency())),
                 wrapQueue.apply(new SqsDeltaQueue(stack.sqs, config.deltaQueueUrl())),
                 new DynamoSessionStore(stack.dynamo, config.tableName(), config.sessionTtl(), clock),
+                new DynamoCohortNames(stack.dynamo, config.tableName()),
                 new SecretsManagerSource(stack.secrets), clock));
     }
 
@@ -382,6 +385,53 @@ class WebhookIT {
     }
 
     @Test
+    void rename_reannouncesEveryMemberUnderTheNewName_once() {
+        post(Exports.add("c11", "Old name", Exports.users("n", 0, 4)));
+        post(Exports.remove("c11", "Old name", List.of("n3@example.com")));
+        drain();
+        // when Mixpanel sends the cohort under a new name
+        assertSuccess(post(Exports.add("c11", "New name", List.of())), "add_members");
+        // then the three current members are re-announced: new name, old name to clear, version bumped
+        List<Delta> deltas = drain();
+        assertThat(deltas).extracting(Delta::distinctId)
+                .containsExactlyInAnyOrder("n0@example.com", "n1@example.com", "n2@example.com");
+        assertThat(deltas).allSatisfy(d -> {
+            assertThat(d.cohortName()).isEqualTo("New name");
+            assertThat(d.previousName()).isEqualTo("Old name");
+            assertThat(d.member()).isTrue();
+            assertThat(d.version()).isEqualTo(2);
+        });
+        assertThat(table("c11").get("n0@example.com")).isEqualTo(new Membership(true, 2));
+        // and the next call under the new name changes nothing
+        assertSuccess(post(Exports.add("c11", "New name", List.of())), "add_members");
+        assertThat(drain()).isEmpty();
+        assertThat(captured.toString(StandardCharsets.UTF_8)).contains("\"renamed\":3");
+    }
+
+    @Test
+    void identityMapping_sendsToTheMappedUserId_andExitsReachTheSameProfile() {
+        config = config.withUserIdProperty("email");
+        handler = handler(Function.identity(), Function.identity());
+        // given members whose Segment id is their email property; one has none
+        String body = Exports.add("c12", NAME, Exports.users("i", 0, 2))
+                .replace("\"members\":[", "\"members\":[{\"mixpanel_distinct_id\":\"no-email\"},");
+        assertSuccess(post(body), "add_members");
+        List<Delta> enters = drain();
+        assertThat(enters).extracting(Delta::distinctId, Delta::userId).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("i0@example.com", "i0@mail.example.org"),
+                org.assertj.core.groups.Tuple.tuple("i1@example.com", "i1@mail.example.org"));
+        assertThat(captured.toString(StandardCharsets.UTF_8)).contains("\"MISSING_USER_ID\":1");
+        // when a later full sync drops one of them (the exit pass knows only distinct ids)
+        assertSuccess(post(Exports.members("c12", NAME, null, 1, 1, List.of("i0@example.com"))), "members");
+        // then the exit goes to the user id the enter went to
+        assertThat(drain()).singleElement().satisfies(d -> {
+            assertThat(d.distinctId()).isEqualTo("i1@example.com");
+            assertThat(d.member()).isFalse();
+            assertThat(d.segmentUserId()).isEqualTo("i1@mail.example.org");
+        });
+    }
+
+    @Test
     void wrongOrMissingCredentials_get401_andLeaveNoTrace() throws Exception {
         String body = Exports.add("c1", NAME, Exports.users("a", 0, 3));
         assertFailure(handler.handleRequest(ApiGatewayEvents.post(body, ApiGatewayEvents.basic("mixpanel", "wrong")), null), 401);
@@ -397,7 +447,7 @@ class WebhookIT {
     void unreadableSecret_gets503_notA401() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), "no-such-secret",
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
-                config.commitConcurrency(), config.deltaDelay());
+                config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(body.path("error").path("message").asText()).contains("SecretsManager");
@@ -408,7 +458,7 @@ class WebhookIT {
     void missingTable_gets503_soMixpanelRetries() throws Exception {
         config = new WebhookConfig("no-such-table", config.deltaQueueUrl(), config.webhookSecretId(),
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
-                config.commitConcurrency(), config.deltaDelay());
+                config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits());
         handler = handler(Function.identity(), Function.identity());
         assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(drain()).isEmpty();
@@ -449,7 +499,7 @@ class WebhookIT {
     @Test
     void oversizedBody_gets400() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), config.webhookSecretId(),
-                config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency(), config.deltaDelay());
+                config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 200))), 400);
         assertThat(body.path("error").path("message").asText()).contains("exceeds");
@@ -489,6 +539,9 @@ class WebhookIT {
     void thousandUserPage_costsAtMostTenReadsOneWritePerChangeAndOneSend() {
         List<String> users = Exports.users("p", 0, 1000);
         String page = Exports.members("c10", NAME, null, 1, 1, users);
+        // given a cohort already known (its first call records its name once, for renames)
+        post(Exports.add("c10", NAME, List.of()));
+        AwsRequestCounter.reset();
         // when the page is new: 1,000 real changes
         assertSuccess(post(page), "members");
         Map<String, Long> changed = AwsRequestCounter.snapshot();
@@ -501,6 +554,7 @@ class WebhookIT {
         // then
         assertThat(changed.get("DynamoDb.BatchGetItem")).isLessThanOrEqualTo(10);
         assertThat(changed.get("DynamoDb.PutItem")).isEqualTo(1000);
+        assertThat(changed.get("DynamoDb.GetItem")).isEqualTo(1); // the cohort's last known name
         assertThat(changed.get("Sqs.SendMessageBatch")).isBetween(1L, 2L);
         assertThat(unchanged.get("DynamoDb.BatchGetItem")).isLessThanOrEqualTo(10);
         assertThat(unchanged.getOrDefault("DynamoDb.PutItem", 0L)).isZero();
