@@ -16,6 +16,8 @@ import java.util.concurrent.CountDownLatch;
  *       prints identifies and appends them to {@code target/local-identifies.jsonl}</li>
  *   <li>{@code WEBHOOK_USERNAME} / {@code WEBHOOK_PASSWORD} (mixpanel / local-secret), {@code SEGMENT_WRITE_KEY}
  *       (local-write-key): stored in the emulator's Secrets Manager, read by the real code</li>
+ *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code RENAME_TRAITS},
+ *       {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX}, {@code MASS_EXIT_*}, {@code DELTA_DELAY_SECONDS}</li>
  * </ul>
  */
 public final class LocalMain {
@@ -38,7 +40,8 @@ public final class LocalMain {
             pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1",
                     Integer.parseInt(env.getOrDefault("PORT", "3000")), blankToNull(env.get("SEGMENT_ENDPOINT")),
                     user, password, env.getOrDefault("SEGMENT_WRITE_KEY", "local-write-key"), "cohort-sync-local",
-                    Path.of("target", "local-identifies.jsonl"), Duration.ofSeconds(2), System.out));
+                    Path.of("target", "local-identifies.jsonl"), Duration.ofSeconds(2), System.out,
+                    functionSettings(env)));
         } catch (Exception e) {
             if (moto != null) {
                 moto.close();
@@ -61,6 +64,19 @@ public final class LocalMain {
         System.out.println("cohort-sync ready: http://127.0.0.1:" + pipeline.port() + "/mixpanel");
         System.out.println(pipeline.curlCommand(user, password));
         stopped.await();
+    }
+
+    /** Function settings passed through from the environment of `make local` (see README "Configuration"). */
+    private static Map<String, String> functionSettings(Map<String, String> env) {
+        Map<String, String> settings = new java.util.HashMap<>();
+        for (String name : new String[]{"USER_ID_PROPERTY", "RENAME_TRAITS", "HISTORY_TTL_DAYS", "DRY_RUN",
+                "TRAIT_PREFIX", "MASS_EXIT_MAX_SHARE", "MASS_EXIT_MIN_MEMBERS", "DELTA_DELAY_SECONDS"}) {
+            String value = env.get(name);
+            if (value != null && !value.isBlank()) {
+                settings.put(name, value);
+            }
+        }
+        return settings;
     }
 
     private static String blankToNull(String s) {

@@ -29,7 +29,15 @@ public final class LocalPipeline implements AutoCloseable {
     /** Everything a run can vary; see {@link LocalMain} for the environment variables behind each. */
     public record Options(String host, int port, String segmentEndpoint, String webhookUsername,
                           String webhookPassword, String segmentWriteKey, String resourcePrefix, Path identifiesFile,
-                          Duration retryDelay, PrintStream console) {
+                          Duration retryDelay, PrintStream console, Map<String, String> functionEnvironment) {
+        /** Without extra function settings. */
+        public Options(String host, int port, String segmentEndpoint, String webhookUsername, String webhookPassword,
+                       String segmentWriteKey, String resourcePrefix, Path identifiesFile, Duration retryDelay,
+                       PrintStream console) {
+            this(host, port, segmentEndpoint, webhookUsername, webhookPassword, segmentWriteKey, resourcePrefix,
+                    identifiesFile, retryDelay, console, Map.of());
+        }
+
         public Options {
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(webhookUsername, "webhookUsername");
@@ -84,6 +92,7 @@ public final class LocalPipeline implements AutoCloseable {
         env.put("MAX_RECEIVE_COUNT", Integer.toString(Infrastructure.MAX_RECEIVE_COUNT));
         // moto commits far slower than DynamoDB: look again sooner at deltas whose commit is still running.
         env.put("AHEAD_RETRY_DELAY_SECONDS", "5");
+        env.putAll(options.functionEnvironment()); // e.g. USER_ID_PROPERTY, DRY_RUN for a run
         this.environment = Map.copyOf(env);
 
         this.poller = new SqsEventSourcePoller(sqs, queueUrl, SenderHandler.forEnvironment(environment), 10,

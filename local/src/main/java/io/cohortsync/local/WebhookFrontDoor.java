@@ -67,7 +67,8 @@ final class WebhookFrontDoor implements AutoCloseable {
     private void serve(HttpExchange exchange) throws IOException {
         try (exchange) {
             String path = exchange.getRequestURI().getRawPath();
-            boolean route = "POST".equals(exchange.getRequestMethod())
+            boolean status = "GET".equals(exchange.getRequestMethod()) && path.equals("/mixpanel/status");
+            boolean route = status || "POST".equals(exchange.getRequestMethod())
                     && (path.equals("/mixpanel") || path.startsWith("/mixpanel/"));
             if (!route) {
                 write(exchange, 404, Map.of("content-type", "application/json"), "{\"message\":\"Not Found\"}");
@@ -79,7 +80,8 @@ final class WebhookFrontDoor implements AutoCloseable {
                         "{\"message\":\"Request Entity Too Large\"}");
                 return;
             }
-            APIGatewayV2HTTPEvent event = events.fromJson(new ByteArrayInputStream(eventJson(exchange, path, body)));
+            APIGatewayV2HTTPEvent event = events.fromJson(new ByteArrayInputStream(
+                    eventJson(exchange, status ? "GET /mixpanel/status" : "POST /mixpanel", path, body)));
             APIGatewayV2HTTPResponse response = handler.handleRequest(event,
                     new LocalContext("cohort-sync-webhook", timeout, 1024));
             ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -99,13 +101,23 @@ final class WebhookFrontDoor implements AutoCloseable {
         }
     }
 
-    private static byte[] eventJson(HttpExchange exchange, String path, byte[] body) throws IOException {
+    private static byte[] eventJson(HttpExchange exchange, String routeKey, String path, byte[] body)
+            throws IOException {
         ObjectNode e = JSON.createObjectNode();
         e.put("version", "2.0");
-        e.put("routeKey", "POST /mixpanel");
+        e.put("routeKey", routeKey);
         e.put("rawPath", path);
         String query = exchange.getRequestURI().getRawQuery();
         e.put("rawQueryString", query == null ? "" : query);
+        if (query != null && !query.isEmpty()) {
+            ObjectNode params = e.putObject("queryStringParameters");
+            for (String pair : query.split("&")) {
+                int eq = pair.indexOf('=');
+                String k = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String v = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                params.put(k, params.has(k) ? params.get(k).asText() + "," + v : v); // API Gateway joins repeats
+            }
+        }
         ObjectNode headers = e.putObject("headers");
         exchange.getRequestHeaders().forEach((name, values) ->
                 headers.put(name.toLowerCase(Locale.ROOT), String.join(",", values)));
@@ -115,18 +127,21 @@ final class WebhookFrontDoor implements AutoCloseable {
         ctx.put("apiId", "local");
         ctx.put("domainName", "127.0.0.1");
         ctx.put("requestId", UUID.randomUUID().toString());
-        ctx.put("routeKey", "POST /mixpanel");
+        ctx.put("routeKey", routeKey);
         ctx.put("stage", "$default");
         ctx.put("time", CLF.format(now));
         ctx.put("timeEpoch", now.toEpochMilli());
-        ctx.putObject("http").put("method", "POST").put("path", path).put("protocol", exchange.getProtocol())
+        ctx.putObject("http").put("method", exchange.getRequestMethod()).put("path", path)
+                .put("protocol", exchange.getProtocol())
                 .put("sourceIp", exchange.getRemoteAddress().getAddress().getHostAddress())
                 .put("userAgent", exchange.getRequestHeaders().getFirst("user-agent"));
         // API Gateway base64-encodes bodies it does not consider text; do the same for anything not JSON/text.
         String type = String.valueOf(exchange.getRequestHeaders().getFirst("content-type")).toLowerCase(Locale.ROOT);
         boolean text = type.contains("json") || type.startsWith("text/");
-        e.put("body", text ? new String(body, StandardCharsets.UTF_8) : Base64.getEncoder().encodeToString(body));
-        e.put("isBase64Encoded", !text);
+        if (body.length > 0 || !"GET".equals(exchange.getRequestMethod())) {
+            e.put("body", text ? new String(body, StandardCharsets.UTF_8) : Base64.getEncoder().encodeToString(body));
+        }
+        e.put("isBase64Encoded", body.length > 0 && !text);
         return JSON.writeValueAsBytes(e);
     }
 

@@ -172,6 +172,43 @@ class LocalPipelineE2EIT {
         Set<String> ids = new HashSet<>();
         segment.acceptedIdentifies().forEach(m -> assertThat(ids.add(m.path("messageId").asText())).isTrue());
         assertThat(ids.size()).isBetween(1250 + 30 + 10, 1200 + 50 + 100 + 20 + 30 + 20 + 10);
+
+        // and the sync history shows each call, with what the sender delivered for it
+        JsonNode history = JSON.readTree(status("p2").body()).path("history");
+        assertThat(history).hasSize(3);
+        assertThat(history.get(0).path("renamed").asInt()).isEqualTo(10);
+        assertThat(history.get(2).path("enters").asInt()).isEqualTo(30);
+        long sent = 0;
+        for (JsonNode entry : history) {
+            sent += entry.path("sent").asLong();
+        }
+        // at least one identify per (user, final state): 20 exits + 10 renames; at most every change
+        // (an enter already superseded when the sender looked is dropped as stale, never sent)
+        assertThat(sent).isBetween(20L + 10, 30L + 20 + 10);
+    }
+
+    private HttpResponse<String> status(String cohort) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pipeline.port()
+                        + "/mixpanel/status?project=" + Exports.PROJECT + "&cohort=" + cohort))
+                .header("authorization", ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD))
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void dryRun_reportsWhatWouldBeSent_andSendsNothing() throws Exception {
+        SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
+        closeables.add(segment);
+        pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1", 0, segment.baseUrl().toString(),
+                AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD, AwsStack.SEGMENT_WRITE_KEY,
+                "e2e-dry-" + ProcessHandle.current().pid() + "-" + RUN.incrementAndGet(), null, Duration.ofSeconds(1),
+                System.out, Map.of("DRY_RUN", "true")));
+        closeables.add(pipeline);
+        sync(Exports.add("d1", POWER, Exports.users("d", 0, 25)));
+        awaitQuiet(Duration.ofSeconds(60));
+        assertThat(segment.requests()).isEmpty();
+        JsonNode history = JSON.readTree(status("d1").body()).path("history");
+        assertThat(history.get(0).path("wouldSend").asInt()).isEqualTo(25);
+        assertThat(history.get(0).path("sent").asInt()).isZero();
     }
 
     private static void assertTraits(Map<String, Map<String, JsonNode>> traits, String trait, Map<String, Boolean> expected) {

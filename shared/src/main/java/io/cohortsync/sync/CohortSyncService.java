@@ -76,7 +76,7 @@ public final class CohortSyncService {
         SyncResult result = export.action() != Action.MEMBERS
                 ? new SyncResult(export, enters, exits, unchanged, tally.queued, SyncResult.SessionStatus.NONE, 0, 0)
                 : fullSync(export, observedAt, tally, enters, unchanged);
-        return result.withRenamed(renamed);
+        return result.completed(renamed, observedAt);
     }
 
     /**

@@ -13,18 +13,20 @@ import io.cohortsync.mixpanel.CohortExport;
  * @param pagesReceived pages of the session recorded so far (0 outside full syncs)
  * @param sessionExits  users the exit pass found absent (applied, or held)
  * @param renamed       members re-announced because the cohort's name changed
+ * @param observedAt    when the call was handled: the {@code observedAt} of its deltas
  */
 public record SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
-                         SessionStatus session, int pagesReceived, int sessionExits, int renamed) {
+                         SessionStatus session, int pagesReceived, int sessionExits, int renamed,
+                         java.time.Instant observedAt) {
 
     public SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
                       SessionStatus session, int pagesReceived, int sessionExits) {
-        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0);
+        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null);
     }
 
-    public SyncResult withRenamed(int count) {
+    public SyncResult completed(int renamedCount, java.time.Instant at) {
         return new SyncResult(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits,
-                count);
+                renamedCount, at);
     }
 
     public enum SessionStatus {

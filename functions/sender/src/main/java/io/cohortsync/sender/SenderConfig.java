@@ -20,11 +20,20 @@ import java.util.Objects;
  * @param segmentTimeout      per-request timeout for Segment (also capped by the invocation's deadline)
  * @param maxReceiveCount     the delta queue's redrive {@code maxReceiveCount}, to log which failures SQS
  *                            is about to dead-letter
+ * @param dryRun              {@code DRY_RUN}: check and build everything, send nothing to Segment, report counts
+ * @param historyEnabled      {@code HISTORY_TTL_DAYS} > 0: add delivery counts to the webhook's sync history
  */
 public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl, String segmentSecretId,
                            URI segmentBaseUrl, String traitPrefix, Duration neverCommittedAfter,
                            Duration aheadRetryDelay, Duration segmentTimeout, Duration secretCacheTtl,
-                           int maxReceiveCount) {
+                           int maxReceiveCount, boolean dryRun, boolean historyEnabled) {
+
+    public SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl, String segmentSecretId,
+                        URI segmentBaseUrl, String traitPrefix, Duration neverCommittedAfter, Duration aheadRetryDelay,
+                        Duration segmentTimeout, Duration secretCacheTtl, int maxReceiveCount) {
+        this(tableName, deltaQueueUrl, dlqUrl, segmentSecretId, segmentBaseUrl, traitPrefix, neverCommittedAfter,
+                aheadRetryDelay, segmentTimeout, secretCacheTtl, maxReceiveCount, false, false);
+    }
 
     public SenderConfig {
         Objects.requireNonNull(tableName, "tableName");
@@ -65,7 +74,9 @@ public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl
                 Duration.ofSeconds(number(env, "AHEAD_RETRY_DELAY_SECONDS", 15)),
                 Duration.ofMillis(number(env, "SEGMENT_TIMEOUT_MS", 10_000)),
                 Duration.ofSeconds(number(env, "SECRET_CACHE_SECONDS", 300)),
-                (int) number(env, "MAX_RECEIVE_COUNT", 5));
+                (int) number(env, "MAX_RECEIVE_COUNT", 5),
+                Boolean.parseBoolean(env.getOrDefault("DRY_RUN", "false")),
+                number(env, "HISTORY_TTL_DAYS", 30) > 0);
     }
 
     private static String required(Map<String, String> env, String name) {

@@ -11,6 +11,7 @@ import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.MalformedDeltaException;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
 import io.cohortsync.segment.DeliveryReport;
@@ -59,9 +60,16 @@ final class SenderService {
     private final Clock clock;
     private final JsonLog log;
     private final Supplier<Metrics> metrics;
+    private final SyncHistory history;
 
     SenderService(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue, DeadLetterQueue deadLetters,
                   SegmentDelivery delivery, Clock clock, JsonLog log, Supplier<Metrics> metrics) {
+        this(config, store, requeue, deadLetters, delivery, clock, log, metrics, SyncHistory.DISABLED);
+    }
+
+    SenderService(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue, DeadLetterQueue deadLetters,
+                  SegmentDelivery delivery, Clock clock, JsonLog log, Supplier<Metrics> metrics, SyncHistory history) {
+        this.history = history;
         this.config = config;
         this.store = store;
         this.requeue = requeue;
@@ -142,6 +150,20 @@ final class SenderService {
         requeue(inv, later, sources);
         deliver(inv, send, sources, deadline, waitingOnLetters);
         writeDeadLetters(inv, poison, waitingOnLetters);
+        updateHistory(inv);
+    }
+
+    /** Adds what was delivered to each originating call's history entry; best effort, never fails the batch. */
+    private void updateHistory(Invocation inv) {
+        inv.deliveredByCall.forEach((call, counts) -> {
+            try {
+                history.addDelivered(call.cohort(), call.observedAt(), counts[0], counts[1], counts[2]);
+            } catch (RuntimeException e) {
+                // History is for people; the delivery itself is done. Say so and go on.
+                log.warn("sync history not updated", Map.of("cohortId", call.cohort().cohortId(),
+                        "error", e.getClass().getSimpleName()));
+            }
+        });
     }
 
     /** One read per cohort (BatchGetItem, 100 keys a call); eventually consistent, which halves its cost. */
@@ -181,6 +203,13 @@ final class SenderService {
         if (messages.isEmpty()) {
             return;
         }
+        if (config.dryRun()) {
+            // Dry run: everything up to Segment happened (state checked, messages built and sized);
+            // nothing is sent. The messages are acknowledged; a backfill sends the state later.
+            inv.wouldSend += messages.size();
+            byMessageId.values().forEach(ds -> inv.delivered(ds.get(0), 0, 0, 1));
+            return;
+        }
         DeliveryReport report = delivery.deliver(messages, deadline, ids -> stillCurrent(ids, byMessageId));
         inv.report = report;
         report.outcomes().forEach((messageId, outcome) -> {
@@ -188,10 +217,12 @@ final class SenderService {
             switch (outcome) {
                 case MessageOutcome.Accepted a -> {
                     inv.sent++;
+                    inv.delivered(deltas.get(0), 1, 0, 0);
                     deltas.forEach(d -> inv.lagMs = Math.max(inv.lagMs, Duration.between(d.observedAt(), a.at()).toMillis()));
                 }
                 case MessageOutcome.Rejected r -> {
                     inv.rejected++;
+                    inv.delivered(deltas.get(0), 0, 1, 0);
                     inv.rejectedByReason.computeIfAbsent("Segment rejected the message: " + r.reason(),
                             k -> new ArrayList<>()).addAll(deltas);
                     deltas.forEach(d -> waitingOnLetters.addAll(sources.get(d)));
@@ -266,6 +297,10 @@ final class SenderService {
         fields.put("duplicates", inv.duplicates);
         fields.put("poison", inv.poison);
         fields.put("sent", inv.sent);
+        if (config.dryRun()) {
+            fields.put("dryRun", true);
+            fields.put("wouldSend", inv.wouldSend);
+        }
         fields.put("stale", inv.stale);
         fields.put("neverCommitted", inv.neverCommitted);
         fields.put("requeued", inv.requeued);
@@ -316,7 +351,8 @@ final class SenderService {
                 .count("SegmentErrors", r == null ? 0 : r.requestsByLabel().getOrDefault("timeout", 0)
                         + r.requestsByLabel().getOrDefault("connection", 0))
                 .count("SegmentRetries", r == null ? 0 : r.retries())
-                .count("BatchItemFailures", inv.failures.size());
+                .count("BatchItemFailures", inv.failures.size())
+                .count("WouldSend", inv.wouldSend);
         if (inv.lagMs >= 0) {
             m.millis("EndToEndLag", inv.lagMs);
         }
@@ -355,7 +391,22 @@ final class SenderService {
     }
 
     /** Bookkeeping of one invocation. */
+    /** The webhook call a delta came from: its cohort and the time it observed the change. */
+    private record Call(CohortRef cohort, Instant observedAt) {
+    }
+
     private static final class Invocation {
+        /** Per originating call: [sent, rejected, would send]. */
+        final Map<Call, long[]> deliveredByCall = new LinkedHashMap<>();
+        int wouldSend;
+
+        void delivered(Delta d, long sent, long rejected, long wouldSend) {
+            long[] c = deliveredByCall.computeIfAbsent(new Call(d.cohort(), d.observedAt()), k -> new long[3]);
+            c[0] += sent;
+            c[1] += rejected;
+            c[2] += wouldSend;
+        }
+
         final List<QueuedRecord> records;
         /** SQS message id → the first reason it failed, in the order failures happened. */
         final Map<String, String> failures = new LinkedHashMap<>();

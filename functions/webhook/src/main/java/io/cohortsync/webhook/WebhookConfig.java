@@ -12,12 +12,12 @@ import java.util.Map;
 public record WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId,
                             MassExitPolicy massExitPolicy, Duration sessionTtl, int maxBodyBytes,
                             Duration secretCacheTtl, int commitConcurrency, Duration deltaDelay,
-                            String userIdProperty, boolean renameTraits) {
+                            String userIdProperty, boolean renameTraits, Duration historyTtl) {
 
     /** Same settings with another identity mapping ({@code ""}: the distinct id). */
     public WebhookConfig withUserIdProperty(String property) {
         return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits);
+                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl);
     }
 
     public WebhookConfig {
@@ -40,7 +40,8 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
                 Integer.parseInt(env.getOrDefault("COMMIT_CONCURRENCY", "16")),
                 Duration.ofSeconds(Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"))),
                 env.getOrDefault("USER_ID_PROPERTY", ""),
-                Boolean.parseBoolean(env.getOrDefault("RENAME_TRAITS", "true")));
+                Boolean.parseBoolean(env.getOrDefault("RENAME_TRAITS", "true")),
+                Duration.ofDays(Long.parseLong(env.getOrDefault("HISTORY_TTL_DAYS", "30"))));
     }
 
     private static String required(Map<String, String> env, String name) {

@@ -2,6 +2,8 @@ package io.cohortsync.webhook;
 
 import io.cohortsync.aws.AwsClients;
 import io.cohortsync.aws.DynamoCohortNames;
+import io.cohortsync.aws.DynamoSyncHistory;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.domain.CohortNames;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoSessionStore;
@@ -40,18 +42,21 @@ public final class WebhookFactory {
                 queue,
                 new DynamoSessionStore(dynamo, config.tableName(), config.sessionTtl(), clock),
                 config.renameTraits() ? new DynamoCohortNames(dynamo, config.tableName()) : CohortNames.NOT_TRACKED,
+                config.historyTtl().isZero() ? SyncHistory.DISABLED
+                        : new DynamoSyncHistory(dynamo, config.tableName(), config.historyTtl(), clock),
                 new SecretsManagerSource(aws.secretsManager()),
                 clock);
     }
 
     /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
     static WebhookService create(WebhookConfig config, MembershipStore store, DeltaQueue queue,
-                                 SessionStore sessions, CohortNames names, SecretSource secrets, Clock clock) {
+                                 SessionStore sessions, CohortNames names, SyncHistory history, SecretSource secrets,
+                                 Clock clock) {
         CachedSecret<WebhookCredentials> credentials = new CachedSecret<>(secrets, config.webhookSecretId(),
                 WebhookCredentials::parse, config.secretCacheTtl(), clock);
         return new WebhookService(new BasicAuthenticator(credentials), new MixpanelRequestParser(config.userIdProperty()),
                 new CohortSyncService(store, queue, sessions, config.massExitPolicy(), names, clock),
                 config.maxBodyBytes(), JsonLog.stdout("webhook"),
-                () -> new Metrics(System.out, clock, Map.of("Function", "webhook")));
+                () -> new Metrics(System.out, clock, Map.of("Function", "webhook")), history, clock);
     }
 }

@@ -35,7 +35,8 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                                            io.cohortsync.domain.SessionStore sessions,
                                            io.cohortsync.domain.CohortNames names,
                                            io.cohortsync.domain.SecretSource secrets, java.time.Clock clock) {
-        return new WebhookHandler(WebhookFactory.create(config, store, queue, sessions, names, secrets, clock));
+        return new WebhookHandler(WebhookFactory.create(config, store, queue, sessions, names,
+                io.cohortsync.domain.SyncHistory.DISABLED, secrets, clock));
     }
 
     /** As above, with renames not followed ({@link io.cohortsync.domain.CohortNames#NOT_TRACKED}). */
@@ -55,12 +56,28 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {
         String requestId = context != null ? context.getAwsRequestId()
                 : event.getRequestContext() != null ? event.getRequestContext().getRequestId() : "unknown";
-        MixpanelResponse response = service.handle(new WebhookRequest(header(event.getHeaders(), "authorization"),
-                body(event), requestId));
+        String authorization = header(event.getHeaders(), "authorization");
+        if (isStatusRequest(event)) {
+            StatusResponse status = service.status(authorization,
+                    event.getQueryStringParameters() == null ? Map.of() : event.getQueryStringParameters());
+            return json(status.statusCode(), status.body());
+        }
+        MixpanelResponse response = service.handle(new WebhookRequest(authorization, body(event), requestId));
+        return json(response.statusCode(), response.toJson());
+    }
+
+    private static boolean isStatusRequest(APIGatewayV2HTTPEvent event) {
+        var http = event.getRequestContext() == null ? null : event.getRequestContext().getHttp();
+        String method = http == null ? null : http.getMethod();
+        String path = event.getRawPath();
+        return "GET".equalsIgnoreCase(method) && path != null && path.endsWith("/status");
+    }
+
+    private static APIGatewayV2HTTPResponse json(int status, String body) {
         return APIGatewayV2HTTPResponse.builder()
-                .withStatusCode(response.statusCode())
+                .withStatusCode(status)
                 .withHeaders(Map.of("content-type", "application/json"))
-                .withBody(response.toJson())
+                .withBody(body)
                 .build();
     }
 

@@ -1,6 +1,9 @@
 package io.cohortsync.webhook;
 
+import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.DependencyUnavailableException;
+import io.cohortsync.domain.HistoryEntry;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.domain.InvalidRequestException;
 import io.cohortsync.domain.UnauthorizedException;
 import io.cohortsync.mixpanel.CohortExport;
@@ -12,6 +15,7 @@ import io.cohortsync.observability.Metrics;
 import io.cohortsync.sync.CohortSyncService;
 import io.cohortsync.sync.SyncResult;
 
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -28,15 +32,47 @@ public final class WebhookService {
     private final int maxBodyBytes;
     private final JsonLog log;
     private final Supplier<Metrics> metrics;
+    private final SyncHistory history;
+    private final Clock clock;
 
     WebhookService(BasicAuthenticator authenticator, MixpanelRequestParser parser, CohortSyncService sync,
-                   int maxBodyBytes, JsonLog log, Supplier<Metrics> metrics) {
+                   int maxBodyBytes, JsonLog log, Supplier<Metrics> metrics, SyncHistory history, Clock clock) {
         this.authenticator = authenticator;
         this.parser = parser;
         this.sync = sync;
         this.maxBodyBytes = maxBodyBytes;
         this.log = log;
         this.metrics = metrics;
+        this.history = history;
+        this.clock = clock;
+    }
+
+    /**
+     * {@code GET /mixpanel/status?project=…&cohort=…[&limit=…]}: the cohort's recent sync history, for
+     * the same credentials Mixpanel uses. 400 for missing parameters, 401 for credentials, 503 when the
+     * history cannot be read.
+     */
+    StatusResponse status(String authorization, Map<String, String> query) {
+        try {
+            authenticator.authenticate(authorization);
+            String project = query.get("project");
+            String cohort = query.get("cohort");
+            if (project == null || project.isBlank() || cohort == null || cohort.isBlank()) {
+                return StatusResponse.error(400, "query parameters 'project' and 'cohort' are required");
+            }
+            int limit;
+            try {
+                limit = Math.clamp(Integer.parseInt(query.getOrDefault("limit", "20")), 1, 200);
+            } catch (NumberFormatException e) {
+                return StatusResponse.error(400, "'limit' must be a number");
+            }
+            CohortRef ref = new CohortRef(project, cohort);
+            return StatusResponse.history(ref, history.recent(ref, limit));
+        } catch (UnauthorizedException e) {
+            return StatusResponse.error(401, "invalid or missing credentials");
+        } catch (DependencyUnavailableException e) {
+            return StatusResponse.error(503, "temporarily unavailable (" + e.dependency() + "); please retry");
+        }
     }
 
     MixpanelResponse handle(WebhookRequest request) {
@@ -78,7 +114,43 @@ public final class WebhookService {
         }
         double millis = (System.nanoTime() - started) / 1e6;
         record(response, export, result, millis, fields);
+        remember(request, response, export, result, millis);
         return response;
+    }
+
+    /**
+     * One history entry per call whose cohort is known and that changed or decided something, or failed;
+     * best effort, never fails the call. Calls that changed nothing (replays, the empty diff Mixpanel
+     * sends every interval) are not written: a replay must cost no write (they are in the log).
+     */
+    private void remember(WebhookRequest request, MixpanelResponse response, CohortExport export, SyncResult result,
+                          double millis) {
+        if (export == null) {
+            return; // no cohort to file it under: the log line has it
+        }
+        if (response.isSuccess() && result != null && result.enters() + result.exits() + result.renamed() == 0
+                && result.session() != SyncResult.SessionStatus.HELD
+                && result.session() != SyncResult.SessionStatus.INCOMPLETE) {
+            return;
+        }
+        boolean held = result != null && result.session() == SyncResult.SessionStatus.HELD;
+        Map<String, Integer> skipped = new java.util.TreeMap<>();
+        export.skipped().forEach((reason, n) -> skipped.put(reason.name(), n));
+        try {
+            history.record(new HistoryEntry(export.cohort(),
+                    result != null && result.observedAt() != null ? result.observedAt() : clock.instant(),
+                    request.requestId(), export.action().wireName(), export.sessionId(), export.page(),
+                    export.totalPages(), export.membersReceived(), skipped,
+                    result == null ? 0 : result.enters(), result == null ? 0 : result.exits(),
+                    result == null ? 0 : result.unchanged(), result == null ? 0 : result.renamed(),
+                    result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
+                    response.statusCode(), held ? "held" : response.isSuccess() ? "success" : "failure",
+                    Math.round(millis * 10) / 10.0, 0, 0, 0));
+        } catch (RuntimeException e) {
+            // History is for people; the sync itself is durable already. Say so and go on.
+            log.warn("sync history not written", Map.of("requestId", request.requestId(),
+                    "cohortId", export.cohort().cohortId(), "error", e.getClass().getSimpleName()));
+        }
     }
 
     private static String actionOf(CohortExport export) {

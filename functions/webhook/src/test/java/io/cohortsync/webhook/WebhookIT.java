@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.aws.DynamoCohortNames;
 import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.DynamoSyncHistory;
 import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.Keys;
 import io.cohortsync.aws.SecretsManagerSource;
@@ -99,6 +100,7 @@ class WebhookIT {
                 wrapQueue.apply(new SqsDeltaQueue(stack.sqs, config.deltaQueueUrl())),
                 new DynamoSessionStore(stack.dynamo, config.tableName(), config.sessionTtl(), clock),
                 new DynamoCohortNames(stack.dynamo, config.tableName()),
+                new DynamoSyncHistory(stack.dynamo, config.tableName(), config.historyTtl(), clock),
                 new SecretsManagerSource(stack.secrets), clock));
     }
 
@@ -432,6 +434,53 @@ class WebhookIT {
     }
 
     @Test
+    void status_listsTheCohortsRecentCalls_newestFirst_forTheWebhookCredentials() throws Exception {
+        post(Exports.add("c13", NAME, Exports.users("h", 0, 3)));
+        post(Exports.remove("c13", NAME, List.of("h0@example.com", "h9@example.com")));
+        post(Exports.members("c13", NAME, "s-13", 1, 2, Exports.users("h", 1, 2)));
+        // when an operator asks with the webhook's credentials
+        APIGatewayV2HTTPResponse r = handler.handleRequest(statusEvent("project=" + Exports.PROJECT + "&cohort=c13",
+                ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD)), null);
+        // then
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(200);
+        JsonNode history = JSON.readTree(r.getBody()).path("history");
+        assertThat(history).hasSize(3);
+        assertThat(history.get(0).path("action").asText()).isEqualTo("members");
+        assertThat(history.get(0).path("session").asText()).isEqualTo("INCOMPLETE");
+        assertThat(history.get(0).path("sessionId").asText()).isEqualTo("s-13");
+        assertThat(history.get(1).path("action").asText()).isEqualTo("remove_members");
+        assertThat(history.get(1).path("exits").asInt()).isEqualTo(1);
+        assertThat(history.get(1).path("unchanged").asInt()).isEqualTo(1);
+        assertThat(history.get(2).path("enters").asInt()).isEqualTo(3);
+        assertThat(history.get(2).path("outcome").asText()).isEqualTo("success");
+        assertThat(r.getBody()).doesNotContain("@example.com");
+        // and it is refused without credentials or parameters
+        assertThat(handler.handleRequest(statusEvent("project=1&cohort=c13", null), null).getStatusCode()).isEqualTo(401);
+        assertThat(handler.handleRequest(statusEvent("cohort=c13",
+                ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD)), null).getStatusCode())
+                .isEqualTo(400);
+    }
+
+    private static APIGatewayV2HTTPEvent statusEvent(String query, String authorization) {
+        var json = JSON.createObjectNode();
+        json.put("version", "2.0");
+        json.put("routeKey", "GET /mixpanel/status");
+        json.put("rawPath", "/mixpanel/status");
+        json.put("rawQueryString", query);
+        var params = json.putObject("queryStringParameters");
+        for (String pair : query.split("&")) {
+            params.put(pair.substring(0, pair.indexOf('=')), pair.substring(pair.indexOf('=') + 1));
+        }
+        if (authorization != null) {
+            json.putObject("headers").put("authorization", authorization);
+        }
+        json.putObject("requestContext").put("requestId", "status-1").putObject("http").put("method", "GET")
+                .put("path", "/mixpanel/status");
+        json.put("isBase64Encoded", false);
+        return ApiGatewayEvents.parse(json.toString());
+    }
+
+    @Test
     void wrongOrMissingCredentials_get401_andLeaveNoTrace() throws Exception {
         String body = Exports.add("c1", NAME, Exports.users("a", 0, 3));
         assertFailure(handler.handleRequest(ApiGatewayEvents.post(body, ApiGatewayEvents.basic("mixpanel", "wrong")), null), 401);
@@ -447,7 +496,8 @@ class WebhookIT {
     void unreadableSecret_gets503_notA401() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), "no-such-secret",
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
-                config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits());
+                config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits(),
+                config.historyTtl());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(body.path("error").path("message").asText()).contains("SecretsManager");
@@ -458,7 +508,8 @@ class WebhookIT {
     void missingTable_gets503_soMixpanelRetries() throws Exception {
         config = new WebhookConfig("no-such-table", config.deltaQueueUrl(), config.webhookSecretId(),
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
-                config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits());
+                config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits(),
+                config.historyTtl());
         handler = handler(Function.identity(), Function.identity());
         assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(drain()).isEmpty();
@@ -499,7 +550,8 @@ class WebhookIT {
     @Test
     void oversizedBody_gets400() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), config.webhookSecretId(),
-                config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits());
+                config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits(),
+                config.historyTtl());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 200))), 400);
         assertThat(body.path("error").path("message").asText()).contains("exceeds");
@@ -553,7 +605,7 @@ class WebhookIT {
         originalOut.println("AWS requests for a 1,000-user page, unchanged: " + unchanged);
         // then
         assertThat(changed.get("DynamoDb.BatchGetItem")).isLessThanOrEqualTo(10);
-        assertThat(changed.get("DynamoDb.PutItem")).isEqualTo(1000);
+        assertThat(changed.get("DynamoDb.PutItem")).isEqualTo(1000 + 1); // one per change + the history entry
         assertThat(changed.get("DynamoDb.GetItem")).isEqualTo(1); // the cohort's last known name
         assertThat(changed.get("Sqs.SendMessageBatch")).isBetween(1L, 2L);
         assertThat(unchanged.get("DynamoDb.BatchGetItem")).isLessThanOrEqualTo(10);
