@@ -69,7 +69,7 @@ public final class LocalMain {
     /** Function settings passed through from the environment of `make local` (see README "Configuration"). */
     private static Map<String, String> functionSettings(Map<String, String> env) {
         Map<String, String> settings = new java.util.HashMap<>();
-        for (String name : new String[]{"USER_ID_PROPERTY", "RENAME_TRAITS", "HISTORY_TTL_DAYS", "DRY_RUN",
+        for (String name : new String[]{"USER_ID_PROPERTY", "EXTRA_TRAITS", "RENAME_TRAITS", "HISTORY_TTL_DAYS", "DRY_RUN",
                 "TRAIT_PREFIX", "MASS_EXIT_MAX_SHARE", "MASS_EXIT_MIN_MEMBERS", "DELTA_DELAY_SECONDS"}) {
             String value = env.get(name);
             if (value != null && !value.isBlank()) {

@@ -16,9 +16,12 @@ import java.util.Objects;
  * @param userId       the Segment user id when it is not the distinct id (identity mapping), else null
  * @param previousName set on a rename: the old name, whose trait is set to false in the same identify
  * @param resend       set by a backfill: a token that gives the re-sent change a fresh messageId
+ * @param extraTraits  member properties copied as traits (the allow-list {@code EXTRA_TRAITS}), on enters only;
+ *                     values are strings, numbers or booleans; empty when none
  */
 public record Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
-                    Instant observedAt, String userId, String previousName, String resend) {
+                    Instant observedAt, String userId, String previousName, String resend,
+                    java.util.Map<String, Object> extraTraits) {
     public Delta {
         Objects.requireNonNull(cohort, "cohort");
         Objects.requireNonNull(cohortName, "cohortName");
@@ -33,12 +36,19 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
         if (previousName != null && previousName.equals(cohortName)) {
             previousName = null;
         }
+        extraTraits = extraTraits == null || extraTraits.isEmpty() ? java.util.Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(extraTraits));
+    }
+
+    public Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
+                 Instant observedAt, String userId, String previousName, String resend) {
+        this(cohort, cohortName, distinctId, member, version, observedAt, userId, previousName, resend, null);
     }
 
     /** A plain membership change: the distinct id is the Segment user id. */
     public Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
                  Instant observedAt) {
-        this(cohort, cohortName, distinctId, member, version, observedAt, null, null, null);
+        this(cohort, cohortName, distinctId, member, version, observedAt, null, null, null, null);
     }
 
     /** The id Segment knows the user by. */
@@ -47,7 +57,8 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
     }
 
     public Delta withResend(String token) {
-        return new Delta(cohort, cohortName, distinctId, member, version, observedAt, userId, previousName, token);
+        return new Delta(cohort, cohortName, distinctId, member, version, observedAt, userId, previousName, token,
+                extraTraits);
     }
 
     public Membership membership() {
@@ -55,7 +66,14 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
     }
 
     public static Delta of(CohortRef cohort, String cohortName, Change change, Instant observedAt) {
+        return of(cohort, cohortName, change, observedAt, null);
+    }
+
+    /** As above, with member properties to copy as traits (used on enters only). */
+    public static Delta of(CohortRef cohort, String cohortName, Change change, Instant observedAt,
+                           java.util.Map<String, Object> extraTraits) {
         return new Delta(cohort, cohortName, change.distinctId(), change.to().member(), change.to().version(),
-                observedAt, change.to().userId(), change.previousName(), null);
+                observedAt, change.to().userId(), change.previousName(), null,
+                change.isEnter() ? extraTraits : null);
     }
 }

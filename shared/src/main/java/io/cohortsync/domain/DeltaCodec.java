@@ -54,7 +54,8 @@ public final class DeltaCodec {
             ArrayNode changes = null;
             int size = 0;
             for (Delta d : group) {
-                int changeBytes = utf8(d.distinctId()) + 64 + (d.userId() == null ? 0 : utf8(d.userId()) + 12);
+                int changeBytes = utf8(d.distinctId()) + 64 + (d.userId() == null ? 0 : utf8(d.userId()) + 12)
+                        + traitsBytes(d.extraTraits());
                 if (headerBytes + changeBytes > maxBytes) {
                     throw new IllegalArgumentException("a single delta exceeds " + maxBytes + " bytes");
                 }
@@ -72,6 +73,9 @@ public final class DeltaCodec {
                 c.put("version", d.version());
                 if (d.userId() != null) {
                     c.put("userId", d.userId());
+                }
+                if (!d.extraTraits().isEmpty()) {
+                    c.set("traits", MAPPER.valueToTree(d.extraTraits()));
                 }
                 size += changeBytes;
             }
@@ -111,12 +115,43 @@ public final class DeltaCodec {
                     throw new MalformedDeltaException("a change lacks a boolean 'member' or numeric 'version'", null);
                 }
                 deltas.add(new Delta(cohort, name, text(c, "id"), member.booleanValue(), version.longValue(), observedAt,
-                        optionalText(c, "userId"), previousName, resend));
+                        optionalText(c, "userId"), previousName, resend, traits(c.get("traits"))));
             }
             return deltas;
         } catch (DateTimeParseException | IllegalArgumentException | NullPointerException e) {
             throw new MalformedDeltaException("invalid delta message: " + e.getMessage(), e);
         }
+    }
+
+    private static Map<String, Object> traits(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw new MalformedDeltaException("'traits' must be an object", null);
+        }
+        Map<String, Object> traits = new LinkedHashMap<>();
+        node.properties().forEach(e -> {
+            JsonNode v = e.getValue();
+            if (v.isTextual()) {
+                traits.put(e.getKey(), v.textValue());
+            } else if (v.isBoolean()) {
+                traits.put(e.getKey(), v.booleanValue());
+            } else if (v.isNumber()) {
+                traits.put(e.getKey(), v.numberValue());
+            } else {
+                throw new MalformedDeltaException("trait values must be strings, numbers or booleans", null);
+            }
+        });
+        return traits;
+    }
+
+    private static int traitsBytes(Map<String, Object> traits) {
+        int bytes = 0;
+        for (Map.Entry<String, Object> e : traits.entrySet()) {
+            bytes += utf8(e.getKey()) + utf8(String.valueOf(e.getValue())) + 8;
+        }
+        return bytes == 0 ? 0 : bytes + 12;
     }
 
     private static String optionalText(JsonNode node, String field) {

@@ -21,10 +21,12 @@ import java.util.Optional;
  * @param membersReceived how many member entries the request carried, usable or not
  * @param skipped         members skipped, by reason
  * @param userIds         distinct id → Segment user id, for members whose mapped user id differs
+ * @param extraTraits     distinct id → member properties to copy as traits (only with an allow-list)
  */
 public record CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
                            int totalPages, List<String> distinctIds, int membersReceived,
-                           Map<SkipReason, Integer> skipped, Map<String, String> userIds) {
+                           Map<SkipReason, Integer> skipped, Map<String, String> userIds,
+                           Map<String, Map<String, Object>> extraTraits) {
     public CohortExport {
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(cohort, "cohort");
@@ -35,11 +37,13 @@ public record CohortExport(Action action, CohortRef cohort, String cohortName, S
         distinctIds = List.copyOf(distinctIds);
         skipped = skipped.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(skipped));
         userIds = Map.copyOf(userIds);
+        extraTraits = Map.copyOf(extraTraits);
     }
 
     public CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
                         int totalPages, List<String> distinctIds, int membersReceived, Map<SkipReason, Integer> skipped) {
-        this(action, cohort, cohortName, sessionId, page, totalPages, distinctIds, membersReceived, skipped, Map.of());
+        this(action, cohort, cohortName, sessionId, page, totalPages, distinctIds, membersReceived, skipped, Map.of(),
+                Map.of());
     }
 
     public Optional<String> session() {

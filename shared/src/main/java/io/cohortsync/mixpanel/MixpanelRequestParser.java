@@ -35,19 +35,33 @@ public final class MixpanelRequestParser {
     private static final int MAX_NESTING_DEPTH = 64;
     private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
 
+    /** Longest copied trait value; anything longer is left out (a trait, not a document). */
+    public static final int MAX_TRAIT_VALUE_CHARS = 1000;
+
     private final ObjectMapper mapper;
     private final String userIdProperty;
+    private final Map<String, String> extraTraits;
 
     /** Segment user id = the Mixpanel distinct id. */
     public MixpanelRequestParser() {
         this(null);
     }
 
+    public MixpanelRequestParser(String userIdProperty) {
+        this(userIdProperty, Map.of());
+    }
+
     /**
      * @param userIdProperty the member property whose value becomes the Segment user id (e.g. {@code $email});
      *                       null or blank for the distinct id. Members without it are skipped and counted.
      */
-    public MixpanelRequestParser(String userIdProperty) {
+    /**
+     * @param userIdProperty as above
+     * @param extraTraits    member property → trait name, copied onto enters when present (an allow-list;
+     *                       empty: none). Values must be strings, numbers or booleans.
+     */
+    public MixpanelRequestParser(String userIdProperty, Map<String, String> extraTraits) {
+        this.extraTraits = Map.copyOf(extraTraits);
         this.userIdProperty = userIdProperty == null || userIdProperty.isBlank() ? null : userIdProperty;
         JsonFactory factory = JsonFactory.builder()
                 .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
@@ -94,6 +108,7 @@ public final class MixpanelRequestParser {
         Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
         Set<String> ids = new LinkedHashSet<>();
         Map<String, String> userIds = new java.util.HashMap<>();
+        Map<String, Map<String, Object>> traits = new java.util.HashMap<>();
         int received = 0;
         if (members != null && members.isArray()) {
             for (JsonNode member : members) {
@@ -110,13 +125,41 @@ public final class MixpanelRequestParser {
                     skipped.merge(reason, 1, Integer::sum);
                 } else if (!ids.add((String) idOrReason)) {
                     skipped.merge(SkipReason.DUPLICATE, 1, Integer::sum);
-                } else if (userId != null && !userId.equals(idOrReason)) {
-                    userIds.put((String) idOrReason, userId);
+                } else {
+                    if (userId != null && !userId.equals(idOrReason)) {
+                        userIds.put((String) idOrReason, userId);
+                    }
+                    Map<String, Object> copied = copiedTraits(member);
+                    if (!copied.isEmpty()) {
+                        traits.put((String) idOrReason, copied);
+                    }
                 }
             }
         }
         return new CohortExport(action, new CohortRef(projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped, userIds);
+                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits);
+    }
+
+    /** The allow-listed properties this member carries, as traits; unusable values are left out. */
+    private Map<String, Object> copiedTraits(JsonNode member) {
+        if (extraTraits.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, Object> copied = new java.util.TreeMap<>();
+        extraTraits.forEach((property, trait) -> {
+            JsonNode v = member.get(property);
+            if (v == null) {
+                return;
+            }
+            if (v.isTextual() && v.textValue().length() <= MAX_TRAIT_VALUE_CHARS && isWellFormed(v.textValue())) {
+                copied.put(trait, v.textValue());
+            } else if (v.isBoolean()) {
+                copied.put(trait, v.booleanValue());
+            } else if (v.isNumber()) {
+                copied.put(trait, v.numberValue());
+            }
+        });
+        return copied;
     }
 
     /** The configured property's value as a Segment user id, or null when it has no usable one. */

@@ -20,11 +20,11 @@ import java.util.Objects;
  *  "context":{"library":{"name":"cohort-sync","version":"0.1.0"}}}</pre>
  *
  * @param userId    the Segment user id (the Mixpanel distinct id, or the mapped property)
- * @param traits    trait key to value, in order
+ * @param traits    trait key to value (boolean membership; copied properties may be strings or numbers), in order
  * @param messageId deterministic id (see {@link MessageIds}), at most 100 characters
  * @param timestamp when the change was observed, so a delayed send is not misdated
  */
-public record IdentifyMessage(String userId, Map<String, Boolean> traits, String messageId, Instant timestamp) {
+public record IdentifyMessage(String userId, Map<String, Object> traits, String messageId, Instant timestamp) {
     public static final String DEFAULT_TRAIT_PREFIX = "Mixpanel - ";
     public static final String LIBRARY_NAME = "cohort-sync";
     public static final String LIBRARY_VERSION = "0.1.0";
@@ -54,7 +54,9 @@ public record IdentifyMessage(String userId, Map<String, Boolean> traits, String
      * sent to the mapped user id when there is one; a rename also sets the old name's trait to false.
      */
     public static IdentifyMessage of(Delta delta, String traitPrefix) {
-        Map<String, Boolean> traits = new LinkedHashMap<>();
+        Map<String, Object> traits = new LinkedHashMap<>();
+        // Copied member properties first: the membership trait must win if a name collides.
+        traits.putAll(delta.extraTraits());
         if (delta.previousName() != null) {
             traits.put(traitPrefix + delta.previousName(), false);
         }
@@ -67,7 +69,7 @@ public record IdentifyMessage(String userId, Map<String, Boolean> traits, String
         json.put("type", "identify");
         json.put("userId", userId);
         ObjectNode t = json.putObject("traits");
-        traits.forEach(t::put);
+        traits.forEach((k, v) -> t.set(k, MAPPER.valueToTree(v)));
         json.put("messageId", messageId);
         json.put("timestamp", TIMESTAMP.format(timestamp));
         json.putObject("context").putObject("library").put("name", LIBRARY_NAME).put("version", LIBRARY_VERSION);

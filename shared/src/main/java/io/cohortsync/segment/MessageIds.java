@@ -45,6 +45,11 @@ public final class MessageIds {
         optional(bytes, "userId", delta.userId());
         optional(bytes, "previousName", delta.previousName());
         optional(bytes, "resend", delta.resend());
+        delta.extraTraits().forEach((k, v) -> { // sorted by key (Delta keeps them in a TreeMap)
+            field(bytes, "trait");
+            field(bytes, k);
+            field(bytes, v.getClass().getSimpleName() + ":" + v);
+        });
         return NAMESPACE + HexFormat.of().formatHex(sha256().digest(bytes.toByteArray()));
     }
 

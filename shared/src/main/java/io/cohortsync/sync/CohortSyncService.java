@@ -67,7 +67,8 @@ public final class CohortSyncService {
         tally.committed = 0;
         for (List<String> slice : slices(export.distinctIds())) {
             converge(export.cohort(), export.cohortName(), slice,
-                    (ids, stored) -> Diff.toward(ids, stored, desired, export.userIds()), null, observedAt, tally);
+                    (ids, stored) -> Diff.toward(ids, stored, desired, export.userIds()), null, export.extraTraits(),
+                    observedAt, tally);
         }
         int listedChanges = tally.committed;
         int unchanged = export.distinctIds().size() - listedChanges;
@@ -101,7 +102,7 @@ public final class CohortSyncService {
                 int before = tally.committed;
                 converge(export.cohort(), export.cohortName(), slice,
                         (pending, stored) -> Diff.renamed(onlyMembers(pending, stored), previous), members,
-                        observedAt, tally);
+                        Map.of(), observedAt, tally);
                 renamed += tally.committed - before;
             }
         }
@@ -157,7 +158,7 @@ public final class CohortSyncService {
         int before = tally.committed;
         for (List<String> slice : slices(absent)) {
             converge(export.cohort(), export.cohortName(), slice,
-                    (ids, stored) -> Diff.toward(ids, stored, false), members, observedAt, tally);
+                    (ids, stored) -> Diff.toward(ids, stored, false), members, Map.of(), observedAt, tally);
         }
         key.ifPresent(k -> sessions.recordOutcome(k,
                 new SessionOutcome(SessionOutcome.Status.APPLIED, members.size(), absent.size())));
@@ -171,7 +172,8 @@ public final class CohortSyncService {
      */
     private void converge(CohortRef cohort, String cohortName, List<String> ids,
                           BiFunction<List<String>, Map<String, Membership>, List<Change>> diff,
-                          Map<String, Membership> known, Instant observedAt, Tally tally) {
+                          Map<String, Membership> known, Map<String, Map<String, Object>> traits, Instant observedAt,
+                          Tally tally) {
         List<String> pending = ids;
         Map<String, Membership> stored = known;
         boolean consistent = false;
@@ -183,7 +185,8 @@ public final class CohortSyncService {
             if (changes.isEmpty()) {
                 return;
             }
-            queue.enqueue(changes.stream().map(c -> Delta.of(cohort, cohortName, c, observedAt)).toList());
+            queue.enqueue(changes.stream()
+                    .map(c -> Delta.of(cohort, cohortName, c, observedAt, traits.get(c.distinctId()))).toList());
             tally.queued += changes.size();
             Set<String> conflicts = store.commit(cohort, changes);
             tally.committed += changes.size() - conflicts.size();

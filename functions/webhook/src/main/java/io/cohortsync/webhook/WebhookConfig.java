@@ -12,12 +12,19 @@ import java.util.Map;
 public record WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId,
                             MassExitPolicy massExitPolicy, Duration sessionTtl, int maxBodyBytes,
                             Duration secretCacheTtl, int commitConcurrency, Duration deltaDelay,
-                            String userIdProperty, boolean renameTraits, Duration historyTtl) {
+                            String userIdProperty, boolean renameTraits, Duration historyTtl,
+                            Map<String, String> extraTraits) {
 
     /** Same settings with another identity mapping ({@code ""}: the distinct id). */
     public WebhookConfig withUserIdProperty(String property) {
         return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl);
+                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl, extraTraits);
+    }
+
+    /** Same settings with another allow-list of member properties copied as traits. */
+    public WebhookConfig withExtraTraits(Map<String, String> mapping) {
+        return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
+                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, mapping);
     }
 
     public WebhookConfig {
@@ -41,7 +48,30 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
                 Duration.ofSeconds(Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"))),
                 env.getOrDefault("USER_ID_PROPERTY", ""),
                 Boolean.parseBoolean(env.getOrDefault("RENAME_TRAITS", "true")),
-                Duration.ofDays(Long.parseLong(env.getOrDefault("HISTORY_TTL_DAYS", "30"))));
+                Duration.ofDays(Long.parseLong(env.getOrDefault("HISTORY_TTL_DAYS", "30"))),
+                extraTraits(env.getOrDefault("EXTRA_TRAITS", "")));
+    }
+
+    /**
+     * {@code EXTRA_TRAITS}: comma-separated member properties to copy as traits, each {@code property} or
+     * {@code property=trait name}, e.g. {@code $email=email,plan}. Empty: none.
+     */
+    static Map<String, String> extraTraits(String spec) {
+        Map<String, String> mapping = new java.util.LinkedHashMap<>();
+        for (String entry : spec.split(",")) {
+            String e = entry.strip();
+            if (e.isEmpty()) {
+                continue;
+            }
+            int eq = e.indexOf('=');
+            String property = (eq < 0 ? e : e.substring(0, eq)).strip();
+            String trait = (eq < 0 ? e : e.substring(eq + 1)).strip();
+            if (property.isEmpty() || trait.isEmpty()) {
+                throw new IllegalStateException("EXTRA_TRAITS entry '" + e + "' must be 'property' or 'property=trait'");
+            }
+            mapping.put(property, trait);
+        }
+        return mapping;
     }
 
     private static String required(Map<String, String> env, String name) {

@@ -54,7 +54,7 @@ public final class WebhookFactory {
                                  Clock clock) {
         CachedSecret<WebhookCredentials> credentials = new CachedSecret<>(secrets, config.webhookSecretId(),
                 WebhookCredentials::parse, config.secretCacheTtl(), clock);
-        return new WebhookService(new BasicAuthenticator(credentials), new MixpanelRequestParser(config.userIdProperty()),
+        return new WebhookService(new BasicAuthenticator(credentials), new MixpanelRequestParser(config.userIdProperty(), config.extraTraits()),
                 new CohortSyncService(store, queue, sessions, config.massExitPolicy(), names, clock),
                 config.maxBodyBytes(), JsonLog.stdout("webhook"),
                 () -> new Metrics(System.out, clock, Map.of("Function", "webhook")), history, clock);

@@ -481,6 +481,20 @@ class WebhookIT {
     }
 
     @Test
+    void extraTraits_areCopiedOntoEntersOnly_fromTheAllowList() {
+        config = config.withExtraTraits(Map.of("first_name", "firstName", "plan", "plan"));
+        handler = handler(Function.identity(), Function.identity());
+        String body = Exports.add("c14", NAME, List.of("t0@example.com"))
+                .replace("\"phone_number\"", "\"plan\":\"pro\",\"phone_number\"");
+        assertSuccess(post(body), "add_members");
+        assertThat(drain()).singleElement().satisfies(d ->
+                assertThat(d.extraTraits()).containsExactlyInAnyOrderEntriesOf(
+                        Map.of("firstName", "Firstnamet0", "plan", "pro")));
+        post(Exports.remove("c14", NAME, List.of("t0@example.com")));
+        assertThat(drain()).singleElement().satisfies(d -> assertThat(d.extraTraits()).isEmpty());
+    }
+
+    @Test
     void wrongOrMissingCredentials_get401_andLeaveNoTrace() throws Exception {
         String body = Exports.add("c1", NAME, Exports.users("a", 0, 3));
         assertFailure(handler.handleRequest(ApiGatewayEvents.post(body, ApiGatewayEvents.basic("mixpanel", "wrong")), null), 401);
@@ -497,7 +511,7 @@ class WebhookIT {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), "no-such-secret",
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
                 config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits(),
-                config.historyTtl());
+                config.historyTtl(), config.extraTraits());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(body.path("error").path("message").asText()).contains("SecretsManager");
@@ -509,7 +523,7 @@ class WebhookIT {
         config = new WebhookConfig("no-such-table", config.deltaQueueUrl(), config.webhookSecretId(),
                 config.massExitPolicy(), config.sessionTtl(), config.maxBodyBytes(), config.secretCacheTtl(),
                 config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits(),
-                config.historyTtl());
+                config.historyTtl(), config.extraTraits());
         handler = handler(Function.identity(), Function.identity());
         assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 3))), 503);
         assertThat(drain()).isEmpty();
@@ -551,7 +565,7 @@ class WebhookIT {
     void oversizedBody_gets400() throws Exception {
         config = new WebhookConfig(config.tableName(), config.deltaQueueUrl(), config.webhookSecretId(),
                 config.massExitPolicy(), config.sessionTtl(), 10_000, config.secretCacheTtl(), config.commitConcurrency(), config.deltaDelay(), config.userIdProperty(), config.renameTraits(),
-                config.historyTtl());
+                config.historyTtl(), config.extraTraits());
         handler = handler(Function.identity(), Function.identity());
         JsonNode body = assertFailure(post(Exports.add("c1", NAME, Exports.users("a", 0, 200))), 400);
         assertThat(body.path("error").path("message").asText()).contains("exceeds");
