@@ -195,6 +195,40 @@ class LocalPipelineE2EIT {
     }
 
     @Test
+    void connections_reachTheirOwnSegmentSources_withTheirOwnCredentials(AwsStack aws) throws Exception {
+        SegmentStandIn defaultSource = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
+        SegmentStandIn euSource = SegmentStandIn.start("wk-eu-source");
+        closeables.add(defaultSource);
+        closeables.add(euSource);
+        String prefix = "e2e-conn-" + ProcessHandle.current().pid() + "-" + RUN.incrementAndGet();
+        pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1", 0, defaultSource.baseUrl().toString(),
+                AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD, AwsStack.SEGMENT_WRITE_KEY, prefix, null,
+                Duration.ofSeconds(1), System.out));
+        closeables.add(pipeline);
+        // given a second connection "eu": its own webhook credentials and its own Segment source
+        aws.secrets.putSecretValue(b -> b.secretId(prefix + "/webhook").secretString(
+                "{\"username\":\"mixpanel\",\"password\":\"local-secret\","
+                        + "\"connections\":{\"eu\":{\"username\":\"mixpanel-eu\",\"password\":\"eu-pw\"}}}"));
+        aws.secrets.putSecretValue(b -> b.secretId(prefix + "/segment").secretString(
+                "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\",\"connections\":{\"eu\":"
+                        + "{\"writeKey\":\"wk-eu-source\",\"endpoint\":\"" + euSource.baseUrl() + "\"}}}"));
+        // (nothing has read either secret yet: both functions read secrets lazily, on first use)
+        // when the same cohort is synced on both connections with different members
+        sync(Exports.add("x1", POWER, Exports.users("dflt", 0, 3)));
+        HttpResponse<String> eu = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + pipeline.port() + "/mixpanel/eu"))
+                .header("authorization", ApiGatewayEvents.basic("mixpanel-eu", "eu-pw"))
+                .header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(Exports.add("x1", POWER, Exports.users("eu", 0, 2))))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(eu.statusCode()).as(eu.body()).isEqualTo(200);
+        awaitQuiet(Duration.ofSeconds(60));
+        // then each source got exactly its connection's users
+        assertThat(defaultSource.finalTraits().keySet()).containsExactlyInAnyOrderElementsOf(Exports.users("dflt", 0, 3));
+        assertThat(euSource.finalTraits().keySet()).containsExactlyInAnyOrderElementsOf(Exports.users("eu", 0, 2));
+    }
+
+    @Test
     void dryRun_reportsWhatWouldBeSent_andSendsNothing() throws Exception {
         SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
         closeables.add(segment);

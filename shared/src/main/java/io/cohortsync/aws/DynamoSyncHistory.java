@@ -40,7 +40,7 @@ public final class DynamoSyncHistory implements SyncHistory {
     }
 
     static String pk(CohortRef cohort) {
-        return "H#" + Keys.escape(cohort.projectId()) + "#" + Keys.escape(cohort.cohortId());
+        return Keys.historyPk(cohort);
     }
 
     @Override

@@ -13,7 +13,8 @@ import io.cohortsync.domain.SessionKey;
  *   <li>session page ids: same pk, {@code sk = I#<page>#<chunk>}, {@code ids} (string set)</li>
  *   <li>session outcome: same pk, {@code sk = OUTCOME}</li>
  * </ul>
- * Key parts are escaped so a {@code #} inside an id can never make two keys collide.
+ * (with {@code <type>!<connection>} instead of {@code <type>} for a non-default connection). Key parts
+ * are escaped so a {@code #} inside an id can never make two keys collide.
  */
 public final class Keys {
     public static final String PK = "pk";
@@ -24,16 +25,29 @@ public final class Keys {
     }
 
     public static String membershipPk(CohortRef cohort) {
-        return "M#" + escape(cohort.projectId()) + "#" + escape(cohort.cohortId());
+        return key("M", cohort);
     }
 
     public static String cohortPk(CohortRef cohort) {
-        return "C#" + escape(cohort.projectId()) + "#" + escape(cohort.cohortId());
+        return key("C", cohort);
+    }
+
+    static String historyPk(CohortRef cohort) {
+        return key("H", cohort);
     }
 
     static String sessionPk(SessionKey session) {
-        return "S#" + escape(session.cohort().projectId()) + "#" + escape(session.cohort().cohortId()) + "#"
-                + escape(session.sessionId());
+        return key("S", session.cohort()) + "#" + escape(session.sessionId());
+    }
+
+    /**
+     * {@code <type>#<project>#<cohort>} for the default connection (the layout before connections
+     * existed), {@code <type>!<connection>#<project>#<cohort>} for others: '!' never follows the type
+     * of a default key, so connections cannot collide with each other or with the default.
+     */
+    private static String key(String type, CohortRef cohort) {
+        String prefix = cohort.isDefaultConnection() ? type : type + "!" + escape(cohort.connection());
+        return prefix + "#" + escape(cohort.projectId()) + "#" + escape(cohort.cohortId());
     }
 
     static String escape(String part) {

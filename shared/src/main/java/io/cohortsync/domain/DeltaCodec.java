@@ -21,8 +21,9 @@ import java.util.Map;
  * <pre>{"schema":"cohort-sync.deltas/1","projectId":"2195193","cohortId":"1457721",
  *  "cohortName":"Power users","observedAt":"2026-11-28T11:00:00.123Z",
  *  "changes":[{"id":"u-1001","member":true,"version":3}]}</pre>
- * Optional: {@code previousName} and {@code resend} in the header (renames, backfills), {@code userId}
- * in a change (identity mapping). A reader that predates them would reject the message as malformed
+ * Optional: {@code connection} (absent: the default), {@code previousName} and {@code resend} in the
+ * header (renames, backfills), {@code userId} and {@code traits} in a change (identity mapping, copied
+ * properties). A reader that predates them would reject the message as malformed
  * only if it required them; this one treats them as absent when missing.
  */
 public final class DeltaCodec {
@@ -98,7 +99,9 @@ public final class DeltaCodec {
             throw new MalformedDeltaException("message is not a " + SCHEMA + " message", null);
         }
         try {
-            CohortRef cohort = new CohortRef(text(root, "projectId"), text(root, "cohortId"));
+            String connection = optionalText(root, "connection");
+            CohortRef cohort = new CohortRef(connection == null ? CohortRef.DEFAULT_CONNECTION : connection,
+                    text(root, "projectId"), text(root, "cohortId"));
             String name = text(root, "cohortName");
             Instant observedAt = Instant.parse(text(root, "observedAt"));
             String previousName = optionalText(root, "previousName");
@@ -189,6 +192,9 @@ public final class DeltaCodec {
         ObjectNode toJson() {
             ObjectNode n = MAPPER.createObjectNode();
             n.put("schema", SCHEMA);
+            if (!cohort.isDefaultConnection()) {
+                n.put("connection", cohort.connection());
+            }
             n.put("projectId", cohort.projectId());
             n.put("cohortId", cohort.cohortId());
             n.put("cohortName", name);

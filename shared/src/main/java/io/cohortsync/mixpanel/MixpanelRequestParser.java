@@ -70,6 +70,11 @@ public final class MixpanelRequestParser {
     }
 
     public CohortExport parse(byte[] body) {
+        return parse(body, CohortRef.DEFAULT_CONNECTION);
+    }
+
+    /** Parses a call that arrived on {@code connection} (its state is kept apart from other connections'). */
+    public CohortExport parse(byte[] body, String connection) {
         JsonNode root = readTree(body);
         if (!root.isObject()) {
             throw new InvalidExportException("body must be a JSON object", null);
@@ -136,7 +141,7 @@ public final class MixpanelRequestParser {
                 }
             }
         }
-        return new CohortExport(action, new CohortRef(projectId, cohortId), cohortName, sessionId, pages[0],
+        return new CohortExport(action, new CohortRef(connection, projectId, cohortId), cohortName, sessionId, pages[0],
                 pages[1], new ArrayList<>(ids), received, skipped, userIds, traits);
     }
 

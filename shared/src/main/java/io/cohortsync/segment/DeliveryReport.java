@@ -19,4 +19,20 @@ public record DeliveryReport(Map<String, MessageOutcome> outcomes, Map<String, I
         outcomes = Map.copyOf(outcomes);
         requestsByLabel = Map.copyOf(requestsByLabel);
     }
+
+    /** Both reports as one (deliveries to several destinations in one invocation); null is nothing. */
+    public static DeliveryReport combine(DeliveryReport a, DeliveryReport b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        Map<String, MessageOutcome> outcomes = new java.util.HashMap<>(a.outcomes);
+        outcomes.putAll(b.outcomes);
+        Map<String, Integer> labels = new java.util.HashMap<>(a.requestsByLabel);
+        b.requestsByLabel.forEach((k, v) -> labels.merge(k, v, Integer::sum));
+        return new DeliveryReport(outcomes, labels, a.requests + b.requests, a.retries + b.retries,
+                a.splits + b.splits, a.bytesSent + b.bytesSent);
+    }
 }

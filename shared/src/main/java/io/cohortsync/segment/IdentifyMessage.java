@@ -54,6 +54,11 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
      * sent to the mapped user id when there is one; a rename also sets the old name's trait to false.
      */
     public static IdentifyMessage of(Delta delta, String traitPrefix) {
+        return of(delta, traitPrefix, null);
+    }
+
+    /** As above, with the deployment's message-id namespace (see {@link MessageIds#of(Delta, String, String)}). */
+    public static IdentifyMessage of(Delta delta, String traitPrefix, String namespace) {
         Map<String, Object> traits = new LinkedHashMap<>();
         // Copied member properties first: the membership trait must win if a name collides.
         traits.putAll(delta.extraTraits());
@@ -61,7 +66,8 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
             traits.put(traitPrefix + delta.previousName(), false);
         }
         traits.put(traitPrefix + delta.cohortName(), delta.member());
-        return new IdentifyMessage(delta.segmentUserId(), traits, MessageIds.of(delta, traitPrefix), delta.observedAt());
+        return new IdentifyMessage(delta.segmentUserId(), traits, MessageIds.of(delta, traitPrefix, namespace),
+                delta.observedAt());
     }
 
     public EncodedMessage encode() {

@@ -32,8 +32,19 @@ public final class MessageIds {
     }
 
     public static String of(Delta delta, String traitPrefix) {
+        return of(delta, traitPrefix, null);
+    }
+
+    /**
+     * @param namespace set per deployment ({@code MESSAGE_ID_NAMESPACE}): Segment drops repeated ids across
+     *                  all workspaces, so two deployments syncing the same Mixpanel project to different
+     *                  sources must not produce the same ids; null leaves it out
+     */
+    public static String of(Delta delta, String traitPrefix, String namespace) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
         field(bytes, SCHEME);
+        optional(bytes, "namespace", namespace);
+        optional(bytes, "connection", delta.cohort().isDefaultConnection() ? null : delta.cohort().connection());
         field(bytes, delta.cohort().projectId());
         field(bytes, delta.cohort().cohortId());
         field(bytes, traitPrefix);

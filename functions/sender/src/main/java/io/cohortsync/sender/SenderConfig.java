@@ -22,17 +22,19 @@ import java.util.Objects;
  *                            is about to dead-letter
  * @param dryRun              {@code DRY_RUN}: check and build everything, send nothing to Segment, report counts
  * @param historyEnabled      {@code HISTORY_TTL_DAYS} > 0: add delivery counts to the webhook's sync history
+ * @param messageIdNamespace  {@code MESSAGE_ID_NAMESPACE}: part of every messageId, so two deployments syncing the
+ *                            same Mixpanel project never produce the same ids (Segment dedups them globally)
  */
 public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl, String segmentSecretId,
                            URI segmentBaseUrl, String traitPrefix, Duration neverCommittedAfter,
                            Duration aheadRetryDelay, Duration segmentTimeout, Duration secretCacheTtl,
-                           int maxReceiveCount, boolean dryRun, boolean historyEnabled) {
+                           int maxReceiveCount, boolean dryRun, boolean historyEnabled, String messageIdNamespace) {
 
     public SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl, String segmentSecretId,
                         URI segmentBaseUrl, String traitPrefix, Duration neverCommittedAfter, Duration aheadRetryDelay,
                         Duration segmentTimeout, Duration secretCacheTtl, int maxReceiveCount) {
         this(tableName, deltaQueueUrl, dlqUrl, segmentSecretId, segmentBaseUrl, traitPrefix, neverCommittedAfter,
-                aheadRetryDelay, segmentTimeout, secretCacheTtl, maxReceiveCount, false, false);
+                aheadRetryDelay, segmentTimeout, secretCacheTtl, maxReceiveCount, false, false, null);
     }
 
     public SenderConfig {
@@ -76,7 +78,9 @@ public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl
                 Duration.ofSeconds(number(env, "SECRET_CACHE_SECONDS", 300)),
                 (int) number(env, "MAX_RECEIVE_COUNT", 5),
                 Boolean.parseBoolean(env.getOrDefault("DRY_RUN", "false")),
-                number(env, "HISTORY_TTL_DAYS", 30) > 0);
+                number(env, "HISTORY_TTL_DAYS", 30) > 0,
+                env.get("MESSAGE_ID_NAMESPACE") == null || env.get("MESSAGE_ID_NAMESPACE").isBlank() ? null
+                        : env.get("MESSAGE_ID_NAMESPACE"));
     }
 
     private static String required(Map<String, String> env, String name) {

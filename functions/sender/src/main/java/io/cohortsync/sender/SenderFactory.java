@@ -21,7 +21,14 @@ import io.cohortsync.segment.SegmentTransport;
 import io.cohortsync.segment.SegmentWriteKey;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
+import io.cohortsync.segment.SegmentDestinations;
+import io.cohortsync.segment.WriteKeySource;
+
 import java.io.PrintStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.time.Clock;
 import java.util.Map;
 
@@ -46,10 +53,12 @@ public final class SenderFactory {
         // The ttl only matters for writing whole entries, which the webhook does; the sender adds counts.
         SyncHistory history = config.historyEnabled()
                 ? new DynamoSyncHistory(dynamo, config.tableName(), java.time.Duration.ZERO, clock) : SyncHistory.DISABLED;
+        // One HTTP client per Segment base URL, made on first use (a connection may have its own region).
+        Map<URI, SegmentTransport> clients = new ConcurrentHashMap<>();
         return create(config, new DynamoMembershipStore(dynamo, config.tableName(), 1),
                 new SqsDeltaQueue(sqs, config.deltaQueueUrl()), new SqsDeadLetterQueue(sqs, config.dlqUrl()),
-                new SecretsManagerSource(aws.secretsManager()), new SegmentClient(config.segmentBaseUrl(), clock),
-                history, out, clock);
+                new SecretsManagerSource(aws.secretsManager()),
+                url -> clients.computeIfAbsent(url, u -> new SegmentClient(u, clock)), history, out, clock);
     }
 
     /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
@@ -62,11 +71,40 @@ public final class SenderFactory {
     static SenderService create(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue,
                                 DeadLetterQueue deadLetters, SecretSource secrets, SegmentTransport segment,
                                 SyncHistory history, PrintStream out, Clock clock) {
-        CachedSecret<SegmentWriteKey> writeKey = new CachedSecret<>(secrets, config.segmentSecretId(),
-                SegmentWriteKey::parse, config.secretCacheTtl(), clock);
-        SegmentDelivery delivery = SegmentDelivery.standard(segment, new CachedWriteKey(writeKey),
-                config.segmentTimeout(), clock);
-        return new SenderService(config, store, requeue, deadLetters, delivery, clock, new JsonLog("sender", out, clock),
-                () -> new Metrics(out, clock, Map.of("Function", "sender")), history);
+        return create(config, store, requeue, deadLetters, secrets, url -> segment, history, out, clock);
+    }
+
+    /**
+     * @param transports the transport for a Segment base URL; each connection's URL comes from the Segment
+     *                   secret (its own region or endpoint) or else the deployment's {@code segmentBaseUrl}
+     */
+    static SenderService create(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue,
+                                DeadLetterQueue deadLetters, SecretSource secrets,
+                                Function<URI, SegmentTransport> transports, SyncHistory history, PrintStream out,
+                                Clock clock) {
+        CachedSecret<SegmentDestinations> destinations = new CachedSecret<>(secrets, config.segmentSecretId(),
+                SegmentDestinations::parse, config.secretCacheTtl(), clock);
+        Map<String, SegmentDelivery> deliveries = new ConcurrentHashMap<>();
+        Function<String, SegmentDelivery> forConnection = connection -> deliveries.computeIfAbsent(connection, c -> {
+            WriteKeySource key = new WriteKeySource() {
+                @Override
+                public String current() {
+                    return destinations.get().forConnection(c).writeKey();
+                }
+
+                @Override
+                public void refresh() {
+                    destinations.refreshIfOlderThan(Duration.ZERO);
+                }
+            };
+            // The base URL is resolved per request: the secret is read lazily (never at init) and may change.
+            SegmentTransport transport = (body, writeKey, timeout) -> {
+                URI base = destinations.get().forConnection(c).baseUrl();
+                return transports.apply(base != null ? base : config.segmentBaseUrl()).postBatch(body, writeKey, timeout);
+            };
+            return SegmentDelivery.standard(transport, key, config.segmentTimeout(), clock);
+        });
+        return new SenderService(config, store, requeue, deadLetters, forConnection, clock,
+                new JsonLog("sender", out, clock), () -> new Metrics(out, clock, Map.of("Function", "sender")), history);
     }
 }

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -56,7 +57,7 @@ final class SenderService {
     private final MembershipStore store;
     private final DelayedDeltaQueue requeue;
     private final DeadLetterQueue deadLetters;
-    private final SegmentDelivery delivery;
+    private final Function<String, SegmentDelivery> deliveries;
     private final Clock clock;
     private final JsonLog log;
     private final Supplier<Metrics> metrics;
@@ -64,17 +65,19 @@ final class SenderService {
 
     SenderService(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue, DeadLetterQueue deadLetters,
                   SegmentDelivery delivery, Clock clock, JsonLog log, Supplier<Metrics> metrics) {
-        this(config, store, requeue, deadLetters, delivery, clock, log, metrics, SyncHistory.DISABLED);
+        this(config, store, requeue, deadLetters, connection -> delivery, clock, log, metrics, SyncHistory.DISABLED);
     }
 
+    /** @param deliveries the delivery (write key, Segment URL) for each connection */
     SenderService(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue, DeadLetterQueue deadLetters,
-                  SegmentDelivery delivery, Clock clock, JsonLog log, Supplier<Metrics> metrics, SyncHistory history) {
+                  Function<String, SegmentDelivery> deliveries, Clock clock, JsonLog log, Supplier<Metrics> metrics,
+                  SyncHistory history) {
         this.history = history;
         this.config = config;
         this.store = store;
         this.requeue = requeue;
         this.deadLetters = deadLetters;
-        this.delivery = delivery;
+        this.deliveries = deliveries;
         this.clock = clock;
         this.log = log;
         this.metrics = metrics;
@@ -187,13 +190,22 @@ final class SenderService {
         }
     }
 
+    /** Each connection's deltas go to its own Segment destination. */
     private void deliver(Invocation inv, List<Delta> send, Map<Delta, Set<String>> sources, Instant deadline,
                          Set<String> waitingOnLetters) {
+        Map<String, List<Delta>> byConnection = new LinkedHashMap<>();
+        send.forEach(d -> byConnection.computeIfAbsent(d.cohort().connection(), c -> new ArrayList<>()).add(d));
+        byConnection.forEach((connection, deltas) ->
+                deliverTo(deliveries.apply(connection), inv, deltas, sources, deadline, waitingOnLetters));
+    }
+
+    private void deliverTo(SegmentDelivery delivery, Invocation inv, List<Delta> send, Map<Delta, Set<String>> sources,
+                           Instant deadline, Set<String> waitingOnLetters) {
         // Deltas of one change observed twice share a messageId: one message stands for all of them.
         Map<String, List<Delta>> byMessageId = new LinkedHashMap<>();
         List<EncodedMessage> messages = new ArrayList<>();
         for (Delta d : send) {
-            IdentifyMessage m = IdentifyMessage.of(d, config.traitPrefix());
+            IdentifyMessage m = IdentifyMessage.of(d, config.traitPrefix(), config.messageIdNamespace());
             List<Delta> same = byMessageId.computeIfAbsent(m.messageId(), k -> new ArrayList<>());
             if (same.isEmpty()) {
                 messages.add(m.encode());
@@ -211,7 +223,7 @@ final class SenderService {
             return;
         }
         DeliveryReport report = delivery.deliver(messages, deadline, ids -> stillCurrent(ids, byMessageId));
-        inv.report = report;
+        inv.report = DeliveryReport.combine(inv.report, report);
         report.outcomes().forEach((messageId, outcome) -> {
             List<Delta> deltas = byMessageId.get(messageId);
             switch (outcome) {

@@ -23,14 +23,25 @@ final class BasicAuthenticator {
         this.credentials = credentials;
     }
 
-    /** @throws UnauthorizedException for missing or wrong credentials */
-    void authenticate(String authorizationHeader) {
+    /**
+     * @throws UnauthorizedException      for missing or wrong credentials
+     * @throws UnknownConnectionException when the secret has no credentials for the connection
+     */
+    void authenticate(String authorizationHeader, String connection) {
         String[] given = decode(authorizationHeader);
-        if (matches(credentials.get(), given)) {
+        var expected = credentials.get().forConnection(connection);
+        if (expected.isPresent() && matches(expected.get(), given)) {
             return;
         }
-        if (credentials.refreshIfOlderThan(ROTATION_RECHECK) && matches(credentials.get(), given)) {
-            return;
+        // A mismatch or an unknown connection may mean the secret changed: re-read (rate-limited), check again.
+        if (credentials.refreshIfOlderThan(ROTATION_RECHECK)) {
+            expected = credentials.get().forConnection(connection);
+            if (expected.isPresent() && matches(expected.get(), given)) {
+                return;
+            }
+        }
+        if (expected.isEmpty()) {
+            throw new UnknownConnectionException(connection);
         }
         throw new UnauthorizedException("invalid credentials");
     }
@@ -52,7 +63,7 @@ final class BasicAuthenticator {
         return new String[]{decoded.substring(0, colon), decoded.substring(colon + 1)};
     }
 
-    private static boolean matches(WebhookCredentials expected, String[] given) {
+    private static boolean matches(WebhookCredentials.Pair expected, String[] given) {
         // Digest first so neither content nor length leaks through timing; '&' evaluates both sides.
         return MessageDigest.isEqual(sha256(expected.username()), sha256(given[0]))
                 & MessageDigest.isEqual(sha256(expected.password()), sha256(given[1]));

@@ -62,8 +62,21 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                     event.getQueryStringParameters() == null ? Map.of() : event.getQueryStringParameters());
             return json(status.statusCode(), status.body());
         }
-        MixpanelResponse response = service.handle(new WebhookRequest(authorization, body(event), requestId));
+        MixpanelResponse response = service.handle(new WebhookRequest(authorization, body(event), requestId,
+                connection(event.getRawPath())));
         return json(response.statusCode(), response.toJson());
+    }
+
+    /** {@code /mixpanel} → the default connection; {@code /mixpanel/<name>} → {@code <name>} (checked by the service). */
+    static String connection(String rawPath) {
+        if (rawPath == null) {
+            return io.cohortsync.domain.CohortRef.DEFAULT_CONNECTION;
+        }
+        String path = rawPath.endsWith("/") ? rawPath.substring(0, rawPath.length() - 1) : rawPath;
+        int slash = path.lastIndexOf('/');
+        String last = path.substring(slash + 1);
+        return slash <= 0 || "mixpanel".equals(last) ? io.cohortsync.domain.CohortRef.DEFAULT_CONNECTION
+                : java.net.URLDecoder.decode(last, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static boolean isStatusRequest(APIGatewayV2HTTPEvent event) {

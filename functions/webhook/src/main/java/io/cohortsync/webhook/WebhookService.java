@@ -54,7 +54,11 @@ public final class WebhookService {
      */
     StatusResponse status(String authorization, Map<String, String> query) {
         try {
-            authenticator.authenticate(authorization);
+            String connection = query.getOrDefault("connection", CohortRef.DEFAULT_CONNECTION);
+            if (!isConnectionName(connection)) {
+                return StatusResponse.error(404, "unknown connection");
+            }
+            authenticator.authenticate(authorization, connection);
             String project = query.get("project");
             String cohort = query.get("cohort");
             if (project == null || project.isBlank() || cohort == null || cohort.isBlank()) {
@@ -66,8 +70,10 @@ public final class WebhookService {
             } catch (NumberFormatException e) {
                 return StatusResponse.error(400, "'limit' must be a number");
             }
-            CohortRef ref = new CohortRef(project, cohort);
+            CohortRef ref = new CohortRef(connection, project, cohort);
             return StatusResponse.history(ref, history.recent(ref, limit));
+        } catch (UnknownConnectionException e) {
+            return StatusResponse.error(404, "unknown connection");
         } catch (UnauthorizedException e) {
             return StatusResponse.error(401, "invalid or missing credentials");
         } catch (DependencyUnavailableException e) {
@@ -83,13 +89,19 @@ public final class WebhookService {
         CohortExport export = null;
         SyncResult result = null;
         MixpanelResponse response;
+        if (!CohortRef.DEFAULT_CONNECTION.equals(request.connection())) {
+            fields.put("connection", isConnectionName(request.connection()) ? request.connection() : "invalid");
+        }
         try {
-            authenticator.authenticate(request.authorization());
+            if (!isConnectionName(request.connection())) {
+                throw new UnknownConnectionException("(invalid name)");
+            }
+            authenticator.authenticate(request.authorization(), request.connection());
             if (request.body().length > maxBodyBytes) {
                 throw new InvalidRequestException("body of " + request.body().length + " bytes exceeds the "
                         + maxBodyBytes + "-byte limit");
             }
-            export = parser.parse(request.body());
+            export = parser.parse(request.body(), request.connection());
             describe(export, fields);
             result = sync.apply(export);
             response = MixpanelResponse.success(export.action().wireName());
@@ -97,6 +109,9 @@ public final class WebhookService {
             response = MixpanelResponse.failure(400, e.sentAction() != null ? e.sentAction() : "unknown", e.getMessage());
         } catch (InvalidRequestException e) {
             response = MixpanelResponse.failure(400, actionOf(export), e.getMessage());
+        } catch (UnknownConnectionException e) {
+            // The URL in Mixpanel is wrong: a human must fix it (404 pauses the sync). Not echoed: it is input.
+            response = MixpanelResponse.failure(404, actionOf(export), "unknown connection: check the webhook URL");
         } catch (UnauthorizedException e) {
             fields.put("authFailure", e.getMessage());
             response = MixpanelResponse.failure(401, actionOf(export), "invalid or missing credentials");
@@ -151,6 +166,12 @@ public final class WebhookService {
             log.warn("sync history not written", Map.of("requestId", request.requestId(),
                     "cohortId", export.cohort().cohortId(), "error", e.getClass().getSimpleName()));
         }
+    }
+
+    /** {@code status} is reserved for {@code GET /mixpanel/status}. */
+    private static boolean isConnectionName(String connection) {
+        return connection != null && CohortRef.CONNECTION_NAME.matcher(connection).matches()
+                && !"status".equals(connection);
     }
 
     private static String actionOf(CohortExport export) {

@@ -81,7 +81,7 @@ class WebhookIT {
         System.setOut(originalOut);
         String logs = captured.toString(StandardCharsets.UTF_8);
         assertThat(logs).as("logs").doesNotContain("@example.com", "@mail.example.org", "Firstname", "Lastname",
-                "no-email",
+                "no-email", "pw-eu-123",
                 "+1-555", "ada@", AwsStack.WEBHOOK_PASSWORD, "u-100");
         // every metric line is valid EMF, one per request
         for (String line : Emf.lines(logs)) {
@@ -492,6 +492,43 @@ class WebhookIT {
                         Map.of("firstName", "Firstnamet0", "plan", "pro")));
         post(Exports.remove("c14", NAME, List.of("t0@example.com")));
         assertThat(drain()).singleElement().satisfies(d -> assertThat(d.extraTraits()).isEmpty());
+    }
+
+    @Test
+    void connections_haveTheirOwnCredentialsAndState() throws Exception {
+        stack.secrets.putSecretValue(b -> b.secretId(stack.webhookSecretId).secretString(
+                "{\"username\":\"mixpanel\",\"password\":\"local-secret\","
+                        + "\"connections\":{\"eu\":{\"username\":\"mixpanel-eu\",\"password\":\"pw-eu-123\"}}}"));
+        handler = handler(Function.identity(), Function.identity());
+        String body = Exports.add("c15", NAME, Exports.users("k", 0, 2));
+        String eu = ApiGatewayEvents.basic("mixpanel-eu", "pw-eu-123");
+        // when the same cohort arrives on /mixpanel/eu
+        assertSuccess(handler.handleRequest(onPath("/mixpanel/eu", body, eu), null), "add_members");
+        // then its deltas and state belong to that connection only
+        assertThat(drain()).hasSize(2).allSatisfy(d -> assertThat(d.cohort().connection()).isEqualTo("eu"));
+        assertThat(table("c15")).isEmpty();
+        assertSuccess(post(body), "add_members"); // the default connection sees them as new
+        assertThat(drain()).hasSize(2).allSatisfy(d -> assertThat(d.cohort().isDefaultConnection()).isTrue());
+        // and credentials do not cross connections; an unknown connection is a 404 (fix the URL)
+        assertFailure(handler.handleRequest(onPath("/mixpanel", body, eu), null), 401);
+        assertFailure(handler.handleRequest(onPath("/mixpanel/eu", body,
+                ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD)), null), 401);
+        assertFailure(handler.handleRequest(onPath("/mixpanel/nope", body, eu), null), 404);
+        assertFailure(handler.handleRequest(onPath("/mixpanel/bad%20name", body, eu), null), 404);
+        assertThat(drain()).isEmpty();
+    }
+
+    private static APIGatewayV2HTTPEvent onPath(String path, String body, String authorization) {
+        var json = JSON.createObjectNode();
+        json.put("version", "2.0");
+        json.put("routeKey", "POST /mixpanel/{connection}");
+        json.put("rawPath", path);
+        json.putObject("headers").put("authorization", authorization).put("content-type", "application/json");
+        json.putObject("requestContext").put("requestId", "conn-1").putObject("http").put("method", "POST")
+                .put("path", path);
+        json.put("body", body);
+        json.put("isBase64Encoded", false);
+        return ApiGatewayEvents.parse(json.toString());
     }
 
     @Test
