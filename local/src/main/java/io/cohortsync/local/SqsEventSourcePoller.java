@@ -3,25 +3,19 @@ package io.cohortsync.local;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
-import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
-import com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.testkit.LambdaContexts;
+import io.cohortsync.testkit.SqsEvents;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,7 +34,6 @@ final class SqsEventSourcePoller implements AutoCloseable {
 
     private final SqsClient sqs;
     private final String queueUrl;
-    private final String queueArn;
     private final RequestHandler<SQSEvent, SQSBatchResponse> handler;
     private final int batchSize;
     private final Duration functionTimeout;
@@ -50,17 +43,11 @@ final class SqsEventSourcePoller implements AutoCloseable {
     private final AtomicLong invocations = new AtomicLong();
     private final AtomicLong failedItems = new AtomicLong();
     private volatile boolean running = true;
-    private final PojoSerializer<SQSEvent> events =
-            LambdaEventSerializers.serializerFor(SQSEvent.class, getClass().getClassLoader());
-    private final PojoSerializer<SQSBatchResponse> responses =
-            LambdaEventSerializers.serializerFor(SQSBatchResponse.class, getClass().getClassLoader());
 
     SqsEventSourcePoller(SqsClient sqs, String queueUrl, RequestHandler<SQSEvent, SQSBatchResponse> handler,
                          int batchSize, Duration functionTimeout, Duration retryDelay) {
         this.sqs = sqs;
         this.queueUrl = queueUrl;
-        this.queueArn = sqs.getQueueAttributes(b -> b.queueUrl(queueUrl).attributeNames(QueueAttributeName.QUEUE_ARN))
-                .attributes().get(QueueAttributeName.QUEUE_ARN);
         this.handler = handler;
         this.batchSize = batchSize;
         this.functionTimeout = functionTimeout;
@@ -134,15 +121,13 @@ final class SqsEventSourcePoller implements AutoCloseable {
     private Set<String> invoke(List<Message> messages) {
         Set<String> all = new HashSet<>(messages.stream().map(Message::messageId).toList());
         try {
-            SQSEvent event = events.fromJson(new ByteArrayInputStream(JSON.writeValueAsBytes(eventJson(messages))));
-            SQSBatchResponse response = handler.handleRequest(event,
-                    new LocalContext("cohort-sync-sender", functionTimeout, 1024));
+            // Event and response go through the Lambda runtime's own serializer, as deployed.
+            SQSBatchResponse response = handler.handleRequest(SqsEvents.event(queueUrl, messages),
+                    LambdaContexts.withRemaining("cohort-sync-sender", functionTimeout));
             if (response == null) {
                 return Set.of();
             }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            responses.toJson(response, out);
-            JsonNode json = JSON.readTree(out.toByteArray());
+            JsonNode json = JSON.readTree(SqsEvents.toJson(response));
             Set<String> failed = new HashSet<>();
             for (JsonNode f : json.path("batchItemFailures")) {
                 String id = f.path("itemIdentifier").asText("");
@@ -157,30 +142,6 @@ final class SqsEventSourcePoller implements AutoCloseable {
                     + "\"error\":\"" + e.getClass().getSimpleName() + "\"}");
             return all;
         }
-    }
-
-    private ObjectNode eventJson(List<Message> messages) {
-        ObjectNode event = JSON.createObjectNode();
-        ArrayNode records = event.putArray("Records");
-        for (Message m : messages) {
-            ObjectNode r = records.addObject();
-            r.put("messageId", m.messageId());
-            r.put("receiptHandle", m.receiptHandle());
-            r.put("body", m.body());
-            ObjectNode attributes = r.putObject("attributes");
-            for (Map.Entry<MessageSystemAttributeName, String> a : m.attributes().entrySet()) {
-                attributes.put(a.getKey().toString(), a.getValue());
-            }
-            ObjectNode messageAttributes = r.putObject("messageAttributes");
-            m.messageAttributes().forEach((name, value) -> messageAttributes.putObject(name)
-                    .put("stringValue", value.stringValue()).put("dataType", value.dataType())
-                    .putArray("stringListValues"));
-            r.put("md5OfBody", m.md5OfBody());
-            r.put("eventSource", "aws:sqs");
-            r.put("eventSourceARN", queueArn);
-            r.put("awsRegion", "us-east-1");
-        }
-        return event;
     }
 
     private static void sleep(long ms) {

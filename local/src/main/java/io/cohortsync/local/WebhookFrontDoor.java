@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
+import io.cohortsync.testkit.LambdaContexts;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.ByteArrayInputStream;
@@ -83,7 +84,7 @@ final class WebhookFrontDoor implements AutoCloseable {
             APIGatewayV2HTTPEvent event = events.fromJson(new ByteArrayInputStream(
                     eventJson(exchange, status ? "GET /mixpanel/status" : "POST /mixpanel", path, body)));
             APIGatewayV2HTTPResponse response = handler.handleRequest(event,
-                    new LocalContext("cohort-sync-webhook", timeout, 1024));
+                    LambdaContexts.withRemaining("cohort-sync-webhook", timeout));
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             responses.toJson(response, out);
             JsonNode json = JSON.readTree(out.toByteArray());

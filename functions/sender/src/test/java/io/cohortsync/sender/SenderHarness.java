@@ -10,6 +10,7 @@ import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.testkit.Tee;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SegmentStandIn;
@@ -171,33 +172,5 @@ final class SenderHarness {
     /** The EMF lines, in order. */
     List<JsonNode> metricLines() {
         return logLines().stream().filter(l -> l.has("_aws")).toList();
-    }
-
-    private static final class Tee extends OutputStream {
-        private final OutputStream a;
-        private final OutputStream b;
-
-        Tee(OutputStream a, OutputStream b) {
-            this.a = a;
-            this.b = b;
-        }
-
-        @Override
-        public synchronized void write(int c) throws IOException {
-            a.write(c);
-            b.write(c);
-        }
-
-        @Override
-        public synchronized void write(byte[] bytes, int off, int len) throws IOException {
-            a.write(bytes, off, len);
-            b.write(bytes, off, len);
-        }
-
-        @Override
-        public void flush() throws IOException {
-            a.flush();
-            b.flush();
-        }
     }
 }

@@ -17,6 +17,7 @@ import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
+import io.cohortsync.testkit.Tee;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
@@ -31,7 +32,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.io.ByteArrayOutputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -663,28 +663,5 @@ class WebhookIT {
         assertThat(unchanged.getOrDefault("DynamoDb.PutItem", 0L)).isZero();
         assertThat(unchanged.getOrDefault("Sqs.SendMessageBatch", 0L)).isZero();
         assertThat(drain()).hasSize(1000);
-    }
-
-    /** Writes to two streams: the real stdout (so test output stays readable) and a capture. */
-    private static final class Tee extends OutputStream {
-        private final OutputStream a;
-        private final OutputStream b;
-
-        Tee(OutputStream a, OutputStream b) {
-            this.a = a;
-            this.b = b;
-        }
-
-        @Override
-        public synchronized void write(int c) throws java.io.IOException {
-            a.write(c);
-            b.write(c);
-        }
-
-        @Override
-        public synchronized void write(byte[] buf, int off, int len) throws java.io.IOException {
-            a.write(buf, off, len);
-            b.write(buf, off, len);
-        }
     }
 }
