@@ -12,11 +12,12 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test local build lint clean build-WebhookFunction build-SenderFunction
+.PHONY: help test local cli build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
+	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
 	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
@@ -32,6 +33,13 @@ local:
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing} \
 		AWS_REGION=$${AWS_REGION:-us-east-1} \
 		java -cp "local/target/classes:$$(cat local/target/classpath.txt)" io.cohortsync.local.LocalMain
+
+# The operator tool (cli/README.md): `make cli ARGS="replay --stack cohort-sync"`. Talks to real AWS
+# through the SDK's default credential and region chains, or to `make local` with --local.
+cli:
+	@$(MVN) -q -DskipTests -pl cli -am package dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
+	@java -cp "cli/target/classes:$$(cat cli/target/classpath.txt)" io.cohortsync.cli.CohortSyncCli $(if $(ARGS),$(ARGS),--help)
 
 build:
 	$(MVN) -DskipTests package

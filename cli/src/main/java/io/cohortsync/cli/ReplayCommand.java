@@ -1,0 +1,193 @@
+package io.cohortsync.cli;
+
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code replay}: dead-letter queue → delta queue. A message is sent to the delta queue first and
+ * deleted from the dead-letter queue only after SQS confirmed that send, so a failure anywhere leaves
+ * it in the dead-letter queue (or, if only the delete failed, in both: a duplicate the sender handles).
+ * Messages that are not delta messages, and messages that arrived after the replay started, stay.
+ */
+final class ReplayCommand {
+    /** SendMessageBatch: at most 10 entries and 256 KiB of bodies a call. */
+    static final int MAX_BATCH_ENTRIES = 10;
+    static final int MAX_BATCH_BYTES = 262_144;
+    /** Rounds for entries SQS reports failed before they count as not moved. */
+    private static final int ENTRY_ROUNDS = 3;
+
+    private final SqsClient sqs;
+    private final Clock clock;
+    private final PrintStream out;
+
+    ReplayCommand(SqsClient sqs, Clock clock, PrintStream out) {
+        this.sqs = sqs;
+        this.clock = clock;
+        this.out = out;
+    }
+
+    /** @return 0 when every message that should move did, else 1 */
+    int run(Target target, boolean dryRun, int max) {
+        String dlqUrl = target.get(Resource.DEAD_LETTER_QUEUE);
+        String queueUrl = target.get(Resource.DELTA_QUEUE);
+        out.println("replay" + (dryRun ? " (dry run: nothing is moved)" : "") + " — " + target.where());
+        out.println("  from dead-letter queue: " + dlqUrl);
+        out.println("  to delta queue:         " + queueUrl);
+        Instant started = clock.instant();
+        // A dry run holds every message it reads until the end, so it stops reading in time, like `rejected`.
+        Instant stopDryRunAt = started.plus(RejectedCommand.MAX_SCAN);
+        Outcome o = new Outcome();
+        boolean complete = false;
+        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl)) {
+            while (o.moved.messages() < max) {
+                if (dryRun && clock.instant().isAfter(stopDryRunAt)) {
+                    o.dryRunTimedOut = true;
+                    break;
+                }
+                List<DlqMessage> batch = reader.next(max - o.moved.messages());
+                if (batch.isEmpty()) {
+                    break;
+                }
+                List<DlqMessage> candidates = new ArrayList<>();
+                for (DlqMessage m : batch) {
+                    if (m.sentAt() != null && m.sentAt().isAfter(started)) {
+                        o.arrivedDuringRun++; // e.g. rejected again by the sender after an earlier batch moved
+                    } else if (!m.decodable()) {
+                        o.undecodable.add(m);
+                    } else {
+                        candidates.add(m);
+                    }
+                }
+                if (dryRun) {
+                    candidates.forEach(o.moved::add);
+                    continue;
+                }
+                Set<String> sent = new HashSet<>();
+                RuntimeException sendFailure = send(queueUrl, candidates, sent);
+                Set<String> deleted = reader.delete(candidates.stream().filter(m -> sent.contains(m.messageId())).toList());
+                for (DlqMessage m : candidates) {
+                    if (!sent.contains(m.messageId())) {
+                        o.failed.add(m);
+                    } else {
+                        o.moved.add(m);
+                        if (!deleted.contains(m.messageId())) {
+                            o.copiedNotDeleted++;
+                        }
+                    }
+                }
+                if (sendFailure != null) {
+                    // Whether SQS took the failed call's messages is unknown: they stay in the dead-letter queue.
+                    throw sendFailure;
+                }
+            }
+            complete = true;
+        } finally {
+            report(o, dryRun, complete, max);
+        }
+        return o.failed.isEmpty() && o.copiedNotDeleted == 0 ? 0 : 1;
+    }
+
+    /**
+     * Sends the bodies as they are, adding to {@code sent} the ids of the messages SQS confirmed. A call
+     * that fails stops the sending and is returned, so what was confirmed before it is still deleted.
+     */
+    private RuntimeException send(String queueUrl, List<DlqMessage> messages, Set<String> sent) {
+        List<List<DlqMessage>> batches = new ArrayList<>();
+        List<DlqMessage> batch = new ArrayList<>();
+        int bytes = 0;
+        for (DlqMessage m : messages) {
+            int size = m.body().getBytes(StandardCharsets.UTF_8).length;
+            if (!batch.isEmpty() && (batch.size() == MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES)) {
+                batches.add(batch);
+                batch = new ArrayList<>();
+                bytes = 0;
+            }
+            batch.add(m);
+            bytes += size;
+        }
+        if (!batch.isEmpty()) {
+            batches.add(batch);
+        }
+        for (List<DlqMessage> b : batches) {
+            try {
+                sendBatch(queueUrl, b, sent);
+            } catch (SdkException e) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    private void sendBatch(String queueUrl, List<DlqMessage> batch, Set<String> sent) {
+        List<SendMessageBatchRequestEntry> entries = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            entries.add(SendMessageBatchRequestEntry.builder().id("m" + i).messageBody(batch.get(i).body()).build());
+        }
+        for (int round = 1; round <= ENTRY_ROUNDS && !entries.isEmpty(); round++) {
+            List<SendMessageBatchRequestEntry> send = entries;
+            // An exception here ends the replay: whether this call's messages were taken is unknown.
+            SendMessageBatchResponse response = sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(send));
+            response.successful().forEach(ok -> sent.add(batch.get(Integer.parseInt(ok.id().substring(1))).messageId()));
+            Set<String> failedIds = new HashSet<>();
+            response.failed().forEach(f -> failedIds.add(f.id()));
+            entries = entries.stream().filter(e -> failedIds.contains(e.id())).toList();
+        }
+    }
+
+    private void report(Outcome o, boolean dryRun, boolean complete, int max) {
+        if (!complete) {
+            out.println("stopped early (see the error below); what happened until then:");
+        }
+        String verb = dryRun ? "would move " : "moved ";
+        out.println(verb + Words.count(o.moved.messages(), "message") + " ("
+                + Words.count(o.moved.deltas(), "delta") + ", " + Words.count(o.moved.cohorts(), "cohort") + ")"
+                + (complete && o.moved.messages() >= max ? ", stopped at --max " + max : ""));
+        o.moved.print(out, "  ");
+        if (o.dryRunTimedOut) {
+            out.println("  (stopped reading after " + RejectedCommand.MAX_SCAN.toSeconds() + " s: the dead-letter queue holds more;"
+                    + " a real replay has no such limit)");
+        }
+        if (!o.undecodable.isEmpty() || o.arrivedDuringRun > 0) {
+            out.println("left in the dead-letter queue:");
+            if (!o.undecodable.isEmpty()) {
+                out.println("  not delta messages (the sender would dead-letter them again): "
+                        + Words.count(o.undecodable.messages(), "message"));
+                o.undecodable.print(out, "    ");
+            }
+            if (o.arrivedDuringRun > 0) {
+                out.println("  arrived after the replay started (run `rejected` to see why): "
+                        + Words.count(o.arrivedDuringRun, "message"));
+            }
+        }
+        if (!o.failed.isEmpty()) {
+            out.println("NOT moved, still in the dead-letter queue (SQS refused the send; run replay again): "
+                    + Words.count(o.failed.messages(), "message"));
+            o.failed.print(out, "  ");
+        }
+        if (o.copiedNotDeleted > 0) {
+            out.println("warning: " + Words.count(o.copiedNotDeleted, "message") + " copied to the delta queue"
+                    + " could not be deleted from the dead-letter queue; a second replay queues them again,"
+                    + " which is harmless (the sender drops what is not current, Segment drops repeated messageIds)");
+        }
+    }
+
+    private static final class Outcome {
+        final DlqSummary moved = new DlqSummary();
+        final DlqSummary undecodable = new DlqSummary();
+        final DlqSummary failed = new DlqSummary();
+        int arrivedDuringRun;
+        int copiedNotDeleted;
+        boolean dryRunTimedOut;
+    }
+}

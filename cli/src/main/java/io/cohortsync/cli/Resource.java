@@ -1,0 +1,21 @@
+package io.cohortsync.cli;
+
+/** A resource of the stack a command works on: its explicit flag and the stack output that names it. */
+enum Resource {
+    TABLE("--table", "StateTableName", "the state table", "cohort-sync-local-state"),
+    DELTA_QUEUE("--queue-url", "DeltaQueueUrl", "the delta queue", "cohort-sync-local-deltas"),
+    DEAD_LETTER_QUEUE("--dlq-url", "DeadLetterQueueUrl", "the dead-letter queue", "cohort-sync-local-deltas-dlq");
+
+    final String flag;
+    final String stackOutput;
+    final String description;
+    /** The name `make local` gives it (LocalPipeline: prefix {@code cohort-sync-local}). */
+    final String localName;
+
+    Resource(String flag, String stackOutput, String description, String localName) {
+        this.flag = flag;
+        this.stackOutput = stackOutput;
+        this.description = description;
+        this.localName = localName;
+    }
+}

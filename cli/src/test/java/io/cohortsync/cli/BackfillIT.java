@@ -1,0 +1,248 @@
+package io.cohortsync.cli;
+
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.aws.SqsDeltaQueue;
+import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.Delta;
+import io.cohortsync.segment.IdentifyMessage;
+import io.cohortsync.segment.MessageIds;
+import io.cohortsync.sender.SenderHandler;
+import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.LambdaContexts;
+import io.cohortsync.testkit.MotoExtension;
+import io.cohortsync.testkit.QueueReader;
+import io.cohortsync.testkit.SegmentStandIn;
+import io.cohortsync.testkit.SqsEvents;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.sqs.model.Message;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static io.cohortsync.cli.Seed.CHURN;
+import static io.cohortsync.cli.Seed.CHURN_NAME;
+import static io.cohortsync.cli.Seed.OTHER_PROJECT;
+import static io.cohortsync.cli.Seed.POWER;
+import static io.cohortsync.cli.Seed.POWER_NAME;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+/**
+ * {@code backfill} against moto: it queues exactly the stored state with this run's resend token, and
+ * the real sender delivers what it queued to a Segment stand-in under fresh messageIds.
+ */
+@ExtendWith(MotoExtension.class)
+class BackfillIT {
+
+    /**
+     * Power users: alice (member, v1), bob (entered, left, entered: v3), carol (left: v2), dave (member,
+     * v1, mapped to Segment user crm-42). Churn risk (same project): erin. Another project: frank.
+     */
+    private static void seed(AwsStack stack) {
+        Seed.history(stack, POWER, "alice@example.com", null, true);
+        Seed.history(stack, POWER, "bob@example.com", null, true, false, true);
+        Seed.history(stack, POWER, "carol@example.com", null, true, false);
+        Seed.history(stack, POWER, "dave@example.com", "crm-42", true);
+        Seed.name(stack, POWER, POWER_NAME);
+        Seed.history(stack, CHURN, "erin@example.com", null, true);
+        Seed.name(stack, CHURN, CHURN_NAME);
+        Seed.history(stack, OTHER_PROJECT, "frank@example.com", null, true);
+        Seed.name(stack, OTHER_PROJECT, "Elsewhere");
+    }
+
+    private static CliRun backfill(AwsStack stack, String... args) {
+        List<String> line = new ArrayList<>(List.of("backfill", "--table", stack.tableName,
+                "--queue-url", stack.queueUrl));
+        line.addAll(List.of(args));
+        CliRun r = CliRun.run(line.toArray(String[]::new));
+        assertThat(r.all()).doesNotContain("@example.com").doesNotContain("crm-42");
+        return r;
+    }
+
+    private static String tokenIn(CliRun r) {
+        return r.out().lines().findFirst().orElseThrow().split(" ")[1];
+    }
+
+    @Test
+    void backfill_queuesExactlyTheStoredMembers_withThisRunsResendToken(AwsStack stack) {
+        // given
+        seed(stack);
+
+        // when
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+
+        // then
+        assertThat(r.code()).isZero();
+        String token = tokenIn(r);
+        assertThat(token).matches("backfill-\\d{8}T\\d{6}\\.\\d{3}Z");
+        assertThat(r.out()).contains("2195193/1457721 \"Power users\": 3 members in 1 message",
+                "queued: 1 cohort, 3 members in 1 message.");
+        List<Delta> queued = QueueReader.drainDeltas(stack.sqs, stack.queueUrl);
+        assertThat(queued).extracting(Delta::cohort, Delta::cohortName, Delta::distinctId, Delta::member, Delta::version,
+                        Delta::userId, Delta::previousName, Delta::resend)
+                .containsExactlyInAnyOrder(
+                        tuple(POWER, POWER_NAME, "alice@example.com", true, 1L, null, null, token),
+                        tuple(POWER, POWER_NAME, "bob@example.com", true, 3L, null, null, token),
+                        tuple(POWER, POWER_NAME, "dave@example.com", true, 1L, "crm-42", null, token));
+    }
+
+    @Test
+    void backfill_alsoQueuesExits_whenIncludeExits(AwsStack stack) {
+        seed(stack);
+
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId(), "--include-exits");
+
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("3 members + 1 exit in 1 message");
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl))
+                .extracting(Delta::distinctId, Delta::member, Delta::version)
+                .containsExactlyInAnyOrder(tuple("alice@example.com", true, 1L), tuple("bob@example.com", true, 3L),
+                        tuple("carol@example.com", false, 2L), tuple("dave@example.com", true, 1L));
+    }
+
+    @Test
+    void backfill_queuesEveryCohortOfTheProject_whenAll(AwsStack stack) {
+        seed(stack);
+
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--all");
+
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("2195193/1457721 \"Power users\": 3 members in 1 message",
+                "2195193/99 \"Churn risk\": 1 member in 1 message", "queued: 2 cohorts, 4 members in 2 messages.");
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).extracting(Delta::distinctId)
+                .containsExactlyInAnyOrder("alice@example.com", "bob@example.com", "dave@example.com", "erin@example.com");
+    }
+
+    @Test
+    void backfill_queuesNothing_whenDryRun(AwsStack stack) {
+        seed(stack);
+
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--all", "--dry-run");
+
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("dry run: nothing is queued", "would queue: 2 cohorts, 4 members in 2 messages.");
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
+    }
+
+    @Test
+    void backfill_splitsIntoSmallerMessages_whenRateLimited(AwsStack stack) {
+        // given 3 members and at most 2 deltas a second: 2 messages, the second a second after the first
+        seed(stack);
+
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId(), "--rate", "2");
+
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("3 members in 2 messages");
+        assertThat(QueueReader.drainMessages(stack.sqs, stack.queueUrl)).hasSize(2);
+    }
+
+    @Test
+    void backfill_failsWithExit2AndQueuesNothing_whenNoNameIsStored(AwsStack stack) {
+        // given a cohort whose name was never stored (e.g. RENAME_TRAITS=false)
+        Seed.history(stack, POWER, "alice@example.com", null, true);
+
+        // when
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+
+        // then
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("cohort-sync: no name stored for cohort 1457721 of project 2195193")
+                .contains("pass --name").hasLineCount(1);
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
+
+        // and with --name it goes
+        CliRun named = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId(), "--name", POWER_NAME);
+        assertThat(named.code()).isZero();
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).extracting(Delta::cohortName).containsExactly(POWER_NAME);
+    }
+
+    @Test
+    void backfill_failsWithExit2_whenNameDisagreesWithTheStoredOne(AwsStack stack) {
+        seed(stack);
+
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId(), "--name", "Power Users");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("is stored as \"Power users\", not \"Power Users\"");
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
+    }
+
+    @Test
+    void backfill_failsWithExit2AndQueuesNothing_whenAllFindsACohortWithoutName(AwsStack stack) {
+        seed(stack);
+        Seed.history(stack, new CohortRef(POWER.projectId(), "3"), "gina@example.com", null, true);
+
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--all");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("cohort-sync: no name stored for 1 cohort of project 2195193 (3)")
+                .contains("--cohort C --name NAME");
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
+    }
+
+    @Test
+    void backfill_failsWithExit2_whenTheTableDoesNotExist(AwsStack stack) {
+        CliRun r = CliRun.run("backfill", "--table", stack.tableName + "-nope", "--queue-url", stack.queueUrl,
+                "--project", "1", "--cohort", "2");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("cohort-sync: DynamoDB refused: ResourceNotFoundException").hasLineCount(1);
+    }
+
+    @Test
+    void backfill_isDeliveredByTheRealSender_underFreshMessageIds(AwsStack stack) {
+        try (SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY)) {
+            // given the original changes went through the pipeline and Segment took them
+            seed(stack);
+            Map<String, String> env = new HashMap<>(stack.environment());
+            env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
+            SenderHandler sender = SenderHandler.forEnvironment(env);
+            List<Delta> originals = List.of(
+                    Seed.delta(POWER, "alice@example.com", true, 1),
+                    Seed.delta(POWER, "bob@example.com", true, 3),
+                    new Delta(POWER, POWER_NAME, "dave@example.com", true, 1, Seed.OBSERVED, "crm-42", null, null));
+            new SqsDeltaQueue(stack.sqs, stack.queueUrl).enqueue(originals);
+            drain(stack, sender);
+            assertThat(segment.acceptedIdentifies()).hasSize(3);
+
+            // when a new destination needs them again
+            CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+            drain(stack, sender);
+
+            // then Segment accepts each member again, none dropped as a copy, under ids it has not seen
+            assertThat(r.code()).isZero();
+            List<JsonNode> resent = segment.acceptedIdentifies().subList(3, segment.acceptedIdentifies().size());
+            assertThat(segment.duplicates()).isZero();
+            assertThat(resent).extracting(m -> m.path("userId").asText())
+                    .containsExactlyInAnyOrder("alice@example.com", "bob@example.com", "crm-42");
+            assertThat(resent).allSatisfy(m -> assertThat(m.path("traits").path("Mixpanel - " + POWER_NAME).booleanValue()).isTrue());
+            Set<String> originalIds = originals.stream()
+                    .map(d -> MessageIds.of(d, IdentifyMessage.DEFAULT_TRAIT_PREFIX)).collect(Collectors.toSet());
+            assertThat(resent).extracting(m -> m.path("messageId").asText()).doesNotContainAnyElementsOf(originalIds)
+                    .doesNotHaveDuplicates();
+            assertThat(Seed.depth(stack.sqs, stack.dlqUrl)).containsExactly(0, 0);
+        }
+    }
+
+    /** Plays Lambda's event source mapping until the delta queue is empty. */
+    private static void drain(AwsStack stack, SenderHandler sender) {
+        for (int round = 0; round < 20; round++) {
+            List<Message> messages = SqsEvents.receive(stack.sqs, stack.queueUrl, 10);
+            if (messages.isEmpty()) {
+                return;
+            }
+            SQSBatchResponse response = sender.handleRequest(SqsEvents.event(stack.queueUrl, messages),
+                    LambdaContexts.withRemaining("sender", Duration.ofSeconds(60)));
+            assertThat(response.getBatchItemFailures()).isEmpty();
+            SqsEvents.settle(stack.sqs, stack.queueUrl, messages, response);
+        }
+        throw new AssertionError("the delta queue did not drain in 20 polls");
+    }
+}
