@@ -33,7 +33,12 @@ final class BackfillCommand {
     private static final int MAX_COHORTS_NAMED = 20;
 
     /** What to backfill. @param cohort one cohort id, or null for every cohort of the project */
-    record Request(String project, String cohort, String name, boolean includeExits, boolean dryRun) {
+    record Request(String connection, String project, String cohort, String name, boolean includeExits,
+                   boolean dryRun) {
+        Request(String project, String cohort, String name, boolean includeExits, boolean dryRun) {
+            this(CohortRef.DEFAULT_CONNECTION, project, cohort, name, includeExits, dryRun);
+        }
+
     }
 
     private final CohortTable table;
@@ -60,7 +65,7 @@ final class BackfillCommand {
     int run(Target target, Request request) throws SetupException {
         Instant observedAt = clock.instant();
         String token = token(observedAt);
-        List<String> cohortIds = request.cohort() != null ? List.of(request.cohort()) : table.cohortIds(request.project());
+        List<String> cohortIds = request.cohort() != null ? List.of(request.cohort()) : table.cohortIds(request.connection(), request.project());
         Map<CohortRef, String> cohorts = names(request, cohortIds);
         out.println("backfill " + token + (request.dryRun() ? " (dry run: nothing is queued)" : "") + " — "
                 + target.where());
@@ -112,7 +117,7 @@ final class BackfillCommand {
         Map<CohortRef, String> named = new LinkedHashMap<>();
         List<String> unnamed = new ArrayList<>();
         for (String id : cohortIds) {
-            CohortRef cohort = new CohortRef(request.project(), id);
+            CohortRef cohort = new CohortRef(request.connection(), request.project(), id);
             Optional<String> stored = names.get(cohort);
             if (stored.isPresent()) {
                 if (request.name() != null && !request.name().equals(stored.get())) {

@@ -1,5 +1,7 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.domain.CohortRef;
+
 import io.cohortsync.aws.DynamoCohortNames;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
@@ -97,7 +99,9 @@ public final class CohortSyncCli {
                         new SqsDeltaQueue(aws.sqs(), target.get(Resource.DELTA_QUEUE)),
                         line.has("--rate") ? RateLimiter.perSecond(line.positive("--rate", 0)) : RateLimiter.unlimited(),
                         clock, out)
-                        .run(target, new BackfillCommand.Request(line.value("--project"), line.value("--cohort"),
+                        .run(target, new BackfillCommand.Request(
+                                line.has("--connection") ? line.value("--connection") : CohortRef.DEFAULT_CONNECTION,
+                                line.value("--project"), line.value("--cohort"),
                                 line.value("--name"), line.has("--include-exits"), line.has("--dry-run")));
             };
         }

@@ -41,7 +41,12 @@ final class CohortTable {
      * consistent, 8 KB per read unit: ~131,000 units, a few cents on demand, per GB of table).
      */
     List<String> cohortIds(String project) {
-        String prefix = membershipPrefix(project);
+        return cohortIds(CohortRef.DEFAULT_CONNECTION, project);
+    }
+
+    /** As above, for the cohorts a given connection syncs. */
+    List<String> cohortIds(String connection, String project) {
+        String prefix = membershipPrefix(connection, project);
         TreeSet<String> ids = new TreeSet<>();
         Map<String, AttributeValue> start = null;
         do {
@@ -97,7 +102,11 @@ final class CohortTable {
 
     /** "M#<escaped project>#": the membership pk of any cohort of the project, up to the cohort id. */
     static String membershipPrefix(String project) {
-        String any = Keys.membershipPk(new CohortRef(project, "x"));
+        return membershipPrefix(CohortRef.DEFAULT_CONNECTION, project);
+    }
+
+    static String membershipPrefix(String connection, String project) {
+        String any = Keys.membershipPk(new CohortRef(connection, project, "x"));
         return any.substring(0, any.length() - 1);
     }
 

@@ -48,11 +48,11 @@ enum Command {
     BACKFILL("backfill", "re-send the current membership of a cohort (or all) to Segment",
             Set.of(Resource.TABLE, Resource.DELTA_QUEUE),
             Map.of("--project", true, "--cohort", true, "--all", false, "--name", true, "--include-exits", false,
-                    "--rate", true, "--dry-run", false),
+                    "--rate", true, "--dry-run", false, "--connection", true),
             """
             usage: cohort-sync backfill (--stack NAME | --local | --table NAME --queue-url URL)
                                         --project P (--cohort C [--name NAME] | --all)
-                                        [--include-exits] [--rate N] [--dry-run]
+                                        [--connection NAME] [--include-exits] [--rate N] [--dry-run]
 
             Re-sends the stored membership of one cohort, or of every cohort of project P, to Segment, e.g.
             after a new Segment destination was added. Reads the members from the state table (strongly
@@ -69,6 +69,7 @@ enum Command {
               --cohort C        the cohort id to backfill
               --all             every cohort of the project that has membership in the table
               --name NAME       the cohort's name, when none is stored (only with --cohort)
+              --connection NAME the connection (/mixpanel/NAME) the cohort syncs on (default: the default one)
               --include-exits   also re-send `false` to users who left the cohort
               --rate N          queue at most N deltas per second (default: as fast as SQS takes them)
               --dry-run         report what would be queued; queue nothing

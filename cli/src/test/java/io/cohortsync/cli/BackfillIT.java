@@ -94,6 +94,25 @@ class BackfillIT {
     }
 
     @Test
+    void backfill_readsAndQueuesTheNamedConnectionsCohorts_whenConnectionGiven(AwsStack stack) {
+        // given the same cohort on the default connection and on "eu", with different members
+        seed(stack);
+        CohortRef eu = new CohortRef("eu", POWER.projectId(), POWER.cohortId());
+        Seed.history(stack, eu, "zoe@example.com", null, true);
+        Seed.name(stack, eu, POWER_NAME);
+
+        // when
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId(), "--connection", "eu");
+
+        // then only the eu connection's member is queued, as a delta of that connection
+        assertThat(r.code()).isZero();
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).singleElement().satisfies(d -> {
+            assertThat(d.cohort()).isEqualTo(eu);
+            assertThat(d.distinctId()).isEqualTo("zoe@example.com");
+        });
+    }
+
+    @Test
     void backfill_alsoQueuesExits_whenIncludeExits(AwsStack stack) {
         seed(stack);
 
