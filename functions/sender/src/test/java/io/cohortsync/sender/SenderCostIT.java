@@ -41,8 +41,10 @@ class SenderCostIT {
             }
 
             assertThat(warm.segmentRequests).isEqualTo(1);
-            assertThat(warm.senderCalls).isEqualTo(Map.of("DynamoDb.BatchGetItem", 10L));
-            assertThat(cold.senderCalls).isEqualTo(Map.of("DynamoDb.BatchGetItem", 10L, "SecretsManager.GetSecretValue", 1L));
+            // UpdateItem: the delivery counts added to the sync history entry of the call (one per call a batch serves)
+            assertThat(warm.senderCalls).isEqualTo(Map.of("DynamoDb.BatchGetItem", 10L, "DynamoDb.UpdateItem", 1L));
+            assertThat(cold.senderCalls).isEqualTo(Map.of("DynamoDb.BatchGetItem", 10L, "DynamoDb.UpdateItem", 1L,
+                    "SecretsManager.GetSecretValue", 1L));
             assertThat(segment.acceptedIdentifies()).hasSize(2000);
             assertThat(s.logText()).doesNotContain("@example.com").doesNotContain("wk-");
         }
