@@ -1,4 +1,5 @@
-# cohort-sync: `make local` runs the whole pipeline on this machine, `make test` runs every test.
+# cohort-sync: `make local` runs the whole pipeline on this machine, `make test` runs every test,
+# `make bench` measures what a change costs.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -12,12 +13,13 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test local cli build lint clean build-WebhookFunction build-SenderFunction
+.PHONY: help test local cli bench build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
+	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
 	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
@@ -40,6 +42,17 @@ cli:
 	@$(MVN) -q -DskipTests -pl cli -am package dependency:build-classpath \
 		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
 	@java -cp "cli/target/classes:$$(cat cli/target/classpath.txt)" io.cohortsync.cli.CohortSyncCli $(if $(ARGS),$(ARGS),--help)
+
+# The real handlers on moto + a Segment stand-in: every AWS request counted and priced with
+# bench/prices.json, against the floor and a naive design; CPU per page; cold start of the packages
+# the build-* targets below make. Prints a Markdown table, writes target/bench/results.{json,md}.
+# Not part of `make test` (bench/README.md). Dummy credentials: nothing here talks to real AWS.
+# BENCH_OPTS passes sizes, e.g. BENCH_OPTS='-Dbench.fullSyncUsers=100000'.
+bench:
+	$(MVN) -q -DskipTests -pl bench -am package dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
+	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_REGION=us-east-1 \
+		java $(BENCH_OPTS) -cp "bench/target/classes:$$(cat bench/target/classpath.txt)" io.cohortsync.bench.BenchMain .
 
 build:
 	$(MVN) -DskipTests package

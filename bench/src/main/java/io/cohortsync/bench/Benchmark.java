@@ -1,0 +1,400 @@
+package io.cohortsync.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.Keys;
+import io.cohortsync.domain.Change;
+import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.Delta;
+import io.cohortsync.domain.DeltaCodec;
+import io.cohortsync.domain.Membership;
+import io.cohortsync.testkit.AwsRequestCounter;
+import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.SegmentStandIn;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Runs every phase of the benchmark against the AWS emulator the SDK is pointed at ({@code aws.endpointUrl})
+ * and a Segment stand-in, and returns what it measured. {@link BenchMain} is {@code make bench};
+ * BenchSmokeIT runs the same code at a tiny scale in {@code make test}.
+ */
+public final class Benchmark {
+    static final String PROJECT = Exports.PROJECT;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param incrementalPages  pages of the incremental workload (half add pages, half remove pages)
+     * @param fullSyncUsers     size of the cohort of the no-op re-sync and of the full sync with exits
+     * @param exitShare         share of that cohort absent from the full sync with exits
+     * @param buildPackages     build the functions with the Makefile's sam build targets for the cold start
+     *                          (otherwise the cold start runs on this JVM's classpath: a smoke test only)
+     * @param overrides         function variables set differently from the template in the workloads
+     * @param batchingWindow    the event source mapping's MaximumBatchingWindowInSeconds
+     */
+    public record Settings(Path repo, Path out, int incrementalPages, int pageSize, int fullSyncUsers,
+                           double exitShare, int cpuWarmup, int cpuIterations, int coldStartRuns,
+                           boolean buildPackages, Map<String, String> overrides, Duration batchingWindow) {
+        public Settings {
+            if (incrementalPages < 2 || incrementalPages % 2 != 0) {
+                throw new IllegalArgumentException("incrementalPages must be even and >= 2");
+            }
+            if (fullSyncUsers % pageSize != 0) {
+                throw new IllegalArgumentException("fullSyncUsers must be a multiple of pageSize");
+            }
+        }
+
+        /** What {@code make bench} runs: sizes that fit 15 minutes on moto (bench/README.md says why). */
+        public static Settings standard(Path repo, Path out) {
+            Integer concurrency = Integer.getInteger("bench.commitConcurrency");
+            return new Settings(repo, out, Integer.getInteger("bench.incrementalPages", 50), 1000,
+                    Integer.getInteger("bench.fullSyncUsers", 50_000), 0.10, 150, 150,
+                    Integer.getInteger("bench.coldStartRuns", 3), true,
+                    concurrency == null ? Map.of() : Map.of("COMMIT_CONCURRENCY", concurrency.toString()),
+                    EventSourceMapping.BATCHING_WINDOW);
+        }
+
+        /**
+         * Seconds, not minutes: proves the code runs, not how fast. Deltas are not delayed and the
+         * batching window is 1 s, which changes no count here (each drain is one batch either way).
+         */
+        public static Settings smoke(Path repo, Path out) {
+            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, 1, false, Map.of("DELTA_DELAY_SECONDS", "0"),
+                    Duration.ofSeconds(1));
+        }
+    }
+
+    /** Everything measured, for {@link Report}. */
+    record Results(Settings settings, Prices prices, Template template, int commitConcurrency, JsonNode cpu,
+                   List<ColdStartResult> coldStarts, Phase incremental, Phase noop, Phase exits,
+                   Map<String, Object> checks, double totalSeconds) {
+    }
+
+    record ColdStartResult(String function, ColdStart.Package pkg, List<ColdStart.Launch> launches,
+                           List<ColdStart.Launch> emptyLaunches) {
+        double firstResponseMs() {
+            return Stats.median(launches.stream().map(ColdStart.Launch::firstResponseMs).toList());
+        }
+
+        double emptyFirstResponseMs() {
+            return Stats.median(emptyLaunches.stream().map(ColdStart.Launch::firstResponseMs).toList());
+        }
+
+        double ratio() {
+            return firstResponseMs() / emptyFirstResponseMs();
+        }
+
+        double fastest() {
+            return Stats.percentile(launches.stream().map(ColdStart.Launch::firstResponseMs).toList(), 0);
+        }
+
+        double emptyFastest() {
+            return Stats.percentile(emptyLaunches.stream().map(ColdStart.Launch::firstResponseMs).toList(), 0);
+        }
+    }
+
+    private Benchmark() {
+    }
+
+    public static Results run(Settings s) throws Exception {
+        long started = System.nanoTime();
+        Files.createDirectories(s.out());
+        Prices prices = Prices.load(s.repo().resolve("bench/prices.json"));
+        Template template = Template.load(s.repo());
+        Map<String, Object> checks = new LinkedHashMap<>();
+
+        List<ColdStart.Package> packages = List.of();
+        if (s.buildPackages()) {
+            progress("building the function packages with make build-WebhookFunction / build-SenderFunction");
+            packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), List.of("WebhookFunction", "SenderFunction"));
+        }
+        progress("CPU probe: the handlers on in-memory ports, in a JVM with " + template.javaToolOptionsString());
+        JsonNode cpu = cpuProbe(template, s.cpuWarmup(), s.cpuIterations());
+
+        PrintStream console = System.out;
+        try (SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
+             LogCapture logs = new LogCapture(s.out().resolve("function-logs.jsonl"));
+             EmulatorClients clients = new EmulatorClients()) {
+            // The webhook logs to stdout, as on Lambda: capture it (and count its bytes) for the whole run.
+            System.setOut(logs.stream());
+            try {
+                List<ColdStartResult> coldStarts = coldStarts(s, template, packages);
+                Pipeline incrementalPipeline = new Pipeline(AwsStack.create(), clients, segment, logs, s.overrides(),
+                        s.batchingWindow());
+                Phase incremental = incremental(incrementalPipeline, segment, logs, s, checks);
+                Pipeline fullPipeline = new Pipeline(AwsStack.create(), clients, segment, logs, s.overrides(),
+                        s.batchingWindow());
+                Phase noop = noopResync(fullPipeline, segment, logs, s, checks);
+                Phase exits = fullSyncWithExits(fullPipeline, segment, logs, s, checks);
+                checks.put("segmentDuplicates", segment.duplicates());
+                checks.put("segmentDroppedOverLimit", segment.droppedOverLimit());
+                checks.put("segmentDroppedInvalid", segment.droppedInvalid());
+                return new Results(s, prices, template, incrementalPipeline.webhookConfig.commitConcurrency(), cpu,
+                        coldStarts, incremental, noop, exits, checks, (System.nanoTime() - started) / 1e9);
+            } finally {
+                System.setOut(console);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ workloads
+
+    /** Adds and removes over many cohorts, pages of {@code pageSize}: every listed user really changes. */
+    private static Phase incremental(Pipeline p, SegmentStandIn segment, LogCapture logs, Settings s,
+                                     Map<String, Object> checks) {
+        int cohorts = s.incrementalPages() / 2;
+        int size = s.pageSize();
+        progress("incremental: seeding " + cohorts + " cohorts with " + size + " members each (the users the remove pages remove)");
+        for (int k = 0; k < cohorts; k++) {
+            seedMembers(p.stack, new CohortRef(PROJECT, "inc-" + k), Exports.users("k" + k + "-r", 0, size));
+        }
+        List<String> bodies = new ArrayList<>();
+        for (int k = 0; k < cohorts; k++) {
+            bodies.add("add:" + k);
+            bodies.add("remove:" + k);
+        }
+        long changes = (long) s.incrementalPages() * size;
+        Mark mark = Mark.take(segment, logs);
+        List<Invocation> webhook = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < bodies.size(); i++) {
+            String[] page = bodies.get(i).split(":");
+            int k = Integer.parseInt(page[1]);
+            String cohort = "inc-" + k;
+            String name = "Incremental cohort " + k;
+            String body = page[0].equals("add")
+                    ? Exports.add(cohort, name, Exports.users("k" + k + "-a", 0, size))
+                    : Exports.remove(cohort, name, Exports.users("k" + k + "-r", 0, size));
+            webhook.add(p.post(body));
+            if ((i + 1) % 10 == 0 || i + 1 == bodies.size()) {
+                progress("incremental: webhook page " + (i + 1) + "/" + bodies.size());
+            }
+        }
+        double webhookSeconds = (System.nanoTime() - t0) / 1e9;
+        progress("incremental: sender draining " + changes + " deltas");
+        long t1 = System.nanoTime();
+        List<Invocation> sender = p.drain(() -> (int) (changes - mark.identifiesSince(segment)),
+                Duration.ofSeconds(120 + changes / 100));
+        double senderSeconds = (System.nanoTime() - t1) / 1e9;
+        checks.put("incrementalIdentifiesAccepted", mark.identifiesSince(segment));
+        return mark.phase("incremental", "adds and removes over " + cohorts + " cohorts, pages of " + size
+                        + ", webhook then sender", s.incrementalPages(), changes, changes, webhook, sender, segment, logs,
+                webhookSeconds, senderSeconds, p.failedRecords());
+    }
+
+    /** A cohort already in sync, re-sent as a multi-page members export: nothing may change. */
+    private static Phase noopResync(Pipeline p, SegmentStandIn segment, LogCapture logs, Settings s,
+                                    Map<String, Object> checks) {
+        int users = s.fullSyncUsers();
+        int pages = users / s.pageSize();
+        progress("no-op re-sync: seeding a cohort of " + users + " members");
+        seedMembers(p.stack, new CohortRef(PROJECT, "full-1"), Exports.users("f", 0, users));
+        Mark mark = Mark.take(segment, logs);
+        List<Invocation> webhook = postFullSync(p, "noop-session", Exports.users("f", 0, users), s.pageSize(), "no-op re-sync");
+        double seconds = webhook.stream().mapToDouble(Invocation::wallMs).sum() / 1000;
+        checks.put("noopIdentifiesAccepted", mark.identifiesSince(segment));
+        return mark.phase("noop-resync", users + " users already in sync, re-sent as a " + pages + "-page members export",
+                pages, users, 0, webhook, List.of(), segment, logs, seconds, 0, p.failedRecords());
+    }
+
+    /** The same cohort, then a full sync in which {@code exitShare} of it is absent. */
+    private static Phase fullSyncWithExits(Pipeline p, SegmentStandIn segment, LogCapture logs, Settings s,
+                                           Map<String, Object> checks) {
+        int users = s.fullSyncUsers();
+        int exits = (int) Math.round(users * s.exitShare());
+        List<String> kept = Exports.users("f", 0, users - exits);
+        int pages = (kept.size() + s.pageSize() - 1) / s.pageSize();
+        Mark mark = Mark.take(segment, logs);
+        long t0 = System.nanoTime();
+        List<Invocation> webhook = postFullSync(p, "exit-session", kept, s.pageSize(), "full sync with exits");
+        double webhookSeconds = (System.nanoTime() - t0) / 1e9;
+        progress("full sync with exits: sender draining " + exits + " exits");
+        long t1 = System.nanoTime();
+        List<Invocation> sender = p.drain(() -> (int) (exits - mark.identifiesSince(segment)),
+                Duration.ofSeconds(120 + exits / 100));
+        double senderSeconds = (System.nanoTime() - t1) / 1e9;
+        checks.put("exitIdentifiesAccepted", mark.identifiesSince(segment));
+        return mark.phase("full-sync-exits", users + " members, then a " + pages + "-page full sync without "
+                        + exits + " of them (" + Math.round(s.exitShare() * 100) + "% left)", pages, kept.size(), exits,
+                webhook, sender, segment, logs, webhookSeconds, senderSeconds, p.failedRecords());
+    }
+
+    private static List<Invocation> postFullSync(Pipeline p, String session, List<String> users, int pageSize,
+                                                 String label) {
+        int pages = (users.size() + pageSize - 1) / pageSize;
+        List<Invocation> webhook = new ArrayList<>();
+        for (int page = 1; page <= pages; page++) {
+            List<String> slice = users.subList((page - 1) * pageSize, Math.min(users.size(), page * pageSize));
+            webhook.add(p.post(Exports.members("full-1", "Full sync cohort", session, page, pages, slice)));
+            if (page % 20 == 0 || page == pages) {
+                progress(label + ": webhook page " + page + "/" + pages
+                        + (page == pages ? " (the exit pass ran in this one: " + Math.round(webhook.getLast().wallMs()) + " ms)" : ""));
+            }
+        }
+        return webhook;
+    }
+
+    /** Members already stored (version 1), written straight to the table: setup, not measured. */
+    private static void seedMembers(AwsStack stack, CohortRef cohort, List<String> users) {
+        String pk = Keys.membershipPk(cohort);
+        for (int from = 0; from < users.size(); from += 25) {
+            List<WriteRequest> writes = new ArrayList<>();
+            for (String u : users.subList(from, Math.min(users.size(), from + 25))) {
+                Map<String, AttributeValue> item = new HashMap<>();
+                item.put(Keys.PK, AttributeValue.fromS(pk));
+                item.put(Keys.SK, AttributeValue.fromS(u));
+                item.put("m", AttributeValue.fromBool(true));
+                item.put("v", AttributeValue.fromN("1"));
+                writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+            }
+            Map<String, List<WriteRequest>> pending = Map.of(stack.tableName, writes);
+            while (!pending.isEmpty()) {
+                Map<String, List<WriteRequest>> send = pending;
+                var response = stack.dynamo.batchWriteItem(b -> b.requestItems(send));
+                pending = response.hasUnprocessedItems() ? response.unprocessedItems() : Map.of();
+            }
+        }
+    }
+
+    /** Counters at the start of a phase. */
+    private record Mark(Map<String, Long> calls, Meter.Reading billing, int segmentRequests, long logBytes) {
+        static Mark take(SegmentStandIn segment, LogCapture logs) {
+            return new Mark(AwsRequestCounter.snapshot(), Meter.read(), segment.requests().size(), logs.bytes());
+        }
+
+        long identifiesSince(SegmentStandIn segment) {
+            List<SegmentStandIn.RecordedRequest> all = segment.requests();
+            return all.subList(segmentRequests, all.size()).stream().mapToLong(SegmentStandIn.RecordedRequest::accepted).sum();
+        }
+
+        Phase phase(String name, String description, int pages, long members, long changes, List<Invocation> webhook,
+                    List<Invocation> sender, SegmentStandIn segment, LogCapture logs, double webhookSeconds,
+                    double senderSeconds, long failedRecords) {
+            Map<String, Long> delta = new TreeMap<>(AwsRequestCounter.snapshot());
+            calls.forEach((k, v) -> delta.merge(k, -v, Long::sum));
+            delta.values().removeIf(v -> v == 0);
+            List<SegmentStandIn.RecordedRequest> all = segment.requests();
+            return new Phase(name, description, pages, members, changes, webhook, sender, delta,
+                    Meter.read().minus(billing), Phase.SegmentStats.of(all.subList(segmentRequests, all.size()), sender),
+                    webhookSeconds, senderSeconds, logs.bytes() - logBytes, failedRecords);
+        }
+    }
+
+    // ------------------------------------------------------------------ CPU and cold start
+
+    private static JsonNode cpuProbe(Template template, int warmup, int iterations) throws IOException, InterruptedException {
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), CpuProbe.class.getName(),
+                Integer.toString(warmup), Integer.toString(iterations));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("JAVA_TOOL_OPTIONS", template.javaToolOptionsString());
+        Process p = pb.start();
+        String result = null;
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                if (line.startsWith("CPU-PROBE ")) {
+                    result = line.substring("CPU-PROBE ".length());
+                }
+            }
+        }
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0 || result == null) {
+            throw new IllegalStateException("the CPU probe failed (exit " + (p.isAlive() ? "none" : p.exitValue()) + ")");
+        }
+        return JSON.readTree(result);
+    }
+
+    private static List<ColdStartResult> coldStarts(Settings s, Template template, List<ColdStart.Package> packages) {
+        // A stand-in of its own: every launch sends the same event's identifies, which would count as duplicates.
+        try (SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY)) {
+            return coldStarts(s, template, packages, segment);
+        }
+    }
+
+    private static List<ColdStartResult> coldStarts(Settings s, Template template, List<ColdStart.Package> packages,
+                                                    SegmentStandIn segment) {
+        List<ColdStartResult> results = new ArrayList<>();
+        Path work = s.out().resolve("cold-start");
+        String endpoint = System.getProperty("aws.endpointUrl", System.getenv("AWS_ENDPOINT_URL"));
+        record Function(String id, String handler, String eventClass, String eventFile) {
+        }
+        List<Function> functions = List.of(
+                new Function("WebhookFunction", "io.cohortsync.webhook.WebhookHandler",
+                        "com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent", "webhook-add-members.json"),
+                new Function("SenderFunction", "io.cohortsync.sender.SenderHandler",
+                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", "sqs-deltas.json"));
+        for (Function f : functions) {
+            progress("cold start: " + f.id() + " (" + s.coldStartRuns() + " runs, each with an empty handler)");
+            ColdStart.Package pkg = packages.stream().filter(x -> x.functionId().equals(f.id())).findFirst().orElse(null);
+            List<Path> classpath = pkg != null ? pkg.classpath()
+                    : java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator)).map(Path::of).toList();
+            Path event = s.repo().resolve("events").resolve(f.eventFile());
+            Supplier<Map<String, String>> environment = () -> {
+                AwsStack stack = AwsStack.create();
+                if (f.id().equals("SenderFunction")) {
+                    commitDeltasOf(stack, event);
+                }
+                Map<String, String> env = new HashMap<>(stack.environment());
+                env.put("AWS_ENDPOINT_URL", endpoint);
+                env.put("AWS_ACCESS_KEY_ID", "testing");
+                env.put("AWS_SECRET_ACCESS_KEY", "testing");
+                env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
+                return env;
+            };
+            List<List<ColdStart.Launch>> launches = ColdStart.measure(classpath, work, f.handler(), f.eventClass(), event,
+                    environment, template.javaToolOptions(), s.coldStartRuns());
+            results.add(new ColdStartResult(f.id(), pkg, launches.get(0), launches.get(1)));
+        }
+        return results;
+    }
+
+    /**
+     * Commits the changes an SQS event's deltas announce (versions 1 and 2, as in the fixture), so the
+     * sender finds them current and sends them.
+     */
+    private static void commitDeltasOf(AwsStack stack, Path sqsEvent) {
+        try {
+            DynamoMembershipStore store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 1);
+            for (JsonNode r : JSON.readTree(sqsEvent.toFile()).path("Records")) {
+                for (Delta d : DeltaCodec.decode(r.path("body").asText())) {
+                    if (d.version() > 2) {
+                        throw new IllegalStateException("the cold-start event may only carry versions 1 and 2");
+                    }
+                    Membership before = Membership.ABSENT;
+                    if (d.version() == 2) {
+                        before = new Membership(!d.member(), 1);
+                        store.commit(d.cohort(), List.of(new Change(d.distinctId(), Membership.ABSENT, before)));
+                    }
+                    store.commit(d.cohort(), List.of(new Change(d.distinctId(), before, d.membership())));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static void progress(String message) {
+        System.err.printf("[bench %tT] %s%n", System.currentTimeMillis(), message);
+    }
+}

@@ -1,0 +1,546 @@
+package io.cohortsync.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.segment.SegmentBatcher;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/** results.json (every number) and results.md (the table printed at the end of {@code make bench}). */
+final class Report {
+    static final long TARGET_SCALE = 100_000;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Benchmark.Results r;
+    private final CostModel model;
+    private final CostModel.Cost incrementalCost;
+    private final CostModel.Cost naiveCost;
+    private final CostModel.Cost noopCost;
+    private final CostModel.Cost exitsCost;
+
+    Report(Benchmark.Results results) {
+        this.r = results;
+        this.model = new CostModel(r.prices(), r.template().memoryMb(), r.template().commitConcurrency());
+        this.incrementalCost = model.of(r.incremental());
+        this.naiveCost = model.naive(r.incremental());
+        this.noopCost = model.of(r.noop());
+        this.exitsCost = model.of(r.exits());
+    }
+
+    // ------------------------------------------------------------------ headline numbers
+
+    double costPerMillion() {
+        return incrementalCost.perMillion(r.incremental().changes());
+    }
+
+    double floorPerMillion() {
+        return model.floorPerMillion();
+    }
+
+    double naivePerMillion() {
+        return naiveCost.perMillion(r.incremental().changes());
+    }
+
+    /** The no-op re-sync's cost over the cost of writing every member once. */
+    double noopRatio() {
+        double writeEveryMember = r.noop().members() * r.prices().of("dynamodb_write_request_unit");
+        return noopCost.total() / writeEveryMember;
+    }
+
+    double identifiesPerRequest() {
+        return r.incremental().segment().identifiesPerRequest();
+    }
+
+    double changesPerSecond() {
+        Phase p = r.incremental();
+        return p.changes() / (p.webhookSeconds() + p.senderSeconds());
+    }
+
+    List<Double> pageLatencies() {
+        return r.incremental().webhook().stream().map(Invocation::wallMs).toList();
+    }
+
+    List<Double> modeledPageLatencies() {
+        return r.incremental().webhook().stream().map(model::modeledMs).toList();
+    }
+
+    double senderMsPer1000() {
+        Phase p = r.incremental();
+        double ms = p.sender().stream().mapToDouble(Invocation::wallMs).sum();
+        long deltas = p.sender().stream().mapToLong(Invocation::units).sum();
+        return deltas == 0 ? 0 : ms / deltas * 1000;
+    }
+
+    double cpuPerPage() {
+        return r.cpu().path("webhookChangePage").path("meanMs").asDouble();
+    }
+
+    Benchmark.ColdStartResult coldStart(String id) {
+        return r.coldStarts().stream().filter(c -> c.function().equals(id)).findFirst().orElseThrow();
+    }
+
+    static double mb(long bytes) {
+        return bytes / 1e6;
+    }
+
+    // ------------------------------------------------------------------ JSON
+
+    ObjectNode json() {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("cost_per_million_changes_usd", round(costPerMillion(), 4));
+        root.put("floor_per_million_changes_usd", round(floorPerMillion(), 4));
+        root.put("naive_per_million_changes_usd", round(naivePerMillion(), 4));
+        root.put("noop_resync_cost_ratio", round(noopRatio(), 4));
+        root.put("identifies_per_segment_request", round(identifiesPerRequest(), 1));
+        root.put("changes_per_second", round(changesPerSecond(), 1));
+        root.put("webhook_page_p50_ms", round(Stats.percentile(pageLatencies(), 50), 1));
+        root.put("webhook_page_p99_ms", round(Stats.percentile(pageLatencies(), 99), 1));
+        root.put("cpu_ms_per_1000_member_page", round(cpuPerPage(), 2));
+        Benchmark.ColdStartResult webhook = coldStart("WebhookFunction");
+        Benchmark.ColdStartResult sender = coldStart("SenderFunction");
+        root.put("cold_start_ratio_webhook", round(webhook.ratio(), 2));
+        root.put("cold_start_ratio_sender", round(sender.ratio(), 2));
+        if (webhook.pkg() != null) {
+            root.put("package_mb_webhook", round(mb(webhook.pkg().unzippedBytes()), 2));
+            root.put("package_mb_sender", round(mb(sender.pkg().unzippedBytes()), 2));
+            root.put("package_zip_mb_webhook", round(mb(webhook.pkg().zippedBytes()), 2));
+            root.put("package_zip_mb_sender", round(mb(sender.pkg().zippedBytes()), 2));
+        } else {
+            root.putNull("package_mb_webhook");
+            root.putNull("package_mb_sender");
+        }
+        root.put("cost_to_floor_ratio", round(costPerMillion() / floorPerMillion(), 3));
+        root.put("cost_per_million_changes_usd_lambda_at_measured_wall_time",
+                round(incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6, 4));
+        root.put("identifies_per_full_segment_request", round(r.incremental().segment().identifiesPerFullRequest(), 1));
+        root.put("segment_identifies_that_fit_one_request", r.incremental().segment().capacityPerRequest());
+        root.put("segment_mean_identify_bytes", round(r.incremental().segment().meanMessageBytes(), 1));
+        root.put("sender_ms_per_1000_deltas", round(senderMsPer1000(), 1));
+        root.put("webhook_page_p50_ms_modeled_for_aws", Stats.percentile(modeledPageLatencies(), 50));
+        root.put("webhook_page_p99_ms_modeled_for_aws", Stats.percentile(modeledPageLatencies(), 99));
+        root.put("cold_start_first_response_ms_webhook", round(webhook.firstResponseMs(), 1));
+        root.put("cold_start_first_response_ms_sender", round(sender.firstResponseMs(), 1));
+        root.put("cold_start_empty_handler_ms_webhook", round(webhook.emptyFirstResponseMs(), 1));
+        root.put("cold_start_empty_handler_ms_sender", round(sender.emptyFirstResponseMs(), 1));
+
+        ArrayNode targets = root.putArray("targets");
+        for (Target t : targets()) {
+            ObjectNode n = targets.addObject();
+            n.put("target", t.name);
+            n.put("value", t.value);
+            if (t.met == null) {
+                n.putNull("met");
+            } else {
+                n.put("met", t.met);
+            }
+            n.put("why", t.why);
+        }
+        root.set("run", run());
+        ObjectNode workloads = root.putObject("workloads");
+        workloads.set("incremental", phase(r.incremental(), incrementalCost));
+        workloads.set("noop_resync", phase(r.noop(), noopCost));
+        workloads.set("full_sync_with_exits", phase(r.exits(), exitsCost));
+        ObjectNode naive = root.putObject("naive_design_on_incremental_workload");
+        naive.put("model", "per listed member: one SQS message (sent alone, received and deleted 10 at a time), "
+                + "one GetItem (eventually consistent) and one PutItem, calls made one after another; per change one "
+                + "Segment request; Lambda CPU and log volume per invocation as measured for ours");
+        naive.set("usd_by_line", lines(naiveCost));
+        naive.put("total_usd", naiveCost.total());
+        root.set("cpu_probe", r.cpu());
+        ArrayNode cold = root.putArray("cold_start");
+        for (Benchmark.ColdStartResult c : r.coldStarts()) {
+            ObjectNode n = cold.addObject();
+            n.put("function", c.function());
+            n.put("first_response_ms_median", round(c.firstResponseMs(), 1));
+            n.put("empty_handler_first_response_ms_median", round(c.emptyFirstResponseMs(), 1));
+            n.put("ratio", round(c.ratio(), 2));
+            n.put("first_response_ms_fastest", round(c.fastest(), 1));
+            n.put("empty_handler_first_response_ms_fastest", round(c.emptyFastest(), 1));
+            ArrayNode runs = n.putArray("runs");
+            for (int i = 0; i < c.launches().size(); i++) {
+                ObjectNode run = runs.addObject();
+                run.put("first_response_ms", round(c.launches().get(i).firstResponseMs(), 1));
+                run.put("init_ms", round(c.launches().get(i).initMs(), 1));
+                run.put("invoke_ms", round(c.launches().get(i).invokeMs(), 1));
+                run.put("empty_first_response_ms", round(c.emptyLaunches().get(i).firstResponseMs(), 1));
+            }
+            n.put("first_response", c.launches().getFirst().response());
+            if (c.pkg() != null) {
+                n.put("package_unzipped_bytes", c.pkg().unzippedBytes());
+                n.put("package_zip_bytes", c.pkg().zippedBytes());
+                n.put("package_jars", c.pkg().jars());
+                n.put("package_build_seconds", round(c.pkg().buildSeconds(), 1));
+            }
+        }
+        ObjectNode checks = root.putObject("checks");
+        r.checks().forEach((k, v) -> checks.putPOJO(k, v));
+        root.set("prices", r.prices().raw());
+        ObjectNode lambda = root.putObject("lambda_model");
+        lambda.put("memory_mb", r.template().memoryMb());
+        lambda.put("jvm_options", r.template().javaToolOptionsString());
+        lambda.put("cpu_stretch", round(model.cpuStretch(), 3));
+        lambda.put("commit_concurrency_modeled", r.template().commitConcurrency());
+        lambda.put("commit_concurrency_run", r.commitConcurrency());
+        return root;
+    }
+
+    private ObjectNode run() {
+        ObjectNode run = JSON.createObjectNode();
+        Benchmark.Settings s = r.settings();
+        run.put("wall_seconds", round(r.totalSeconds(), 1));
+        run.put("incremental_changes_run", r.incremental().changes());
+        run.put("full_sync_cohort_run", s.fullSyncUsers());
+        run.put("page_size", s.pageSize());
+        run.put("extrapolation", extrapolationNote());
+        run.put("incremental_per_page_counts_identical", perPageCountsIdentical(r.incremental()));
+        run.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        run.put("processors", Runtime.getRuntime().availableProcessors());
+        return run;
+    }
+
+    String extrapolationNote() {
+        long ran = r.incremental().changes();
+        StringBuilder note = new StringBuilder();
+        if (ran == TARGET_SCALE) {
+            note.append("incremental: run at full scale (").append(ran).append(" changes). ");
+        } else {
+            note.append("incremental: ran ").append(ran).append(" changes (").append(r.incremental().pages())
+                    .append(" pages of ").append(r.settings().pageSize()).append("); every AWS count per page is ")
+                    .append(perPageCountsIdentical(r.incremental()) ? "identical across pages of a kind"
+                            : "NOT identical across pages (see workloads.incremental.per_page)")
+                    .append(", so totals for ").append(TARGET_SCALE).append(" changes are the measured totals x ")
+                    .append(round((double) TARGET_SCALE / ran, 3)).append(" (workloads.incremental.extrapolated_to_100k);")
+                    .append(" per-change costs need no extrapolation. ");
+        }
+        if (r.settings().fullSyncUsers() == TARGET_SCALE) {
+            note.append("no-op re-sync and full sync with exits: run at full scale (").append(TARGET_SCALE).append(" users).");
+        } else {
+            note.append("no-op re-sync and full sync with exits: ran a ").append(r.settings().fullSyncUsers())
+                    .append("-user cohort; counts are linear in users (per page, and Query bytes in the exit pass), ")
+                    .append("extrapolated x").append(round((double) TARGET_SCALE / r.settings().fullSyncUsers(), 3)).append(".");
+        }
+        return note.toString();
+    }
+
+    /**
+     * Whether every add page made the same calls and was billed the same as every other add page, and
+     * likewise for removes (pages alternate add, remove). Secrets Manager reads are left out: they
+     * happen once per container and cache period, not per page.
+     */
+    static boolean perPageCountsIdentical(Phase p) {
+        Map<Integer, TreeSet<String>> byKind = new TreeMap<>();
+        for (int i = 0; i < p.webhook().size(); i++) {
+            Invocation inv = p.webhook().get(i);
+            Map<String, Long> calls = new TreeMap<>(inv.calls());
+            calls.keySet().removeIf(op -> op.startsWith("SecretsManager."));
+            String signature = calls + "|wru=" + inv.billing().writeUnits() + "|rru=" + inv.billing().readUnits()
+                    + "|sqs=" + inv.billing().sqsBilledRequests();
+            byKind.computeIfAbsent(i % 2, k -> new TreeSet<>()).add(signature);
+        }
+        return byKind.values().stream().allMatch(set -> set.size() == 1);
+    }
+
+    private ObjectNode phase(Phase p, CostModel.Cost cost) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("description", p.description());
+        n.put("pages", p.pages());
+        n.put("members_listed", p.members());
+        n.put("changes", p.changes());
+        n.put("webhook_invocations", p.webhook().size());
+        n.put("sender_invocations", p.sender().size());
+        n.set("aws_requests", JSON.valueToTree(p.calls()));
+        n.set("aws_requests_by_webhook", JSON.valueToTree(sum(p.webhook())));
+        n.set("aws_requests_by_sender", JSON.valueToTree(sum(p.sender())));
+        n.set("aws_requests_by_event_source_mapping", JSON.valueToTree(p.eventSourceCalls()));
+        Meter.Reading b = p.billing();
+        ObjectNode dynamo = n.putObject("dynamodb");
+        dynamo.put("write_units", b.writeUnits());
+        dynamo.put("membership_write_units", b.membershipWriteUnits());
+        dynamo.put("session_write_units", b.sessionWriteUnits());
+        dynamo.put("membership_puts", b.membershipPuts());
+        dynamo.put("session_puts", b.sessionPuts());
+        dynamo.put("failed_conditional_puts", b.failedConditionalPuts());
+        dynamo.put("read_units", b.readUnits());
+        dynamo.set("read_units_by_operation", JSON.valueToTree(b.readUnitsByOp()));
+        dynamo.put("query_pages_priced_without_shadow", b.shadowMismatches());
+        ObjectNode sqs = n.putObject("sqs");
+        sqs.put("billed_requests", b.sqsBilledRequests());
+        sqs.set("billed_requests_by_operation", JSON.valueToTree(b.sqsBilledByOp()));
+        sqs.put("messages_sent", b.sqsMessagesSent());
+        sqs.put("payload_bytes_sent", b.sqsPayloadBytesSent());
+        sqs.put("messages_received", b.sqsMessagesReceived());
+        sqs.put("failed_records_redelivered", p.failedRecords());
+        Phase.SegmentStats seg = p.segment();
+        ObjectNode segment = n.putObject("segment");
+        segment.put("requests", seg.requests());
+        segment.put("bytes", seg.bytes());
+        segment.put("identifies", seg.identifies());
+        segment.put("identifies_per_request", round(seg.identifiesPerRequest(), 1));
+        segment.put("full_requests", seg.fullRequests());
+        segment.put("identifies_per_full_request", round(seg.identifiesPerFullRequest(), 1));
+        segment.put("max_identifies_in_a_request", seg.maxPerRequest());
+        segment.put("mean_identify_bytes", round(seg.meanMessageBytes(), 1));
+        segment.put("identifies_that_fit_one_request", seg.capacityPerRequest());
+        segment.put("non_200_answers", seg.non200());
+        ObjectNode timing = n.putObject("timing_on_this_machine");
+        List<Double> pages = p.webhook().stream().map(Invocation::wallMs).toList();
+        timing.put("webhook_seconds", round(p.webhookSeconds(), 1));
+        timing.put("sender_seconds", round(p.senderSeconds(), 1));
+        timing.put("webhook_page_p50_ms", round(Stats.percentile(pages, 50), 1));
+        timing.put("webhook_page_p99_ms", round(Stats.percentile(pages, 99), 1));
+        timing.put("webhook_page_max_ms", round(Stats.percentile(pages, 100), 1));
+        timing.put("webhook_cpu_ms_per_page_mean", round(p.webhook().stream().mapToDouble(Invocation::cpuMs).average().orElse(0), 1));
+        timing.put("sender_invocation_p50_ms", round(Stats.percentile(p.sender().stream().map(Invocation::wallMs).toList(), 50), 1));
+        timing.put("log_bytes", p.logBytes());
+        ObjectNode costs = n.putObject("cost");
+        costs.set("usd_by_line", lines(cost));
+        costs.put("total_usd", cost.total());
+        costs.put("total_usd_lambda_at_measured_wall_time", cost.totalWithMeasuredDuration());
+        costs.put("lambda_gb_seconds_modeled", round(cost.lambdaGbSeconds(), 3));
+        costs.put("lambda_gb_seconds_measured_wall", round(cost.lambdaGbSecondsMeasured(), 3));
+        if (p.changes() > 0) {
+            costs.put("per_million_changes_usd", round(cost.perMillion(p.changes()), 4));
+        }
+        double scale = (double) TARGET_SCALE / (p.name().equals("incremental") ? p.changes() : r.settings().fullSyncUsers());
+        if (Math.abs(scale - 1) > 1e-9) {
+            ObjectNode x = n.putObject("extrapolated_to_100k");
+            x.put("factor", round(scale, 4));
+            Map<String, Long> calls = new TreeMap<>();
+            p.calls().forEach((k, v) -> calls.put(k, Math.round(v * scale)));
+            x.set("aws_requests", JSON.valueToTree(calls));
+            x.put("dynamodb_write_units", round(b.writeUnits() * scale, 1));
+            x.put("dynamodb_read_units", round(b.readUnits() * scale, 1));
+            x.put("sqs_billed_requests", Math.round(b.sqsBilledRequests() * scale));
+            x.put("segment_requests", Math.round(seg.requests() * scale));
+            x.put("total_usd", cost.total() * scale);
+        }
+        ArrayNode perPage = n.putArray("per_page");
+        for (Invocation i : p.webhook()) {
+            ObjectNode pg = perPage.addObject();
+            pg.put("wall_ms", round(i.wallMs(), 1));
+            pg.put("cpu_ms", round(i.cpuMs(), 1));
+            pg.put("modeled_lambda_ms", model.modeledMs(i));
+            pg.set("calls", JSON.valueToTree(i.calls()));
+            pg.put("write_units", i.billing().writeUnits());
+            pg.put("read_units", i.billing().readUnits());
+            pg.put("sqs_billed", i.billing().sqsBilledRequests());
+            pg.put("log_bytes", i.logBytes());
+        }
+        return n;
+    }
+
+    private static Map<String, Long> sum(List<Invocation> invocations) {
+        Map<String, Long> total = new TreeMap<>();
+        invocations.forEach(i -> i.calls().forEach((k, v) -> total.merge(k, v, Long::sum)));
+        return total;
+    }
+
+    private static ObjectNode lines(CostModel.Cost cost) {
+        ObjectNode n = JSON.createObjectNode();
+        cost.lines().forEach(n::put);
+        return n;
+    }
+
+    // ------------------------------------------------------------------ targets
+
+    record Target(String name, String value, Boolean met, String why) {
+    }
+
+    List<Target> targets() {
+        List<Target> t = new ArrayList<>();
+        double ratio = costPerMillion() / floorPerMillion();
+        double share = incrementalCost.lines().get("Lambda duration") / incrementalCost.total();
+        t.add(new Target("cost per million changes <= 1.25x the floor",
+                String.format(Locale.ROOT, "$%.4f = %.3fx floor ($%.3f)", costPerMillion(), ratio, floorPerMillion()),
+                ratio <= 1.25, String.format(Locale.ROOT, "DynamoDB %.0f%% (writes 1 unit and reads 2 x 0.5 unit per change: "
+                        + "the webhook's diff and the sender's still-current check), Lambda duration %.1f%% (modelled; "
+                        + "billed at the wall time measured on moto instead: %.3fx floor), SQS %.1f%%",
+                100 * (incrementalCost.lines().get("DynamoDB writes") + incrementalCost.lines().get("DynamoDB reads")) / incrementalCost.total(),
+                100 * share, incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6 / floorPerMillion(),
+                100 * incrementalCost.lines().get("SQS") / incrementalCost.total())));
+        Meter.Reading noop = r.noop().billing();
+        boolean clean = noop.membershipPuts() == 0 && noop.sqsMessagesSent() == 0 && r.noop().segment().requests() == 0;
+        t.add(new Target("no-op re-sync: no membership writes, no SQS messages, no Segment requests",
+                noop.membershipPuts() + " membership writes, " + noop.sqsMessagesSent() + " SQS messages, "
+                        + r.noop().segment().requests() + " Segment requests", clean,
+                noop.sessionPuts() + " session-receipt writes (" + fmt(noop.sessionWriteUnits(), 0) + " write units) are the page receipts of the export"));
+        t.add(new Target("no-op re-sync cost <= 15% of writing every member once",
+                String.format(Locale.ROOT, "%.1f%%", 100 * noopRatio()), noopRatio() <= 0.15,
+                "largest lines: " + largest(noopCost)));
+        Phase.SegmentStats seg = r.incremental().segment();
+        boolean sizesAllow = seg.capacityPerRequest() >= 2000;
+        double neededBytes = (SegmentBatcher.MAX_REQUEST_BYTES - SegmentBatcher.RESERVED_BYTES + 1) / 2000.0 - 1;
+        t.add(new Target("Segment >= 2,000 identifies per request when sizes allow",
+                String.format(Locale.ROOT, "%.0f per full request (%.0f overall)", seg.identifiesPerFullRequest(),
+                        seg.identifiesPerRequest()), seg.identifiesPerFullRequest() >= 2000,
+                sizesAllow ? "requests are filled to the limits"
+                        : String.format(Locale.ROOT, "our identifies are %.0f bytes, so Segment's 500 KB holds %d and full requests "
+                                + "carry %.1f%% of that; 2,000 needs identifies of at most %.0f bytes", seg.meanMessageBytes(),
+                        seg.capacityPerRequest(), 100 * seg.identifiesPerFullRequest() / seg.capacityPerRequest(), Math.floor(neededBytes))));
+        t.add(new Target("our CPU per 1,000-user page <= 20 ms warm",
+                String.format(Locale.ROOT, "%.2f ms (no-op page %.2f, full-sync page %.2f, sender per 1,000 deltas %.2f)",
+                        cpuPerPage(), r.cpu().path("webhookNoopPage").path("meanMs").asDouble(),
+                        r.cpu().path("webhookFullSyncPage").path("meanMs").asDouble(),
+                        r.cpu().path("sender1000Deltas").path("meanMs").asDouble()),
+                cpuPerPage() <= 20, "thread CPU time, handlers on in-memory ports, " + r.template().javaToolOptionsString()
+                + ", x86 here (Lambda: arm64)"));
+        Benchmark.ColdStartResult w = coldStart("WebhookFunction");
+        Benchmark.ColdStartResult s = coldStart("SenderFunction");
+        t.add(new Target("cold start: report the ratio to an empty handler",
+                String.format(Locale.ROOT, "webhook %.0f ms = %.2fx, sender %.0f ms = %.2fx", w.firstResponseMs(), w.ratio(),
+                        s.firstResponseMs(), s.ratio()), null,
+                String.format(Locale.ROOT, "empty handler %.0f / %.0f ms; no SnapStart here (the template enables it)",
+                        w.emptyFirstResponseMs(), s.emptyFirstResponseMs())));
+        return t;
+    }
+
+    private static String largest(CostModel.Cost cost) {
+        return cost.lines().entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(3)
+                .map(e -> String.format(Locale.ROOT, "%s %.0f%%", e.getKey(), 100 * e.getValue() / cost.total()))
+                .reduce((a, b) -> a + ", " + b).orElse("");
+    }
+
+    // ------------------------------------------------------------------ Markdown
+
+    String markdown() {
+        StringBuilder md = new StringBuilder();
+        md.append("## cohort-sync benchmark\n\n");
+        md.append("| metric | value |\n|---|---|\n");
+        row(md, "cost per million changes (incremental)", "$" + fmt(costPerMillion(), 4)
+                + " (" + fmt(costPerMillion() / floorPerMillion(), 3) + "x floor)");
+        row(md, "floor (1 write unit per change)", "$" + fmt(floorPerMillion(), 4));
+        row(md, "naive design, same workload", "$" + fmt(naivePerMillion(), 4) + " (" + fmt(naivePerMillion() / floorPerMillion(), 2) + "x floor)");
+        row(md, "cost with Lambda billed at the wall time measured on moto (upper bound)", "$"
+                + fmt(incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6, 4));
+        row(md, "no-op re-sync of " + fmt(r.noop().members(), 0) + " users / writing each once", fmt(100 * noopRatio(), 1) + "%");
+        row(md, "identifies per Segment request (overall / full requests / fit in 500 KB)",
+                fmt(identifiesPerRequest(), 0) + " / " + fmt(r.incremental().segment().identifiesPerFullRequest(), 0)
+                        + " / " + r.incremental().segment().capacityPerRequest());
+        row(md, "throughput end to end on this machine (moto)", fmt(changesPerSecond(), 0) + " changes/s");
+        row(md, "webhook latency per 1,000-user page, p50 / p99 (moto)", fmt(Stats.percentile(pageLatencies(), 50), 0)
+                + " / " + fmt(Stats.percentile(pageLatencies(), 99), 0) + " ms");
+        row(md, "webhook latency per 1,000-change page modelled for AWS, p50 / p99 (CPU x " + fmt(model.cpuStretch(), 2)
+                + " + latency model)", fmt(Stats.percentile(modeledPageLatencies(), 50), 0) + " / "
+                + fmt(Stats.percentile(modeledPageLatencies(), 99), 0) + " ms");
+        row(md, "sender time per 1,000 deltas (moto + stand-in)", fmt(senderMsPer1000(), 0) + " ms");
+        row(md, "our CPU per 1,000-member page, warm (change / no-op / full-sync page)", fmt(cpuPerPage(), 2) + " / "
+                + fmt(r.cpu().path("webhookNoopPage").path("meanMs").asDouble(), 2) + " / "
+                + fmt(r.cpu().path("webhookFullSyncPage").path("meanMs").asDouble(), 2) + " ms");
+        for (String id : List.of("WebhookFunction", "SenderFunction")) {
+            Benchmark.ColdStartResult c = coldStart(id);
+            row(md, "cold start " + id + ", median of " + c.launches().size() + " (first response / empty handler)",
+                    fmt(c.firstResponseMs(), 0) + " / " + fmt(c.emptyFirstResponseMs(), 0) + " ms = " + fmt(c.ratio(), 2)
+                            + "x (fastest runs: " + fmt(c.fastest(), 0) + " / " + fmt(c.emptyFastest(), 0) + " ms)");
+            if (c.pkg() != null) {
+                row(md, "package " + id + " (unzipped / zip)", fmt(mb(c.pkg().unzippedBytes()), 1) + " / "
+                        + fmt(mb(c.pkg().zippedBytes()), 1) + " MB");
+            }
+        }
+        md.append("\n### Targets\n\n| target | value | met | why |\n|---|---|---|---|\n");
+        for (Target t : targets()) {
+            md.append("| ").append(t.name).append(" | ").append(t.value).append(" | ")
+                    .append(t.met == null ? "n/a" : t.met ? "met" : "**not met**").append(" | ").append(t.why).append(" |\n");
+        }
+        md.append("\n### Dollars per million changes, by line (incremental workload)\n\n");
+        md.append("| line | ours | naive | floor |\n|---|---|---|---|\n");
+        long changes = r.incremental().changes();
+        for (String line : incrementalCost.lines().keySet()) {
+            md.append("| ").append(line).append(" | $").append(fmt(incrementalCost.lines().get(line) / changes * 1e6, 4))
+                    .append(" | $").append(fmt(naiveCost.lines().getOrDefault(line, 0.0) / changes * 1e6, 4)).append(" | ")
+                    .append(line.equals("DynamoDB writes") ? "$" + fmt(floorPerMillion(), 4) : "-").append(" |\n");
+        }
+        md.append("| **total** | **$").append(fmt(costPerMillion(), 4)).append("** | **$").append(fmt(naivePerMillion(), 4))
+                .append("** | **$").append(fmt(floorPerMillion(), 4)).append("** |\n");
+        md.append("\n### AWS requests per 1,000 changes, by caller (incremental workload)\n\n");
+        md.append("| API | webhook | sender | event source mapping |\n|---|---|---|---|\n");
+        Map<String, Long> byWebhook = sum(r.incremental().webhook());
+        Map<String, Long> bySender = sum(r.incremental().sender());
+        Map<String, Long> byMapping = r.incremental().eventSourceCalls();
+        TreeSet<String> apis = new TreeSet<>(r.incremental().calls().keySet());
+        double per = 1000.0 / changes;
+        for (String api : apis) {
+            md.append("| ").append(api).append(" | ").append(fmt(byWebhook.getOrDefault(api, 0L) * per, 2)).append(" | ")
+                    .append(fmt(bySender.getOrDefault(api, 0L) * per, 2)).append(" | ")
+                    .append(fmt(byMapping.getOrDefault(api, 0L) * per, 2)).append(" |\n");
+        }
+        md.append("\n### Workloads (as run)\n\n");
+        md.append("| | incremental | no-op re-sync | full sync with exits |\n|---|---|---|---|\n");
+        List<Phase> phases = List.of(r.incremental(), r.noop(), r.exits());
+        List<CostModel.Cost> costs = List.of(incrementalCost, noopCost, exitsCost);
+        phaseRow(md, "pages / members listed / changes", phases, p -> p.pages() + " / " + fmt(p.members(), 0) + " / " + fmt(p.changes(), 0));
+        TreeSet<String> ops = new TreeSet<>();
+        phases.forEach(p -> ops.addAll(p.calls().keySet()));
+        for (String op : ops) {
+            phaseRow(md, op, phases, p -> fmt(p.calls().getOrDefault(op, 0L), 0));
+        }
+        phaseRow(md, "DynamoDB write units (membership + session)", phases, p -> fmt(p.billing().writeUnits(), 0) + " ("
+                + fmt(p.billing().membershipWriteUnits(), 0) + " + " + fmt(p.billing().sessionWriteUnits(), 0) + ")");
+        phaseRow(md, "DynamoDB read units", phases, p -> fmt(p.billing().readUnits(), 1));
+        phaseRow(md, "SQS billed requests (messages sent)", phases, p -> fmt(p.billing().sqsBilledRequests(), 0)
+                + " (" + p.billing().sqsMessagesSent() + ")");
+        phaseRow(md, "Segment requests / identifies / bytes", phases, p -> p.segment().requests() + " / "
+                + fmt(p.segment().identifies(), 0) + " / " + fmt(p.segment().bytes(), 0));
+        phaseRow(md, "Lambda invocations (webhook + sender)", phases, p -> p.webhook().size() + " + " + p.sender().size());
+        phaseRow(md, "log bytes", phases, p -> fmt(p.logBytes(), 0));
+        md.append("| cost, USD (modelled Lambda duration) |");
+        for (CostModel.Cost c : costs) {
+            md.append(" $").append(fmt(c.total(), 6)).append(" |");
+        }
+        md.append("\n| cost per million changes |");
+        for (int i = 0; i < phases.size(); i++) {
+            md.append(phases.get(i).changes() == 0 ? " - |" : " $" + fmt(costs.get(i).perMillion(phases.get(i).changes()), 4) + " |");
+        }
+        md.append("\n\n");
+        md.append("What ran: ").append(extrapolationNote()).append(" Wall time of the benchmark: ")
+                .append(fmt(r.totalSeconds(), 0)).append(" s.\n\n");
+        md.append("Notes: DynamoDB units are computed by DynamoDB's rules from item sizes (moto's ConsumedCapacity is a "
+                + "constant per call); SQS requests count each 64 KB of payload; the event source mapping's receives and "
+                + "deletes come from a local stand-in of it, an approximation of AWS's pollers; Lambda duration is modelled "
+                + "from measured CPU and call counts with bench/prices.json's latency model (an assumption), the "
+                + "moto-measured alternative is shown above; latency and throughput are moto's, not AWS's.\n");
+        return md.toString();
+    }
+
+    private static void phaseRow(StringBuilder md, String label, List<Phase> phases, java.util.function.Function<Phase, String> f) {
+        md.append("| ").append(label).append(" |");
+        for (Phase p : phases) {
+            md.append(" ").append(f.apply(p)).append(" |");
+        }
+        md.append('\n');
+    }
+
+    private static void row(StringBuilder md, String metric, String value) {
+        md.append("| ").append(metric).append(" | ").append(value).append(" |\n");
+    }
+
+    static String fmt(double v, int decimals) {
+        return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+    }
+
+    static double round(double v, int decimals) {
+        double f = Math.pow(10, decimals);
+        return Math.round(v * f) / f;
+    }
+
+    void write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("results.json"), JSON.writeValueAsString(json()));
+        Files.writeString(dir.resolve("results.md"), markdown());
+    }
+
+    /** For tests: the JSON as a tree. */
+    JsonNode tree() {
+        return json();
+    }
+}

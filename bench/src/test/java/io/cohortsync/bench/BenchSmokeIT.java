@@ -1,0 +1,84 @@
+package io.cohortsync.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.testkit.MotoExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The benchmark's own code at a tiny scale (2,000 incremental changes, a 2,000-user cohort, one cold
+ * start on this classpath, a few CPU samples), so {@code make bench} cannot rot. Asserts what the
+ * design guarantees per change, never a timing.
+ */
+@ExtendWith(MotoExtension.class)
+class BenchSmokeIT {
+    private static final List<String> REQUIRED = List.of("cost_per_million_changes_usd", "floor_per_million_changes_usd",
+            "naive_per_million_changes_usd", "noop_resync_cost_ratio", "identifies_per_segment_request",
+            "changes_per_second", "webhook_page_p50_ms", "webhook_page_p99_ms", "cpu_ms_per_1000_member_page",
+            "cold_start_ratio_webhook", "cold_start_ratio_sender");
+
+    @TempDir
+    Path out;
+
+    @Test
+    void run_measuresEveryWorkloadAndWritesTheReport_atSmokeScale() throws Exception {
+        // given
+        Benchmark.Settings settings = Benchmark.Settings.smoke(repositoryRoot(), out);
+
+        // when
+        Benchmark.Results results = Benchmark.run(settings);
+        Report report = new Report(results);
+        report.write(out);
+
+        // then: every required number is there
+        JsonNode json = new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        for (String key : REQUIRED) {
+            assertThat(json.path(key).isNumber()).as(key).isTrue();
+        }
+        assertThat(json.has("package_mb_webhook")).isTrue(); // null: no packages are built in the smoke run
+        assertThat(Files.readString(out.resolve("results.md"))).contains("| target | value | met | why |");
+
+        // and: the incremental workload costs what the design says, per change
+        Phase incremental = results.incremental();
+        assertThat(incremental.changes()).isEqualTo(2000);
+        assertThat(incremental.billing().membershipPuts()).isEqualTo(2000);
+        assertThat(incremental.billing().membershipWriteUnits()).isEqualTo(2000.0);
+        assertThat(incremental.calls().get("DynamoDb.BatchGetItem")).isEqualTo(20 + 20); // webhook + sender, 100 keys a call
+        assertThat(incremental.segment().identifies()).isEqualTo(2000);
+        assertThat(Report.perPageCountsIdentical(incremental)).isTrue();
+        assertThat(incremental.failedRecords()).isZero();
+
+        // and: the no-op re-sync changes nothing
+        Phase noop = results.noop();
+        assertThat(noop.billing().membershipPuts()).isZero();
+        assertThat(noop.billing().sqsMessagesSent()).isZero();
+        assertThat(noop.segment().requests()).isZero();
+        assertThat(noop.billing().shadowMismatches()).isZero();
+
+        // and: the full sync with exits sends each exit once
+        assertThat(results.exits().changes()).isEqualTo(200);
+        assertThat(results.exits().segment().identifies()).isEqualTo(200);
+        assertThat(results.exits().billing().membershipPuts()).isEqualTo(200);
+        assertThat(results.checks()).containsEntry("segmentDuplicates", 0).containsEntry("segmentDroppedOverLimit", 0);
+
+        // and: both cold starts answered
+        assertThat(results.coldStarts()).hasSize(2).allSatisfy(c -> assertThat(c.launches().getFirst().response()).isNotBlank());
+    }
+
+    private static Path repositoryRoot() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("template.yaml")) && Files.isRegularFile(dir.resolve("bench/prices.json"))) {
+                return dir;
+            }
+        }
+        throw new IllegalStateException("repository root not found");
+    }
+}
