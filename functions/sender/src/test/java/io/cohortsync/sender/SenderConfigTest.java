@@ -20,7 +20,7 @@ class SenderConfigTest {
         assertThat(config.segmentBaseUrl()).hasToString("https://api.segment.io");
         assertThat(config.traitPrefix()).isEqualTo("Mixpanel - ");
         assertThat(config.neverCommittedAfter()).isEqualTo(Duration.ofSeconds(900));
-        assertThat(config.aheadRetryDelay()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(config.aheadRetryDelay()).isEqualTo(Duration.ofSeconds(15));
         assertThat(config.segmentTimeout()).isEqualTo(Duration.ofMillis(10_000));
         assertThat(config.secretCacheTtl()).isEqualTo(Duration.ofSeconds(300));
         assertThat(config.maxReceiveCount()).isEqualTo(5);
