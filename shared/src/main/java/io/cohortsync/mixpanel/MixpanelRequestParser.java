@@ -29,8 +29,13 @@ public final class MixpanelRequestParser {
     public static final int MAX_DISTINCT_ID_BYTES = 1024;
     /** Longest accepted cohort name; the trait key must stay far below Segment's 32 KB per message. */
     public static final int MAX_COHORT_NAME_CHARS = 1000;
-    /** Longest accepted project, cohort or session id. */
-    public static final int MAX_ID_CHARS = 256;
+    /**
+     * Longest accepted project, cohort or session id. All three, escaped ({@code %} and {@code #} become
+     * three bytes, no character is more than three UTF-8 bytes per UTF-16 unit), make a session item's
+     * partition key: 4 + 9 × 200 = 1,804 bytes, within DynamoDB's 2,048-byte limit. At 256 a hostile
+     * export got a 503 forever (DynamoDB refuses the key) after its entries were already applied.
+     */
+    public static final int MAX_ID_CHARS = 200;
     /** Real exports nest two or three levels deep; anything far deeper is hostile. */
     private static final int MAX_NESTING_DEPTH = 64;
     private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
