@@ -280,10 +280,17 @@ public final class MixpanelRequestParser {
         return false;
     }
 
-    /** False for unpaired surrogates, which cannot be encoded as UTF-8 (DynamoDB, Segment). */
+    /**
+     * False for unpaired surrogates, which cannot be encoded as UTF-8 (DynamoDB, Segment), and for the
+     * noncharacters U+FFFE and U+FFFF: ids and names travel verbatim in delta messages, and SQS refuses a
+     * body outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+     */
     private static boolean isWellFormed(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c == '\uFFFE' || c == '\uFFFF') {
+                return false;
+            }
             if (Character.isHighSurrogate(c)) {
                 if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
                     return false;
