@@ -12,11 +12,12 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test local build lint clean build-WebhookFunction build-SenderFunction
+.PHONY: help test local chaos build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
+	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
 	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
@@ -32,6 +33,18 @@ local:
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing} \
 		AWS_REGION=$${AWS_REGION:-us-east-1} \
 		java -cp "local/target/classes:$$(cat local/target/classpath.txt)" io.cohortsync.local.LocalMain
+
+# The reliability suite's drivers (reliability/README.md), on their own moto_server like `make local`.
+SEED ?= 20261128
+RUNS ?= 50
+RELIABILITY_BUILD = $(MVN) -q -DskipTests -pl reliability -am package dependency:build-classpath \
+	-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
+RELIABILITY_JAVA = AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing} \
+	AWS_REGION=$${AWS_REGION:-us-east-1} java -cp "reliability/target/classes:$$(cat reliability/target/classpath.txt)"
+
+chaos: ## RUNS seeded schedules from SEED; prints the table, exits 1 if any promise broke
+	$(RELIABILITY_BUILD)
+	$(RELIABILITY_JAVA) io.cohortsync.reliability.chaos.ChaosMain --seed $(SEED) --runs $(RUNS)
 
 build:
 	$(MVN) -DskipTests package
