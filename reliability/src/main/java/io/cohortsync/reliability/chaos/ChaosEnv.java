@@ -1,5 +1,6 @@
 package io.cohortsync.reliability.chaos;
 
+import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoSessionStore;
@@ -97,18 +98,18 @@ public final class ChaosEnv implements AutoCloseable {
     }
 
     /** What one webhook attempt came to, as Mixpanel sees it. */
-    record WebhookAnswer(int status, String body, boolean crashed, Faults.Invocation invocation) {
+    record WebhookAnswer(int status, String body, boolean crashed, Faults.Invocation invocation, String requestId) {
     }
 
     WebhookAnswer invokeWebhook(String body, Faults.Plan plan) {
         Faults.Invocation inv = faults.open(plan);
+        Context context = LambdaContexts.withRemaining("cohort-sync-webhook", Duration.ofSeconds(29));
         try {
-            APIGatewayV2HTTPResponse r = webhook.handleRequest(ApiGatewayEvents.post(body),
-                    LambdaContexts.withRemaining("cohort-sync-webhook", Duration.ofSeconds(29)));
-            return new WebhookAnswer(r.getStatusCode(), r.getBody(), false, inv);
+            APIGatewayV2HTTPResponse r = webhook.handleRequest(ApiGatewayEvents.post(body), context);
+            return new WebhookAnswer(r.getStatusCode(), r.getBody(), false, inv, context.getAwsRequestId());
         } catch (SimulatedCrash crash) {
             // API Gateway's answer when the function dies without a response.
-            return new WebhookAnswer(500, "{\"message\":\"Internal Server Error\"}", true, inv);
+            return new WebhookAnswer(500, "{\"message\":\"Internal Server Error\"}", true, inv, context.getAwsRequestId());
         } finally {
             faults.close();
         }

@@ -82,7 +82,7 @@ public final class ChaosRun {
         long faults = t.faults().values().stream().mapToLong(Long::longValue).sum();
         line(out, "  all faults", faults);
         out.println("other observations");
-        for (String k : List.of("schedules with a lagging sender", "messages on the delta queue when traffic stopped",
+        for (String k : List.of("503 because the emulator timed out (no fault injected)", "schedules with a lagging sender", "messages on the delta queue when traffic stopped",
                 "users with several changes accepted", "older change offered to Segment after a newer one", "503 for lost races", "requests with unusable members",
                 "changes accepted under two cohort names (renamed while in flight)",
                 "segment duplicates dropped by messageId", "segment timeouts seen",

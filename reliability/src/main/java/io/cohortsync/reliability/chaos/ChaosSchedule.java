@@ -55,7 +55,7 @@ public final class ChaosSchedule {
     private int segmentOutagePolls;
     private int poisons;
 
-    private ChaosSchedule(long seed, PrintStream senderOut) {
+    private ChaosSchedule(long seed, PrintStream senderOut, Supplier<String> capturedOutput) {
         this.seed = seed;
         SplittableRandom p = Seeds.stream(seed, "params");
         int cohortCount = 1 + p.nextInt(3);
@@ -72,7 +72,7 @@ public final class ChaosSchedule {
         }
         this.env = new ChaosEnv(senderOut, stats);
         this.events = new EventSource(env, stats);
-        this.mixpanel = new MixpanelSim(env, stats, seed, webhookFaultRate, outageRate);
+        this.mixpanel = new MixpanelSim(env, stats, seed, webhookFaultRate, outageRate, capturedOutput);
         for (int i = 1; i <= cohortCount; i++) {
             MixpanelSim.Cohort c = new MixpanelSim.Cohort("c" + i, NAMES[p.nextInt(NAMES.length)]);
             int size = p.nextInt(userPool / 2 + 1);
@@ -87,7 +87,7 @@ public final class ChaosSchedule {
 
     /** Runs schedule {@code seed}; the sender logs to {@code senderOut}, the webhook to {@code System.out}. */
     public static ChaosStats run(long seed, PrintStream senderOut, Supplier<String> capturedOutput) {
-        ChaosSchedule s = new ChaosSchedule(seed, senderOut);
+        ChaosSchedule s = new ChaosSchedule(seed, senderOut, capturedOutput);
         try {
             s.execute(capturedOutput);
         } catch (RuntimeException | AssertionError e) {
