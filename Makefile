@@ -12,12 +12,13 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test local chaos build lint clean build-WebhookFunction build-SenderFunction
+.PHONY: help test local chaos load build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
+	@echo "make load    a burst of concurrent webhook pages on the local stack; prints throughput and latency"
 	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
@@ -45,6 +46,10 @@ RELIABILITY_JAVA = AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_A
 chaos: ## RUNS seeded schedules from SEED; prints the table, exits 1 if any promise broke
 	$(RELIABILITY_BUILD)
 	$(RELIABILITY_JAVA) io.cohortsync.reliability.chaos.ChaosMain --seed $(SEED) --runs $(RUNS)
+
+load: ## 50 concurrent 1,000-user pages plus concurrent replays on the local stack; prints the figures
+	$(RELIABILITY_BUILD)
+	$(RELIABILITY_JAVA) io.cohortsync.reliability.load.LoadMain
 
 build:
 	$(MVN) -DskipTests package
