@@ -102,7 +102,7 @@ final class ChaosChecker {
         }
         stats.add("older change offered to Segment after a newer one", backwards);
         long renamedResends = namesByChange.values().stream().filter(n -> n.size() > 1).count();
-        stats.add("changes accepted under two cohort names (renamed while in flight)", renamedResends);
+        stats.add("same change accepted under two cohort names (renamed)", renamedResends);
 
         // No stale overwrite.
         stats.add("users with several changes accepted", byUser.values().stream().filter(l -> l.size() > 1).count());

@@ -84,11 +84,11 @@ public final class ChaosRun {
         out.println("other observations");
         for (String k : List.of("503 because the emulator timed out (no fault injected)", "schedules with a lagging sender", "messages on the delta queue when traffic stopped",
                 "users with several changes accepted", "older change offered to Segment after a newer one", "503 for lost races", "requests with unusable members",
-                "changes accepted under two cohort names (renamed while in flight)",
+                "same change accepted under two cohort names (renamed)",
                 "segment duplicates dropped by messageId", "segment timeouts seen",
                 "DLQ: dead-lettered by the sender, with reason",
                 "DLQ: redriven by SQS after maxReceiveCount, reason logged",
-                "DLQ: redriven by SQS after the sender died on the last receive",
+                "DLQ: redriven by SQS, the sender died on the last receive",
                 "DLQ: redriven by SQS after deletes that never happened", "wall-clock seconds")) {
             line(out, "  " + k, t.counter(k));
         }
@@ -111,6 +111,6 @@ public final class ChaosRun {
         for (int i = 0; i < values.length; i++) {
             v.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%,d", values[i]));
         }
-        out.printf(Locale.ROOT, "  %-62s %14s%n", label, v);
+        out.printf(Locale.ROOT, "  %-64s %12s%n", label, v);
     }
 }

@@ -323,7 +323,7 @@ public final class ChaosSchedule {
             } else if (redriveLogged.contains(m.messageId())) {
                 stats.count("DLQ: redriven by SQS after maxReceiveCount, reason logged");
             } else if (events.lastDelivery(m.messageId()) == EventSource.LastDelivery.CRASHED) {
-                stats.count("DLQ: redriven by SQS after the sender died on the last receive");
+                stats.count("DLQ: redriven by SQS, the sender died on the last receive");
             } else if (events.lastDelivery(m.messageId()) == EventSource.LastDelivery.LOST_DELETE) {
                 stats.count("DLQ: redriven by SQS after deletes that never happened");
             } else {
