@@ -13,13 +13,15 @@ export JAVA_HOME
 export PATH := $(JAVA_HOME)/bin:$(PATH)
 MVN ?= mvn -B -ntp
 
-.PHONY: help test local cli bench build lint clean build-WebhookFunction build-SenderFunction
+.PHONY: help test local cli bench chaos load build lint clean build-WebhookFunction build-SenderFunction
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
+	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
+	@echo "make load    a burst of concurrent webhook pages on the local stack; prints throughput and latency"
 	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
@@ -53,6 +55,22 @@ bench:
 		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_REGION=us-east-1 \
 		java $(BENCH_OPTS) -cp "bench/target/classes:$$(cat bench/target/classpath.txt)" io.cohortsync.bench.BenchMain .
+
+# The reliability suite's drivers (reliability/README.md), on their own moto_server like `make local`.
+SEED ?= 20261128
+RUNS ?= 50
+RELIABILITY_BUILD = $(MVN) -q -DskipTests -pl reliability -am package dependency:build-classpath \
+	-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
+RELIABILITY_JAVA = AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing} \
+	AWS_REGION=$${AWS_REGION:-us-east-1} java -cp "reliability/target/classes:$$(cat reliability/target/classpath.txt)"
+
+chaos: ## RUNS seeded schedules from SEED; prints the table, exits 1 if any promise broke
+	$(RELIABILITY_BUILD)
+	$(RELIABILITY_JAVA) io.cohortsync.reliability.chaos.ChaosMain --seed $(SEED) --runs $(RUNS)
+
+load: ## 50 concurrent 1,000-user pages plus concurrent replays on the local stack; prints the figures
+	$(RELIABILITY_BUILD)
+	$(RELIABILITY_JAVA) io.cohortsync.reliability.load.LoadMain
 
 build:
 	$(MVN) -DskipTests package

@@ -29,8 +29,13 @@ public final class MixpanelRequestParser {
     public static final int MAX_DISTINCT_ID_BYTES = 1024;
     /** Longest accepted cohort name; the trait key must stay far below Segment's 32 KB per message. */
     public static final int MAX_COHORT_NAME_CHARS = 1000;
-    /** Longest accepted project, cohort or session id. */
-    public static final int MAX_ID_CHARS = 256;
+    /**
+     * Longest accepted project, cohort or session id. All three, escaped ({@code %} and {@code #} become
+     * three bytes, no character is more than three UTF-8 bytes per UTF-16 unit), make a session item's
+     * partition key: 4 + 9 × 200 = 1,804 bytes, within DynamoDB's 2,048-byte limit. At 256 a hostile
+     * export got a 503 forever (DynamoDB refuses the key) after its entries were already applied.
+     */
+    public static final int MAX_ID_CHARS = 200;
     /** Real exports nest two or three levels deep; anything far deeper is hostile. */
     private static final int MAX_NESTING_DEPTH = 64;
     private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
@@ -355,10 +360,17 @@ public final class MixpanelRequestParser {
         return false;
     }
 
-    /** False for unpaired surrogates, which cannot be encoded as UTF-8 (DynamoDB, Segment). */
+    /**
+     * False for unpaired surrogates, which cannot be encoded as UTF-8 (DynamoDB, Segment), and for the
+     * noncharacters U+FFFE and U+FFFF: ids and names travel verbatim in delta messages, and SQS refuses a
+     * body outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+     */
     private static boolean isWellFormed(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c == '\uFFFE' || c == '\uFFFF') {
+                return false;
+            }
             if (Character.isHighSurrogate(c)) {
                 if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
                     return false;

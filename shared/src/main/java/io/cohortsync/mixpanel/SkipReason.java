@@ -12,7 +12,7 @@ public enum SkipReason {
     INVALID_ID_TYPE,
     /** Over DynamoDB's 1,024-byte sort-key limit. */
     ID_TOO_LONG,
-    /** Not storable: unpaired UTF-16 surrogates or control characters. */
+    /** Not storable: unpaired UTF-16 surrogates, control characters, or U+FFFE/U+FFFF (SQS refuses them). */
     UNSTORABLE_ID,
     /** Identity mapping is on and the member lacks a usable value of the configured user-id property. */
     MISSING_USER_ID,

@@ -103,6 +103,28 @@ class MixpanelRequestParserTest {
     }
 
     @Test
+    void parse_skipsMember_whenItsIdHoldsACharacterSqsRefuses() {
+        // SQS refuses U+FFFE and U+FFFF in a message body, and deltas carry ids verbatim: such an id
+        // would fail every enqueue of its page (a 503 forever) instead of being skipped.
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":[{"mixpanel_distinct_id":"a\\uffff"},
+                 {"mixpanel_distinct_id":"b\\ufffe"},{"mixpanel_distinct_id":"ok\\ufffd"}]}}""");
+        assertThat(export.distinctIds()).containsExactly("ok\ufffd");
+        assertThat(export.skipped()).containsEntry(SkipReason.UNSTORABLE_ID, 2);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mixpanel_cohort_name", "mixpanel_cohort_id", "mixpanel_project_id"})
+    void parse_rejectsExport_whenANameOrIdHoldsACharacterSqsRefuses(String field) {
+        String body = """
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"}}""".replace("\"" + field + "\":\"", "\"" + field + "\":\"x\\uffff");
+        assertThatThrownBy(() -> parse(body)).isInstanceOf(InvalidExportException.class)
+                .hasMessageContaining(field);
+    }
+
+    @Test
     void parse_acceptsIdOfExactly1024Bytes_whenAtTheKeyLimit() {
         String id = "é".repeat(512); // 2 bytes each
         CohortExport export = parse("""

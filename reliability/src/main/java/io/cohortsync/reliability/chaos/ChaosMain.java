@@ -1,0 +1,50 @@
+package io.cohortsync.reliability.chaos;
+
+import io.cohortsync.reliability.support.OutputCapture;
+import io.cohortsync.testkit.MotoServer;
+
+import java.nio.file.Path;
+
+/**
+ * {@code make chaos SEED=… RUNS=…}: runs RUNS seeded schedules on a {@code moto_server} started here
+ * (unless {@code AWS_ENDPOINT_URL} names an emulator), prints the table, and exits 1 if any promise was
+ * broken (the seeds of failing schedules are printed; their function output is kept under
+ * {@code reliability/target/chaos-failures/}).
+ */
+public final class ChaosMain {
+    private ChaosMain() {
+    }
+
+    public static void main(String[] args) {
+        long seed = 20261128L;
+        int runs = 50;
+        Path logs = Path.of("reliability", "target", "chaos-failures");
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--seed" -> seed = Long.parseLong(args[i + 1].trim());
+                case "--runs" -> runs = Integer.parseInt(args[i + 1].trim());
+                case "--logs" -> logs = Path.of(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        MotoServer moto = null;
+        String external = System.getenv("AWS_ENDPOINT_URL");
+        if (external == null || external.isBlank()) {
+            moto = MotoServer.start(Path.of("reliability", "target"));
+            System.setProperty("aws.endpointUrl", moto.endpoint().toString());
+        }
+        boolean failed;
+        try (OutputCapture capture = OutputCapture.start(false)) {
+            capture.console().printf("cohort-sync chaos: seed %d, %d schedules%s%n", seed, runs,
+                    moto != null ? " (moto_server " + moto.endpoint() + ")" : "");
+            ChaosStats total = ChaosRun.run(seed, runs, capture.console(), capture, logs);
+            ChaosRun.print(seed, runs, total, capture.console());
+            failed = !total.violations().isEmpty();
+        } finally {
+            if (moto != null) {
+                moto.close();
+            }
+        }
+        System.exit(failed ? 1 : 0);
+    }
+}
