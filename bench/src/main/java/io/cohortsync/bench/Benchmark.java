@@ -70,7 +70,7 @@ public final class Benchmark {
         public static Settings standard(Path repo, Path out) {
             Integer concurrency = Integer.getInteger("bench.commitConcurrency");
             return new Settings(repo, out, Integer.getInteger("bench.incrementalPages", 50), 1000,
-                    Integer.getInteger("bench.fullSyncUsers", 50_000), 0.10, 150, 150,
+                    Integer.getInteger("bench.fullSyncUsers", 50_000), 0.10, 100, 100,
                     Integer.getInteger("bench.coldStartRuns", 3), true,
                     concurrency == null ? Map.of() : Map.of("COMMIT_CONCURRENCY", concurrency.toString()),
                     EventSourceMapping.BATCHING_WINDOW);

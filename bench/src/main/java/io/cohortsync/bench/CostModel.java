@@ -5,10 +5,10 @@ import java.util.Map;
 
 /**
  * Dollars from measured counts and bench/prices.json. Everything is a count times a price except
- * Lambda duration, which is billed by time: it is modelled per invocation as our measured CPU time
- * (stretched to the vCPU share the memory size buys) plus, for every call the invocation made, the
- * latency model's round trip (commits overlap {@code COMMIT_CONCURRENCY} at a time). The duration
- * measured here against moto is reported next to it as an upper bound.
+ * Lambda duration, which is billed by time: it is modelled per invocation as its CPU time (a
+ * {@link CpuEstimate}, stretched to the vCPU share the memory size buys) plus, for every call the
+ * invocation made, the latency model's round trip (commits overlap {@code COMMIT_CONCURRENCY} at a
+ * time). The duration measured here against moto is reported next to it as an upper bound.
  */
 final class CostModel {
     /** Lambda gives a function one full vCPU at 1,769 MB, proportionally less below. */
@@ -16,14 +16,29 @@ final class CostModel {
     static final double API_GATEWAY_METER_BYTES = 512 * 1024;
     static final double LOG_GB = 1024.0 * 1024 * 1024;
 
+    /** The CPU time an invocation would spend on Lambda, before the vCPU-share stretch. */
+    @FunctionalInterface
+    interface CpuEstimate {
+        double cpuMs(Phase phase, Invocation invocation);
+    }
+
+    /** The process CPU time measured during the invocation against moto. */
+    static final CpuEstimate MEASURED = (phase, invocation) -> invocation.cpuMs();
+
     private final Prices prices;
     private final int memoryMb;
     private final int commitConcurrency;
+    private final CpuEstimate cpu;
 
     CostModel(Prices prices, int memoryMb, int commitConcurrency) {
+        this(prices, memoryMb, commitConcurrency, MEASURED);
+    }
+
+    CostModel(Prices prices, int memoryMb, int commitConcurrency, CpuEstimate cpu) {
         this.prices = prices;
         this.memoryMb = memoryMb;
         this.commitConcurrency = commitConcurrency;
+        this.cpu = cpu;
     }
 
     /** Dollars by line item; {@link #total} adds them up. */
@@ -54,7 +69,7 @@ final class CostModel {
         double gbs = 0;
         double gbsMeasured = 0;
         for (Invocation i : phase.invocations()) {
-            gbs += gbSeconds(modeledMs(i));
+            gbs += gbSeconds(modeledMs(i, cpu.cpuMs(phase, i)));
             gbsMeasured += gbSeconds(Math.ceil(i.wallMs()));
         }
         lines.put("Lambda duration", gbs * prices.of("lambda_arm64_gb_second"));
@@ -68,8 +83,17 @@ final class CostModel {
         return new Cost(lines, gbs, gbsMeasured, gbsMeasured * prices.of("lambda_arm64_gb_second"));
     }
 
-    /** Billed milliseconds of one invocation under the latency model. */
+    /** Billed milliseconds of one invocation under the latency model, with its measured CPU time. */
     double modeledMs(Invocation i) {
+        return modeledMs(i, i.cpuMs());
+    }
+
+    double modeledMs(Phase phase, Invocation i) {
+        return modeledMs(i, cpu.cpuMs(phase, i));
+    }
+
+    /** Billed milliseconds of one invocation under the latency model. */
+    double modeledMs(Invocation i, double cpuMs) {
         double wait = 0;
         for (Map.Entry<String, Long> call : i.calls().entrySet()) {
             if (!call.getKey().equals("DynamoDb.PutItem")) {
@@ -82,7 +106,7 @@ final class CostModel {
         // Session items are written one after another; membership commits COMMIT_CONCURRENCY at a time.
         wait += (sessionPuts + Math.ceil((double) commits / commitConcurrency)) * prices.latency("DynamoDb.PutItem");
         wait += i.segmentRequests() * prices.latency("Segment./v1/batch");
-        return Math.ceil(i.cpuMs() * cpuStretch() + wait);
+        return Math.ceil(cpuMs * cpuStretch() + wait);
     }
 
     double cpuStretch() {
@@ -115,10 +139,10 @@ final class CostModel {
         double sqsRequests = members + 2 * senderInvocations; // send each; receive and delete per batch of 10
         lines.put("SQS", sqsRequests * prices.of("sqs_standard_request"));
         lines.put("Lambda requests", (pages + senderInvocations) * prices.of("lambda_request"));
-        double webhookCpu = phase.webhook().stream().mapToDouble(Invocation::cpuMs).sum() * cpuStretch();
+        double webhookCpu = phase.webhook().stream().mapToDouble(i -> cpu.cpuMs(phase, i)).sum() * cpuStretch();
         double webhookWait = members * (prices.latency("DynamoDb.GetItem") + prices.latency("DynamoDb.PutItem")
                 + prices.latency("Sqs.SendMessage"));
-        double senderCpu = phase.sender().stream().mapToDouble(Invocation::cpuMs).sum() * cpuStretch();
+        double senderCpu = phase.sender().stream().mapToDouble(i -> cpu.cpuMs(phase, i)).sum() * cpuStretch();
         double senderWait = changes * (prices.latency("Segment./v1/batch"));
         double gbs = gbSeconds(webhookCpu + webhookWait + senderCpu + senderWait);
         lines.put("Lambda duration", gbs * prices.of("lambda_arm64_gb_second"));

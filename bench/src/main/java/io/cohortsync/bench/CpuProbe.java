@@ -5,11 +5,17 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.DynamoSessionStore;
+import io.cohortsync.aws.SecretsManagerSource;
+import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
+import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.SecretSource;
 import io.cohortsync.sender.SenderConfig;
 import io.cohortsync.sender.SenderHandler;
@@ -20,6 +26,7 @@ import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.webhook.WebhookConfig;
 import io.cohortsync.webhook.WebhookHandler;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 
@@ -47,6 +54,8 @@ import java.util.function.IntFunction;
 public final class CpuProbe {
     static final int PAGE = 1000;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private CpuProbe() {
@@ -79,7 +88,22 @@ public final class CpuProbe {
         result.set("webhookFullSyncPage", stats(measure(full, warmup, iterations,
                 i -> ApiGatewayEvents.post(Exports.members("cpu-full", "CPU cohort", "s-" + i, 1, 100, users)), null)));
         // The sender: one queue message of 1,000 current deltas -> one Segment request.
-        result.set("sender1000Deltas", stats(measureSender(users, warmup, iterations)));
+        result.set("sender1000Deltas", stats(measureSender(new InMemoryPorts.Store(), users, warmup, iterations)));
+
+        // The same pages through the real adapters and the real AWS SDK on an HTTP client answering from
+        // memory: all the CPU a function spends but socket I/O and TLS. Commits run on a pool, so this
+        // is the process's CPU time (nothing else runs in this JVM).
+        int sdkWarmup = Math.max(2, warmup / 3);
+        int sdkIterations = Math.max(2, iterations / 3);
+        String credentials = "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\"" + AwsStack.WEBHOOK_PASSWORD + "\"}";
+        result.set("webhookChangePageWithSdk", stats(measure(sdkWebhook(new CannedAws(false, credentials)), sdkWarmup,
+                sdkIterations, i -> ApiGatewayEvents.post(Exports.add("cpu-" + i, "CPU cohort", users)), null, true)));
+        result.set("webhookFullSyncPageWithSdk", stats(measure(sdkWebhook(new CannedAws(true, credentials)), sdkWarmup,
+                sdkIterations, i -> ApiGatewayEvents.post(Exports.members("cpu-full", "CPU cohort", "s-" + i, 1, 100, users)),
+                null, true)));
+        CannedAws senderAws = new CannedAws(true, "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}");
+        result.set("sender1000DeltasWithSdk", stats(measureSender(
+                new io.cohortsync.aws.DynamoMembershipStore(senderAws.dynamoDb(), "cpu", 1), users, sdkWarmup, sdkIterations)));
         report.println("CPU-PROBE " + result);
         report.flush();
     }
@@ -96,15 +120,34 @@ public final class CpuProbe {
         return WebhookHandler.withPorts(config, store, new InMemoryPorts.Queue(), sessions, secret, Clock.systemUTC());
     }
 
+    private static WebhookHandler sdkWebhook(CannedAws aws) {
+        Map<String, String> env = Map.of("TABLE_NAME", "cpu", "DELTA_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/cpu", "WEBHOOK_SECRET_ID", "cpu");
+        WebhookConfig config = WebhookConfig.fromEnvironment(env);
+        Clock clock = Clock.systemUTC();
+        DynamoDbClient dynamo = aws.dynamoDb();
+        SqsDeltaQueue sqs = new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl());
+        DeltaQueue queue = deltas -> sqs.enqueueDelayed(deltas, config.deltaDelay());
+        return WebhookHandler.withPorts(config, new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency()),
+                queue, new DynamoSessionStore(dynamo, config.tableName(), config.sessionTtl(), clock),
+                new SecretsManagerSource(aws.secretsManager()), clock);
+    }
+
     private static double[] measure(WebhookHandler handler, int warmup, int iterations,
                                     IntFunction<APIGatewayV2HTTPEvent> event, InMemoryPorts.Store clearAfter) {
+        return measure(handler, warmup, iterations, event, clearAfter, false);
+    }
+
+    private static double[] measure(WebhookHandler handler, int warmup, int iterations,
+                                    IntFunction<APIGatewayV2HTTPEvent> event, InMemoryPorts.Store clearAfter,
+                                    boolean processCpu) {
         double[] samples = new double[iterations];
         for (int i = 0; i < warmup + iterations; i++) {
             APIGatewayV2HTTPEvent e = event.apply(i);
             var context = LambdaContexts.withRemaining("cpu", Duration.ofSeconds(29));
-            long start = THREADS.getCurrentThreadCpuTime();
+            long start = cpuNanos(processCpu);
             int status = handler.handleRequest(e, context).getStatusCode();
-            long cpu = THREADS.getCurrentThreadCpuTime() - start;
+            long cpu = cpuNanos(processCpu) - start;
             if (status != 200) {
                 throw new IllegalStateException("webhook answered " + status);
             }
@@ -118,10 +161,14 @@ public final class CpuProbe {
         return samples;
     }
 
-    private static double[] measureSender(List<String> users, int warmup, int iterations) {
+    private static long cpuNanos(boolean process) {
+        return process ? OS.getProcessCpuTime() : THREADS.getCurrentThreadCpuTime();
+    }
+
+    /** @param store in memory (committed here) or on the SDK (answers every key as a current member) */
+    private static double[] measureSender(MembershipStore store, List<String> users, int warmup, int iterations) {
         CohortRef cohort = new CohortRef(Exports.PROJECT, "cpu-sender");
         Instant observedAt = Instant.now();
-        InMemoryPorts.Store store = new InMemoryPorts.Store();
         List<Delta> deltas = new ArrayList<>();
         List<Change> changes = new ArrayList<>();
         for (String u : users) {

@@ -212,7 +212,8 @@ public final class Meter implements ExecutionInterceptor {
     private static void query(QueryRequest request, QueryResponse response, String op) {
         Map<String, AttributeValue> values = request.expressionAttributeValues();
         AttributeValue pk = values.get(":pk");
-        AttributeValue prefix = request.keyConditionExpression().contains("begins_with") ? values.get(":prefix") : null;
+        String condition = request.keyConditionExpression() == null ? "" : request.keyConditionExpression();
+        AttributeValue prefix = condition.contains("begins_with") ? values.get(":prefix") : null;
         boolean consistent = Boolean.TRUE.equals(request.consistentRead());
         long bytes = 0;
         int evaluated = 0;
