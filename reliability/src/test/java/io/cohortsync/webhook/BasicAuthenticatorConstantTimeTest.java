@@ -1,5 +1,7 @@
 package io.cohortsync.webhook;
 
+import io.cohortsync.domain.CohortRef;
+
 import io.cohortsync.domain.CachedSecret;
 import io.cohortsync.domain.UnauthorizedException;
 import io.cohortsync.testkit.ApiGatewayEvents;
@@ -56,7 +58,7 @@ class BasicAuthenticatorConstantTimeTest {
             return "{\"username\":\"" + USER + "\",\"password\":\"" + PASSWORD + "\"}";
         }, "webhook", WebhookCredentials::parse, Duration.ofMinutes(5), clock);
         authenticator = new BasicAuthenticator(secret);
-        authenticator.authenticate(ApiGatewayEvents.basic(USER, PASSWORD)); // warm the cache
+        authenticator.authenticate(ApiGatewayEvents.basic(USER, PASSWORD), CohortRef.DEFAULT_CONNECTION); // warm the cache
         RecordingSha256.INPUTS.clear();
     }
 
@@ -75,7 +77,7 @@ class BasicAuthenticatorConstantTimeTest {
     })
     void authenticate_digestsBothUserAndBothPasswords_whateverIsWrong(String user, String password) {
         // when wrong credentials are checked
-        assertThatThrownBy(() -> authenticator.authenticate(ApiGatewayEvents.basic(user, password)))
+        assertThatThrownBy(() -> authenticator.authenticate(ApiGatewayEvents.basic(user, password), CohortRef.DEFAULT_CONNECTION))
                 .isInstanceOf(UnauthorizedException.class);
 
         // then the password was examined even when the user already mismatched, and nothing else was
@@ -86,10 +88,10 @@ class BasicAuthenticatorConstantTimeTest {
     @Test
     void authenticate_doesTheSameWork_forRightAndWrongCredentials() {
         // when the right credentials, then wrong ones, are checked
-        authenticator.authenticate(ApiGatewayEvents.basic(USER, PASSWORD));
+        authenticator.authenticate(ApiGatewayEvents.basic(USER, PASSWORD), CohortRef.DEFAULT_CONNECTION);
         int forRight = RecordingSha256.INPUTS.size();
         RecordingSha256.INPUTS.clear();
-        assertThatThrownBy(() -> authenticator.authenticate(ApiGatewayEvents.basic(USER + "x", "y")))
+        assertThatThrownBy(() -> authenticator.authenticate(ApiGatewayEvents.basic(USER + "x", "y"), CohortRef.DEFAULT_CONNECTION))
                 .isInstanceOf(UnauthorizedException.class);
 
         // then both took four digests, and the secret was read once in all (the cache, no re-read per attempt)

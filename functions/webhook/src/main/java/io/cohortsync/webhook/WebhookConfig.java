@@ -15,6 +15,14 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
                             String userIdProperty, boolean renameTraits, Duration historyTtl,
                             Map<String, String> extraTraits) {
 
+    /** The core settings; the optional features at their defaults (no mapping, renames on, 30-day history). */
+    public WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId, MassExitPolicy massExitPolicy,
+                         Duration sessionTtl, int maxBodyBytes, Duration secretCacheTtl, int commitConcurrency,
+                         Duration deltaDelay) {
+        this(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes, secretCacheTtl,
+                commitConcurrency, deltaDelay, "", true, Duration.ofDays(30), Map.of());
+    }
+
     /** Same settings with another identity mapping ({@code ""}: the distinct id). */
     public WebhookConfig withUserIdProperty(String property) {
         return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
