@@ -52,7 +52,7 @@ public final class SegmentClient implements SegmentTransport {
         HttpRequest request = HttpRequest.newBuilder(batchUrl)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
-                .header("Authorization", SegmentWriteKey.basicAuthorization(writeKey))
+                .header("Authorization", basicAuthorization(writeKey))
                 .header("User-Agent", IdentifyMessage.LIBRARY_NAME + "/" + IdentifyMessage.LIBRARY_VERSION)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
@@ -97,5 +97,11 @@ public final class SegmentClient implements SegmentTransport {
         } catch (DateTimeParseException e) {
             return Optional.empty(); // unreadable: fall back to our own backoff
         }
+    }
+
+    /** HTTP Basic with the write key as user name and an empty password: base64("writeKey:"). */
+    static String basicAuthorization(String writeKey) {
+        return "Basic " + java.util.Base64.getEncoder()
+                .encodeToString((writeKey + ":").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

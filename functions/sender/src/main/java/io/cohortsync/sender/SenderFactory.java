@@ -14,11 +14,9 @@ import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.SecretSource;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
-import io.cohortsync.segment.CachedWriteKey;
 import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.segment.SegmentDelivery;
 import io.cohortsync.segment.SegmentTransport;
-import io.cohortsync.segment.SegmentWriteKey;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 import io.cohortsync.segment.SegmentDestinations;
