@@ -15,9 +15,9 @@ public final class LoadMain {
 
     public static void main(String[] args) throws Exception {
         LoadRun.Options options = LoadRun.Options.FULL;
-        if (args.length == 2) {
+        if (args.length == 3) {
             options = new LoadRun.Options(Integer.parseInt(args[0]), Integer.parseInt(args[1]),
-                    options.clientTimeout(), options.maxAttempts(), options.drainTimeout());
+                    Integer.parseInt(args[2]), options.clientTimeout(), options.maxAttempts(), options.drainTimeout());
         }
         MotoServer moto = null;
         String external = System.getenv("AWS_ENDPOINT_URL");
@@ -27,8 +27,8 @@ public final class LoadMain {
         }
         LoadRun.Result result;
         try (OutputCapture capture = OutputCapture.start(false)) {
-            capture.console().printf("cohort-sync load: %d pages x %d users, each page sent twice at once%n",
-                    options.pages(), options.usersPerPage());
+            capture.console().printf("cohort-sync load: %d full syncs of %d pages x %d users, every page sent twice, all at once%n",
+                    options.cohorts(), options.pagesPerCohort(), options.usersPerPage());
             result = LoadRun.run(options, capture);
             result.print(capture.console());
         } finally {
