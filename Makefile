@@ -38,7 +38,7 @@ local:
 		AWS_REGION=$${AWS_REGION:-us-east-1} \
 		java -cp "local/target/classes:$$(cat local/target/classpath.txt)" io.cohortsync.local.LocalMain
 
-# The operator tool (cli/README.md): `make cli ARGS="replay --stack cohort-sync"`. Talks to real AWS
+# The operator tool (README "Operator commands"): `make cli ARGS="replay --stack cohort-sync"`. Talks to real AWS
 # through the SDK's default credential and region chains, or to `make local` with --local.
 cli:
 	@$(MVN) -q -DskipTests -pl cli -am package dependency:build-classpath \
