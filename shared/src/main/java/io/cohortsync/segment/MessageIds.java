@@ -7,14 +7,16 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import java.util.Base64;
 
 /**
  * Deterministic Segment {@code messageId}s. Segment drops a message whose id it saw in the last ~24 h,
  * globally across workspaces, so the id must be (a) the same every time the same change is sent (a
  * retry or an SQS redelivery then has no second effect) and (b) different for any other change, and
  * (c) namespaced so it never collides with another product's ids. It is
- * {@code "cohort-sync-" + hex(sha256(fields))}: 76 characters, under Segment's 100.
+ * {@code "cohort-sync-" + base64url(sha256(fields))} without padding: 55 characters, under Segment's
+ * 100. Base64url rather than hex keeps all 256 bits in 21 fewer bytes per message, and bytes per
+ * message decide how many identifies fit in one 500 KB {@code /v1/batch} request.
  *
  * <p>Fields: project id, cohort id, trait prefix, cohort name, distinct id, version, membership, and
  * when set the mapped user id, the previous name of a rename and a backfill's resend token: all
@@ -27,6 +29,7 @@ public final class MessageIds {
     public static final String NAMESPACE = "cohort-sync-";
     /** Bumped only if the encoding below ever changes (it would re-send everything in flight once). */
     private static final String SCHEME = "cohort-sync/message-id/1";
+    private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
 
     private MessageIds() {
     }
@@ -61,7 +64,7 @@ public final class MessageIds {
             field(bytes, k);
             field(bytes, v.getClass().getSimpleName() + ":" + v);
         });
-        return NAMESPACE + HexFormat.of().formatHex(sha256().digest(bytes.toByteArray()));
+        return NAMESPACE + BASE64URL.encodeToString(sha256().digest(bytes.toByteArray()));
     }
 
     private static void optional(ByteArrayOutputStream out, String tag, String value) {

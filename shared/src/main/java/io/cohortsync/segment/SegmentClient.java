@@ -26,6 +26,8 @@ import java.util.Optional;
 public final class SegmentClient implements SegmentTransport {
     /** Connecting is quick or it is not happening; the request timeout bounds the whole exchange anyway. */
     public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+    /** Names us in Segment's request logs (identifies carry no {@code context.library}: bytes matter). */
+    public static final String USER_AGENT = "cohort-sync/0.1.0";
 
     private final URI batchUrl;
     private final Clock clock;
@@ -53,7 +55,7 @@ public final class SegmentClient implements SegmentTransport {
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Authorization", basicAuthorization(writeKey))
-                .header("User-Agent", IdentifyMessage.LIBRARY_NAME + "/" + IdentifyMessage.LIBRARY_VERSION)
+                .header("User-Agent", USER_AGENT)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
         try {

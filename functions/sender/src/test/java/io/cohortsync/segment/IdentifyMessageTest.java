@@ -27,8 +27,7 @@ class IdentifyMessageTest {
         JsonNode json = MAPPER.readTree(encoded.json());
         assertThat(json).isEqualTo(MAPPER.readTree("""
                 {"type":"identify","userId":"u-1001","traits":{"Mixpanel - Power users (30d)":true},
-                 "messageId":"%s","timestamp":"2026-11-28T11:00:00.123Z",
-                 "context":{"library":{"name":"cohort-sync","version":"0.1.0"}}}"""
+                 "messageId":"%s","timestamp":"2026-11-28T11:00:00.123Z"}"""
                 .formatted(MessageIds.of(delta, "Mixpanel - "))));
         assertThat(encoded.messageId()).isEqualTo(json.get("messageId").asText());
         assertThat(encoded.size()).isEqualTo(encoded.jsonText().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
@@ -79,5 +78,24 @@ class IdentifyMessageTest {
         // when / then
         assertThat(message.toString()).doesNotContain("alice");
         assertThat(message.encode().toString()).doesNotContain("alice");
+    }
+
+    @Test
+    void pack_fits2000TypicalIdentifiesInOneRequest_whenIdsAreEmails() {
+        // given 2,000 identifies of a typical size: 30-character email distinct ids, a 17-character cohort name
+        java.util.List<EncodedMessage> messages = new java.util.ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            String email = "first.last%05d@example-mail.com".formatted(i);
+            messages.add(IdentifyMessage.of(new Delta(COHORT, "Power users (30d)", email, true, 12,
+                    Instant.parse("2026-11-28T11:00:00Z")), "Mixpanel - ").encode());
+        }
+
+        // when
+        SegmentBatcher.Packing packing = SegmentBatcher.pack(messages);
+
+        // then one /v1/batch request carries them all (the bench's "2,000 identifies per request" target)
+        assertThat(packing.batches()).as("requests for 2,000 identifies of %d bytes", messages.getFirst().size())
+                .hasSize(1);
+        assertThat(packing.oversize()).isEmpty();
     }
 }

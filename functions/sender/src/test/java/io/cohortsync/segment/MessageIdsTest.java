@@ -61,6 +61,6 @@ class MessageIdsTest {
         String id = MessageIds.of(DELTA, PREFIX);
 
         // then
-        assertThat(id).startsWith("cohort-sync-").matches("cohort-sync-[0-9a-f]{64}").hasSizeLessThanOrEqualTo(100);
+        assertThat(id).startsWith("cohort-sync-").matches("cohort-sync-[A-Za-z0-9_-]{43}").hasSize(55);
     }
 }

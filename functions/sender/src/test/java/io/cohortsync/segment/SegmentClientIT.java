@@ -50,6 +50,7 @@ class SegmentClientIT {
         assertThat(request.header("Content-Type")).isEqualTo("application/json");
         assertThat(request.header("Authorization")).isEqualTo("Basic "
                 + Base64.getEncoder().encodeToString((KEY + ":").getBytes(StandardCharsets.UTF_8)));
+        assertThat(request.header("User-Agent")).isEqualTo("cohort-sync/0.1.0");
         assertThat(segment.acceptedIdentifies()).hasSize(1);
     }
 
