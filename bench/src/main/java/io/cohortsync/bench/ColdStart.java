@@ -2,33 +2,27 @@ package io.cohortsync.bench;
 
 import io.cohortsync.bench.launch.ColdStartLauncher;
 import io.cohortsync.bench.launch.EmptyHandler;
+import io.cohortsync.testkit.SamMakeBuild;
 
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * Cold start of each function: a fresh JVM on the function's package (artifact root + lib/*.jar, as
@@ -38,8 +32,7 @@ import java.util.zip.ZipOutputStream;
  * {@code sam build} runs them: in a copy of the repository with {@code ARTIFACTS_DIR} set.
  */
 final class ColdStart {
-    private static final Set<String> NOT_COPIED = Set.of(".git", ".aws-sam", "target");
-    private static final long BUILD_TIMEOUT_MINUTES = 5;
+    private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(5);
     private static final long LAUNCH_TIMEOUT_SECONDS = 60;
 
     private ColdStart() {
@@ -68,19 +61,19 @@ final class ColdStart {
         try {
             Path source = work.resolve("source");
             deleteTree(work);
-            copyTree(repo, source);
+            SamMakeBuild.copyRepository(repo, source);
             List<Package> packages = new ArrayList<>();
             for (String id : functionIds) {
                 Path artifacts = work.resolve(id);
-                Files.createDirectories(artifacts);
                 long started = System.nanoTime();
-                make(source, "build-" + id, artifacts, work.resolve("build-" + id + ".log"));
+                SamMakeBuild.build(source, id, artifacts, work.resolve("build-" + id + ".log"), BUILD_TIMEOUT);
                 double seconds = (System.nanoTime() - started) / 1e9;
                 long jars;
                 try (Stream<Path> lib = Files.list(artifacts.resolve("lib"))) {
                     jars = lib.count();
                 }
-                packages.add(new Package(id, artifacts, sizeOf(artifacts), zipSize(artifacts, work.resolve(id + ".zip")),
+                packages.add(new Package(id, artifacts, SamMakeBuild.unzippedBytes(artifacts),
+                        SamMakeBuild.zippedBytes(artifacts, work.resolve(id + ".zip")),
                         (int) jars, seconds));
             }
             return packages;
@@ -202,53 +195,6 @@ final class ColdStart {
         }
     }
 
-    /** Runs make as SAM's makefile builder does: in the copy, ARTIFACTS_DIR set, no outer make's flags. */
-    private static void make(Path source, String target, Path artifacts, Path log) {
-        ProcessBuilder make = new ProcessBuilder("make", "--makefile", source.resolve("Makefile").toString(), target)
-                .directory(source.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
-        make.environment().put("ARTIFACTS_DIR", artifacts.toString());
-        for (String inherited : List.of("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")) {
-            make.environment().remove(inherited);
-        }
-        try {
-            Process p = make.start();
-            if (!p.waitFor(BUILD_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
-                p.destroyForcibly();
-                throw new IllegalStateException("make " + target + " did not finish; see " + log);
-            }
-            if (p.exitValue() != 0) {
-                throw new IllegalStateException("make " + target + " exited " + p.exitValue() + "; see " + log);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        Files.walkFileTree(from, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                if (!dir.equals(from) && NOT_COPIED.contains(dir.getFileName().toString())) {
-                    return FileVisitResult.SKIP_SUBTREE;
-                }
-                Files.createDirectories(to.resolve(from.relativize(dir).toString()));
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (!NOT_COPIED.contains(file.getFileName().toString())) { // a worktree's .git is a file
-                    Files.copy(file, to.resolve(from.relativize(file).toString()), StandardCopyOption.COPY_ATTRIBUTES,
-                            LinkOption.NOFOLLOW_LINKS);
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
-
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
@@ -258,23 +204,5 @@ final class ColdStart {
                 Files.delete(p);
             }
         }
-    }
-
-    private static long sizeOf(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
-    }
-
-    private static long zipSize(Path dir, Path zip) throws IOException {
-        try (OutputStream out = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(out);
-             Stream<Path> files = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
-                z.putNextEntry(new ZipEntry(dir.relativize(f).toString()));
-                Files.copy(f, z);
-                z.closeEntry();
-            }
-        }
-        return Files.size(zip);
     }
 }
