@@ -3,9 +3,13 @@ package io.cohortsync.aws;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.SessionStore;
+import io.cohortsync.domain.Shards;
+import io.cohortsync.domain.DependencyUnavailableException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
@@ -23,8 +27,8 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * {@link SessionStore} on DynamoDB. A page's ids are written first (packed into string-set items of
- * at most {@link #CHUNK_BYTES}, under the 400 KB item limit), then its small receipt, so a receipt
+ * {@link SessionStore} on DynamoDB. A page's ids are written first, split by shard (packed into
+ * string-set items of at most {@link #CHUNK_BYTES}, under the 400 KB item limit), then its small receipt, so a receipt
  * always means its ids are stored. Every session item expires by TTL, so sessions that never complete
  * vanish without effect.
  */
@@ -48,15 +52,27 @@ public final class DynamoSessionStore implements SessionStore {
     public void recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds) {
         String pk = Keys.sessionPk(session);
         AttributeValue expires = expiresAt();
-        List<List<String>> chunks = chunks(distinctIds);
-        for (int i = 0; i < chunks.size(); i++) {
-            Map<String, AttributeValue> item = item(pk, "I#" + pageKey(page) + "#" + i, expires);
-            item.put("ids", AttributeValue.fromSs(chunks.get(i)));
-            put(item);
+        // Split by shard: the reconciler's job for one shard then reads only its own ids. Write units
+        // are per KB, so 16 pieces of a page cost about what one piece would.
+        List<List<String>> byShard = new ArrayList<>();
+        for (int s = 0; s < Shards.COUNT; s++) {
+            byShard.add(new ArrayList<>());
         }
+        distinctIds.forEach(id -> byShard.get(Shards.of(id)).add(id));
+        List<Map<String, AttributeValue>> pieces = new ArrayList<>();
+        for (int shard = 0; shard < Shards.COUNT; shard++) {
+            List<List<String>> chunks = chunks(byShard.get(shard));
+            for (int i = 0; i < chunks.size(); i++) {
+                Map<String, AttributeValue> item = item(pk, idsPrefix(shard) + pageKey(page) + "#" + i, expires);
+                item.put("ids", AttributeValue.fromSs(chunks.get(i)));
+                pieces.add(item);
+            }
+        }
+        writeAll(pieces);
+        // The receipt last: a receipt always means its ids are stored.
         Map<String, AttributeValue> receipt = item(pk, "P#" + pageKey(page), expires);
         receipt.put("total", AttributeValue.fromN(Integer.toString(totalPages)));
-        receipt.put("chunks", AttributeValue.fromN(Integer.toString(chunks.size())));
+        receipt.put("chunks", AttributeValue.fromN(Integer.toString(pieces.size())));
         receipt.put("members", AttributeValue.fromN(Integer.toString(distinctIds.size())));
         put(receipt);
     }
@@ -69,10 +85,36 @@ public final class DynamoSessionStore implements SessionStore {
     }
 
     @Override
-    public Set<String> exportedIds(SessionKey session) {
-        Set<String> ids = new HashSet<>();
-        query(session, "I#", "ids", item -> ids.addAll(item.get("ids").ss()));
-        return ids;
+    public void forEachExportedId(SessionKey session, int shard, Consumer<String> each) {
+        query(session, idsPrefix(shard), "ids", item -> item.get("ids").ss().forEach(each));
+    }
+
+    /** {@code I#<shard>#}: two hex digits, so one shard's prefix is never another's. */
+    private static String idsPrefix(int shard) {
+        return "I#" + Keys.shardKey(shard) + "#";
+    }
+
+    /** BatchWriteItem, 25 items a call, unprocessed items retried with backoff. */
+    private void writeAll(List<Map<String, AttributeValue>> items) {
+        for (int from = 0; from < items.size(); from += 25) {
+            List<WriteRequest> requests = items.subList(from, Math.min(items.size(), from + 25)).stream()
+                    .map(i -> WriteRequest.builder().putRequest(p -> p.item(i)).build()).toList();
+            Map<String, List<WriteRequest>> pending = Map.of(table, requests);
+            for (int round = 0; !pending.isEmpty(); round++) {
+                if (round == 8) {
+                    throw new DependencyUnavailableException("DynamoDB", "BatchWriteItem stayed throttled", null);
+                }
+                DynamoMembershipStore.backoff(round);
+                BatchWriteItemResponse response;
+                try {
+                    Map<String, List<WriteRequest>> send = pending;
+                    response = dynamo.batchWriteItem(b -> b.requestItems(send));
+                } catch (SdkException e) {
+                    throw AwsErrors.unavailable("DynamoDB", "BatchWriteItem", e);
+                }
+                pending = response.hasUnprocessedItems() ? response.unprocessedItems() : Map.of();
+            }
+        }
     }
 
     @Override
@@ -89,17 +131,28 @@ public final class DynamoSessionStore implements SessionStore {
             return Optional.empty();
         }
         Map<String, AttributeValue> item = response.item();
-        return Optional.of(new SessionOutcome(SessionOutcome.Status.valueOf(item.get("status").s()),
-                Integer.parseInt(item.get("members").n()), Integer.parseInt(item.get("exits").n())));
+        return Optional.of(outcome(item));
     }
 
     @Override
     public void recordOutcome(SessionKey session, SessionOutcome outcome) {
-        Map<String, AttributeValue> item = item(Keys.sessionPk(session), "OUTCOME", expiresAt());
+        put(outcomeItem(session, outcome, expiresAt()));
+    }
+
+    static Map<String, AttributeValue> outcomeItem(SessionKey session, SessionOutcome outcome, AttributeValue expires) {
+        Map<String, AttributeValue> item = item(Keys.sessionPk(session), "OUTCOME", expires);
         item.put("status", AttributeValue.fromS(outcome.status().name()));
-        item.put("members", AttributeValue.fromN(Integer.toString(outcome.members())));
-        item.put("exits", AttributeValue.fromN(Integer.toString(outcome.exits())));
-        put(item);
+        item.put("epoch", AttributeValue.fromN(Long.toString(outcome.epoch())));
+        item.put("members", AttributeValue.fromN(Long.toString(outcome.members())));
+        item.put("exits", AttributeValue.fromN(Long.toString(outcome.exits())));
+        return item;
+    }
+
+    static SessionOutcome outcome(Map<String, AttributeValue> item) {
+        AttributeValue epoch = item.get("epoch");
+        return new SessionOutcome(SessionOutcome.Status.valueOf(item.get("status").s()),
+                epoch == null ? 0 : Long.parseLong(epoch.n()), Long.parseLong(item.get("members").n()),
+                Long.parseLong(item.get("exits").n()));
     }
 
     private void query(SessionKey session, String prefix, String attribute,
@@ -133,11 +186,11 @@ public final class DynamoSessionStore implements SessionStore {
         }
     }
 
-    private AttributeValue expiresAt() {
+    AttributeValue expiresAt() {
         return AttributeValue.fromN(Long.toString(clock.instant().plus(ttl).getEpochSecond()));
     }
 
-    private static Map<String, AttributeValue> item(String pk, String sk, AttributeValue expires) {
+    static Map<String, AttributeValue> item(String pk, String sk, AttributeValue expires) {
         Map<String, AttributeValue> item = new HashMap<>();
         item.put(Keys.PK, AttributeValue.fromS(pk));
         item.put(Keys.SK, AttributeValue.fromS(sk));
@@ -150,7 +203,7 @@ public final class DynamoSessionStore implements SessionStore {
         return String.format("%07d", page);
     }
 
-    private static List<List<String>> chunks(Set<String> ids) {
+    private static List<List<String>> chunks(List<String> ids) {
         List<List<String>> chunks = new ArrayList<>();
         List<String> current = new ArrayList<>();
         int bytes = 0;

@@ -6,12 +6,17 @@ import io.cohortsync.domain.SessionKey;
 /**
  * Key layout of the single table (attributes {@code pk}, {@code sk}; TTL on {@code expiresAt}).
  * <ul>
- *   <li>membership: {@code pk = M#<project>#<cohort>}, {@code sk = <distinct id>}, {@code m} (bool), {@code v} (version),
- *       {@code u} (mapped Segment user id, only when it differs from the distinct id)</li>
- *   <li>cohort: {@code pk = C#<project>#<cohort>}, {@code sk = META}, {@code name} (last name seen, for renames)</li>
+ *   <li>membership: {@code pk = M#<project>#<cohort>#<shard>} (shard = two hex digits, {@link io.cohortsync.domain.Shards}),
+ *       {@code sk = <distinct id>}, {@code m} (bool), {@code v} (version), {@code n} (name version), {@code e}
+ *       (listed epoch), {@code u} (mapped Segment user id, only when it differs from the distinct id), {@code expiresAt}
+ *       (exited members only)</li>
+ *   <li>membership of earlier versions (migrated by the reconciler): {@code pk = M#<project>#<cohort>}</li>
+ *   <li>cohort: {@code pk = C#<project>#<cohort>}, {@code sk = META}: name, name versions, epoch, reconcile state</li>
  *   <li>session page receipt: {@code pk = S#<project>#<cohort>#<session>}, {@code sk = P#<page>}</li>
- *   <li>session page ids: same pk, {@code sk = I#<page>#<chunk>}, {@code ids} (string set)</li>
+ *   <li>session page ids: same pk, {@code sk = I#<shard>#<page>#<chunk>}, {@code ids} (string set)</li>
  *   <li>session outcome: same pk, {@code sk = OUTCOME}</li>
+ *   <li>reconcile summary and checkpoints: {@code pk = R#<project>#<cohort>}, {@code sk = <kind>#<generation>}
+ *       and {@code <kind>#<generation>#<job kind>#<shard>}</li>
  * </ul>
  * (with {@code <type>!<connection>} instead of {@code <type>} for a non-default connection). Key parts
  * are escaped so a {@code #} inside an id can never make two keys collide.
@@ -24,8 +29,28 @@ public final class Keys {
     private Keys() {
     }
 
-    public static String membershipPk(CohortRef cohort) {
+    /** The membership partition of one shard of a cohort. */
+    public static String membershipPk(CohortRef cohort, int shard) {
+        return key("M", cohort) + "#" + shardKey(shard);
+    }
+
+    /** The membership partition of a user. */
+    public static String membershipPk(CohortRef cohort, String distinctId) {
+        return membershipPk(cohort, io.cohortsync.domain.Shards.of(distinctId));
+    }
+
+    /** The single membership partition earlier versions used for a whole cohort. */
+    public static String legacyMembershipPk(CohortRef cohort) {
         return key("M", cohort);
+    }
+
+    /** Two hex digits: shard keys sort in shard order and never contain '#'. */
+    static String shardKey(int shard) {
+        return String.format("%02x", shard);
+    }
+
+    static String reconcilePk(CohortRef cohort) {
+        return key("R", cohort);
     }
 
     public static String cohortPk(CohortRef cohort) {

@@ -2,10 +2,12 @@ package io.cohortsync.domain;
 
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Port: receipts of the pages of one {@code members} export session, so users absent from a full
- * export exit only once every page has arrived.
+ * export exit only once every page has arrived. A page's ids are stored split by {@link Shards}, so
+ * the reconciler's job for one shard reads only that shard's ids.
  */
 public interface SessionStore {
     /** Records that {@code page} (1-based) of {@code totalPages} arrived carrying {@code distinctIds}. Idempotent. */
@@ -14,12 +16,15 @@ public interface SessionStore {
     /** The pages recorded so far. */
     Set<Integer> receivedPages(SessionKey session);
 
-    /** Every distinct id that any recorded page carried. */
-    Set<String> exportedIds(SessionKey session);
+    /**
+     * Streams every distinct id of {@code shard} that any recorded page carried (a page's ids once per
+     * page; an id on two pages may come twice). Memory stays at one stored piece.
+     */
+    void forEachExportedId(SessionKey session, int shard, Consumer<String> each);
 
-    /** The outcome of the exit pass, once one was decided. */
+    /** The outcome of the session's exit pass, once its completion was committed. */
     Optional<SessionOutcome> outcome(SessionKey session);
 
-    /** Records the exit pass's outcome; later pages or replays of this session then skip it. */
+    /** Records the exit pass's final outcome (APPLIED or HELD, with its counts). */
     void recordOutcome(SessionKey session, SessionOutcome outcome);
 }

@@ -70,6 +70,20 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
                 delta.observedAt());
     }
 
+    /**
+     * The identify that sets only the old name's trait of a rename to false, for a delta whose own
+     * identify is stale (a newer change overtook it): the newer change may not carry the old name, and
+     * the overtaken one can no longer be sent (README "The rename rule"). Its messageId differs from the
+     * delta's own.
+     */
+    public static IdentifyMessage clearing(Delta delta, String traitPrefix, String namespace) {
+        if (delta.previousName() == null) {
+            throw new IllegalArgumentException("only a delta that names a previous name has one to clear");
+        }
+        return new IdentifyMessage(delta.segmentUserId(), Map.of(traitPrefix + delta.previousName(), false),
+                MessageIds.clearing(delta, traitPrefix, namespace), delta.observedAt());
+    }
+
     public EncodedMessage encode() {
         ObjectNode json = MAPPER.createObjectNode();
         json.put("type", "identify");

@@ -44,8 +44,18 @@ public final class MessageIds {
      *                  sources must not produce the same ids; null leaves it out
      */
     public static String of(Delta delta, String traitPrefix, String namespace) {
+        return of(delta, traitPrefix, namespace, null);
+    }
+
+    /** The id of {@link IdentifyMessage#clearing}: the delta's fields, tagged as a clearing message. */
+    public static String clearing(Delta delta, String traitPrefix, String namespace) {
+        return of(delta, traitPrefix, namespace, "clear-previous-name");
+    }
+
+    private static String of(Delta delta, String traitPrefix, String namespace, String purpose) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
         field(bytes, SCHEME);
+        optional(bytes, "purpose", purpose);
         optional(bytes, "namespace", namespace);
         optional(bytes, "connection", delta.cohort().isDefaultConnection() ? null : delta.cohort().connection());
         field(bytes, delta.cohort().projectId());

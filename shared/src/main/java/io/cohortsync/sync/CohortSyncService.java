@@ -1,29 +1,36 @@
 package io.cohortsync.sync;
 
 import io.cohortsync.domain.Change;
-import io.cohortsync.domain.CohortNames;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
+import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
-import io.cohortsync.domain.Diff;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
+import io.cohortsync.domain.ReconcileJob;
+import io.cohortsync.domain.ReconcileQueue;
 import io.cohortsync.domain.SessionKey;
-import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.SessionStore;
 import io.cohortsync.mixpanel.Action;
 import io.cohortsync.mixpanel.CohortExport;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.HashSet;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.BiFunction;
+import java.util.stream.IntStream;
 
 /**
  * Applies one Mixpanel export call to the membership table, announcing every real change on the
@@ -31,9 +38,13 @@ import java.util.function.BiFunction;
  * committed with a conditional write on the version it was computed from. A crash in between leaves
  * a delta ahead of the table, which the sender never sends; Mixpanel's retry recomputes and commits
  * the same change. Replays find nothing to change and cost reads only.
+ *
+ * <p>The work of a call is bounded by its own page: a session's exit pass and a rename's
+ * re-announcement are queued to the reconciler (jobs first, then the commit that makes them
+ * current), never done here. README "Full syncs, renames and the reconciler".
  */
 public final class CohortSyncService {
-    /** Deltas and commits go in slices of this many users, so a huge exit pass never builds one giant batch. */
+    /** Deltas and commits go in slices of this many users. */
     static final int SLICE = 1000;
     /** Rounds of re-read + re-diff after lost races before giving up with a retryable error. */
     static final int MAX_ATTEMPTS = 4;
@@ -41,34 +52,33 @@ public final class CohortSyncService {
     private final MembershipStore store;
     private final DeltaQueue queue;
     private final SessionStore sessions;
-    private final MassExitPolicy massExitPolicy;
-    private final CohortNames names;
+    private final CohortStore cohorts;
+    private final ReconcileQueue jobs;
+    private final boolean followRenames;
     private final Clock clock;
 
     /**
-     * @param names where cohort names are remembered to follow renames; {@link CohortNames#NOT_TRACKED}
-     *              leaves a renamed cohort's old trait as it was
+     * @param followRenames whether a new name re-announces members (README "Renames"); when false the
+     *                      name of each call is used as it comes and old traits are left as they were
      */
-    public CohortSyncService(MembershipStore store, DeltaQueue queue, SessionStore sessions,
-                             MassExitPolicy massExitPolicy, CohortNames names, Clock clock) {
+    public CohortSyncService(MembershipStore store, DeltaQueue queue, SessionStore sessions, CohortStore cohorts,
+                             ReconcileQueue jobs, boolean followRenames, Clock clock) {
         this.store = Objects.requireNonNull(store, "store");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
-        this.massExitPolicy = Objects.requireNonNull(massExitPolicy, "massExitPolicy");
-        this.names = Objects.requireNonNull(names, "names");
+        this.cohorts = Objects.requireNonNull(cohorts, "cohorts");
+        this.jobs = Objects.requireNonNull(jobs, "jobs");
+        this.followRenames = followRenames;
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     public SyncResult apply(CohortExport export) {
         Instant observedAt = clock.instant();
         boolean desired = export.action() != Action.REMOVE_MEMBERS;
+        Cohort cohort = current(export, observedAt);
         Tally tally = new Tally();
-        int renamed = followRename(export, observedAt, tally);
-        tally.committed = 0;
         for (List<String> slice : slices(export.distinctIds())) {
-            converge(export.cohort(), export.cohortName(), slice,
-                    (ids, stored) -> Diff.toward(ids, stored, desired, export.userIds()), null, export.extraTraits(),
-                    observedAt, tally);
+            converge(cohort, slice, desired, export, observedAt, tally);
         }
         int listedChanges = tally.committed;
         int unchanged = export.distinctIds().size() - listedChanges;
@@ -76,143 +86,165 @@ public final class CohortSyncService {
         int exits = desired ? 0 : listedChanges;
         SyncResult result = export.action() != Action.MEMBERS
                 ? new SyncResult(export, enters, exits, unchanged, tally.queued, SyncResult.SessionStatus.NONE, 0, 0)
-                : fullSync(export, observedAt, tally, enters, unchanged);
-        return result.completed(renamed, observedAt);
+                : fullSync(export, cohort.state, observedAt, tally, enters, unchanged);
+        return result.completed(cohort.renameStarted, observedAt, tally.marked);
     }
 
-    /**
-     * When the cohort's name differs from the one last seen, every current member is re-announced
-     * under the new name with the old trait set to false (one version bump each, so anything still
-     * queued under the old name turns stale). The new name is recorded only after that is durable, so
-     * a crash in between makes Mixpanel's retry do it again.
-     *
-     * @return members re-announced
-     */
-    private int followRename(CohortExport export, Instant observedAt, Tally tally) {
-        Optional<String> known = names.get(export.cohort());
-        if (known.isPresent() && known.get().equals(export.cohortName())) {
-            return 0;
-        }
-        int renamed = 0;
-        if (known.isPresent()) {
-            String previous = known.get();
-            Map<String, Membership> members = store.currentMembers(export.cohort());
-            List<String> ids = List.copyOf(members.keySet());
-            for (List<String> slice : slices(ids)) {
-                int before = tally.committed;
-                converge(export.cohort(), export.cohortName(), slice,
-                        (pending, stored) -> Diff.renamed(onlyMembers(pending, stored), previous), members,
-                        Map.of(), observedAt, tally);
-                renamed += tally.committed - before;
+    /** The cohort's state as this call must see it: created, migrated or renamed first if need be. */
+    private Cohort current(CohortExport export, Instant observedAt) {
+        CohortRef ref = export.cohort();
+        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            Optional<CohortState> loaded = cohorts.load(ref);
+            if (loaded.isEmpty()) {
+                if (store.hasLegacyState(ref)) {
+                    // State of an earlier version, in one partition: the reconciler moves it first.
+                    jobs.enqueue(List.of(new ReconcileJob(ReconcileJob.Kind.MIGRATE, ref, 0, null, 0, observedAt)));
+                    cohorts.startMigration(ref, export.cohortName());
+                    throw new MigrationPendingException();
+                }
+                if (cohorts.create(ref, CohortState.first(export.cohortName()))) {
+                    return new Cohort(CohortState.first(export.cohortName()), 0);
+                }
+                continue; // created concurrently: read what the other request stored
             }
-        }
-        names.put(export.cohort(), export.cohortName());
-        return renamed;
-    }
-
-    private static Map<String, Membership> onlyMembers(List<String> ids, Map<String, Membership> stored) {
-        Map<String, Membership> members = new java.util.LinkedHashMap<>();
-        for (String id : ids) {
-            Membership m = stored.get(id);
-            if (m != null && m.member()) {
-                members.put(id, m);
+            CohortState state = loaded.get();
+            if (state.migrating()) {
+                throw new MigrationPendingException();
             }
+            if (state.name().equals(export.cohortName())) {
+                return new Cohort(state, 0);
+            }
+            if (!followRenames) {
+                // Renames are not followed: this call's name is the trait, old traits stay as they were.
+                return new Cohort(new CohortState(export.cohortName(), state.nameVersion(), state.names(),
+                        state.epoch(), state.reconcileSession(), state.reconciling(), false), 0);
+            }
+            CohortState next = state.renamed(export.cohortName());
+            jobs.enqueue(ReconcileJob.perShard(ReconcileJob.Kind.RENAME, ref, next.nameVersion(), null, observedAt));
+            if (cohorts.rename(ref, state, next)) {
+                return new Cohort(next, next.nameVersion());
+            }
+            // Another request renamed first: its jobs are queued; look again.
         }
-        return members;
+        throw new DependencyUnavailableException("DynamoDB", "the cohort item kept changing under concurrent requests",
+                null);
     }
 
-    private SyncResult fullSync(CohortExport export, Instant observedAt, Tally tally, int enters, int unchanged) {
-        Optional<SessionKey> key = export.session().map(id -> new SessionKey(export.cohort(), id));
-        Set<String> exported;
-        int pages;
-        if (export.totalPages() == 1) {
-            // Everything is in this request: no page receipts to store.
-            exported = new HashSet<>(export.distinctIds());
-            pages = 1;
-        } else {
-            SessionKey session = key.orElseThrow(); // the parser guarantees a session id for multi-page exports
-            sessions.recordPage(session, export.page(), export.totalPages(), new HashSet<>(export.distinctIds()));
-            Set<Integer> received = sessions.receivedPages(session);
-            pages = (int) received.stream().filter(p -> p <= export.totalPages()).count();
-            if (pages < export.totalPages()) {
+    private SyncResult fullSync(CohortExport export, CohortState state, Instant observedAt, Tally tally, int enters,
+                                int unchanged) {
+        String sessionId = export.session().orElseGet(() -> singlePageSessionId(export, state));
+        SessionKey key = new SessionKey(export.cohort(), sessionId);
+        sessions.recordPage(key, export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds()));
+        int pages = export.totalPages() == 1 ? 1 : (int) sessions.receivedPages(key).stream()
+                .filter(p -> p <= export.totalPages()).count();
+        if (pages < export.totalPages()) {
+            return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.INCOMPLETE,
+                    pages, 0);
+        }
+        CohortState current = state;
+        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            if (sessions.outcome(key).isPresent()) {
                 return new SyncResult(export, enters, 0, unchanged, tally.queued,
-                        SyncResult.SessionStatus.INCOMPLETE, pages, 0);
+                        SyncResult.SessionStatus.ALREADY_DECIDED, pages, 0);
             }
-            exported = null; // read lazily below, only if no outcome was recorded yet
+            long epoch = current.epoch() + 1;
+            jobs.enqueue(ReconcileJob.perShard(ReconcileJob.Kind.EXIT_COUNT, export.cohort(), epoch, sessionId,
+                    observedAt));
+            if (cohorts.completeSession(export.cohort(), current, key, pages)) {
+                return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.RECONCILING,
+                        pages, 0);
+            }
+            // Another session completed (or this one, by a racing retry) first: look again.
+            current = cohorts.load(export.cohort()).orElseThrow();
         }
-        if (key.isPresent() && sessions.outcome(key.get()).isPresent()) {
-            return new SyncResult(export, enters, 0, unchanged, tally.queued,
-                    SyncResult.SessionStatus.ALREADY_DECIDED, pages, 0);
-        }
-        if (exported == null) {
-            exported = sessions.exportedIds(key.get());
-        }
-        Map<String, Membership> members = store.currentMembers(export.cohort());
-        List<String> absent = Diff.absentMembers(members, exported);
-        if (massExitPolicy.holds(members.size(), absent.size())) {
-            key.ifPresent(k -> sessions.recordOutcome(k,
-                    new SessionOutcome(SessionOutcome.Status.HELD, members.size(), absent.size())));
-            return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.HELD,
-                    pages, absent.size());
-        }
-        int before = tally.committed;
-        for (List<String> slice : slices(absent)) {
-            converge(export.cohort(), export.cohortName(), slice,
-                    (ids, stored) -> Diff.toward(ids, stored, false), members, Map.of(), observedAt, tally);
-        }
-        key.ifPresent(k -> sessions.recordOutcome(k,
-                new SessionOutcome(SessionOutcome.Status.APPLIED, members.size(), absent.size())));
-        return new SyncResult(export, enters, tally.committed - before, unchanged, tally.queued,
-                SyncResult.SessionStatus.APPLIED, pages, absent.size());
+        throw new DependencyUnavailableException("DynamoDB", "sessions of this cohort kept completing concurrently",
+                null);
     }
 
     /**
-     * Applies {@code diff} to {@code ids}: diff, enqueue, commit; users whose commit lost a race are
-     * re-read (consistently) and re-diffed, up to {@link #MAX_ATTEMPTS} rounds.
+     * A one-page export may come without a session id. Its id is derived from the epoch it completes
+     * and its members, so a retry of the same call is the same session.
      */
-    private void converge(CohortRef cohort, String cohortName, List<String> ids,
-                          BiFunction<List<String>, Map<String, Membership>, List<Change>> diff,
-                          Map<String, Membership> known, Map<String, Map<String, Object>> traits, Instant observedAt,
+    static String singlePageSessionId(CohortExport export, CohortState state) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+        export.distinctIds().stream().sorted().forEach(id -> {
+            sha.update(id.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+        });
+        return "single-" + (state.epoch() + 1) + "-" + HexFormat.of().formatHex(sha.digest(), 0, 16);
+    }
+
+    /**
+     * Brings {@code ids} to {@code desired}: diff, enqueue, commit (and, while an exit pass is pending,
+     * mark listed members whose state does not change); users whose write lost a race are re-read
+     * (consistently) and re-diffed, up to {@link #MAX_ATTEMPTS} rounds.
+     */
+    private void converge(Cohort cohort, List<String> ids, boolean desired, CohortExport export, Instant observedAt,
                           Tally tally) {
+        CohortState state = cohort.state;
+        CohortRef ref = export.cohort();
         List<String> pending = ids;
-        Map<String, Membership> stored = known;
         boolean consistent = false;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            if (stored == null) {
-                stored = store.read(cohort, pending, consistent);
+            Map<String, Membership> stored = store.read(ref, pending, consistent);
+            List<Change> changes = new ArrayList<>();
+            Map<String, Membership> marks = new LinkedHashMap<>();
+            for (String id : pending) {
+                Membership current = stored.getOrDefault(id, Membership.ABSENT);
+                if (current.member() != desired) {
+                    Membership next = (desired ? current.next(true, export.userIds().get(id)) : current.next(false))
+                            .stamped(state.nameVersion(), state.epoch());
+                    String previousName = followRenames
+                            ? state.previousNameFor(current.nameVersion()).orElse(null) : null;
+                    changes.add(new Change(id, current, next, previousName));
+                } else if (state.reconciling() && current.member() && current.listedEpoch() < state.epoch()) {
+                    marks.put(id, current);
+                }
             }
-            List<Change> changes = diff.apply(pending, stored);
-            if (changes.isEmpty()) {
-                return;
+            Set<String> conflicts = new LinkedHashSet<>();
+            if (!changes.isEmpty()) {
+                queue.enqueue(changes.stream().map(c -> Delta.of(ref, state.name(), c, observedAt,
+                        export.extraTraits().get(c.distinctId()))).toList());
+                tally.queued += changes.size();
+                Set<String> lost = store.commit(ref, changes);
+                tally.committed += changes.size() - lost.size();
+                conflicts.addAll(lost);
             }
-            queue.enqueue(changes.stream()
-                    .map(c -> Delta.of(cohort, cohortName, c, observedAt, traits.get(c.distinctId()))).toList());
-            tally.queued += changes.size();
-            Set<String> conflicts = store.commit(cohort, changes);
-            tally.committed += changes.size() - conflicts.size();
+            if (!marks.isEmpty()) {
+                Set<String> lost = store.mark(ref, marks, state.epoch());
+                tally.marked += marks.size() - lost.size();
+                conflicts.addAll(lost);
+            }
             if (conflicts.isEmpty()) {
                 return;
             }
             pending = List.copyOf(conflicts);
-            stored = null;
             consistent = true;
         }
         throw new DependencyUnavailableException("DynamoDB", pending.size()
                 + " memberships kept changing under concurrent requests", null);
     }
 
-    private static List<List<String>> slices(List<String> ids) {
-        if (ids.size() <= SLICE) {
-            return ids.isEmpty() ? List.of() : List.of(ids);
+    static List<List<String>> slices(List<String> ids) {
+        if (ids.isEmpty()) {
+            return List.of();
         }
         int n = (ids.size() + SLICE - 1) / SLICE;
-        return java.util.stream.IntStream.range(0, n)
-                .mapToObj(i -> ids.subList(i * SLICE, Math.min(ids.size(), (i + 1) * SLICE)))
+        return IntStream.range(0, n).mapToObj(i -> ids.subList(i * SLICE, Math.min(ids.size(), (i + 1) * SLICE)))
                 .toList();
+    }
+
+    private record Cohort(CohortState state, long renameStarted) {
     }
 
     private static final class Tally {
         int committed;
         int queued;
+        int marked;
     }
 }

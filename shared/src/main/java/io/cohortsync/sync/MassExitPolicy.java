@@ -17,7 +17,7 @@ public record MassExitPolicy(double maxExitShare, int minMembers) {
         }
     }
 
-    public boolean holds(int currentMembers, int exits) {
+    public boolean holds(long currentMembers, long exits) {
         return currentMembers >= minMembers && exits > maxExitShare * currentMembers;
     }
 }

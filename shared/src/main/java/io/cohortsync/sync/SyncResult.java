@@ -2,6 +2,8 @@ package io.cohortsync.sync;
 
 import io.cohortsync.mixpanel.CohortExport;
 
+import java.time.Instant;
+
 /**
  * What one webhook call changed. Counts only: no distinct ids, so it can be logged as is.
  *
@@ -11,22 +13,23 @@ import io.cohortsync.mixpanel.CohortExport;
  * @param deltasQueued  deltas put on the queue (more than enters + exits after a lost race)
  * @param session       what happened to the full-sync session, if any
  * @param pagesReceived pages of the session recorded so far (0 outside full syncs)
- * @param sessionExits  users the exit pass found absent (applied, or held)
- * @param renamed       members re-announced because the cohort's name changed
+ * @param sessionExits  always 0 here: the reconciler counts and applies a session's exits
+ * @param renamed       name version this call started a rename to (0: none)
  * @param observedAt    when the call was handled: the {@code observedAt} of its deltas
+ * @param marked        unchanged members stamped for a pending exit pass (README "The race rule")
  */
 public record SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
-                         SessionStatus session, int pagesReceived, int sessionExits, int renamed,
-                         java.time.Instant observedAt) {
+                         SessionStatus session, int pagesReceived, int sessionExits, long renamed,
+                         Instant observedAt, int marked) {
 
     public SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
                       SessionStatus session, int pagesReceived, int sessionExits) {
-        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null);
+        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null, 0);
     }
 
-    public SyncResult completed(int renamedCount, java.time.Instant at) {
+    public SyncResult completed(long renameVersion, Instant at, int markedCount) {
         return new SyncResult(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits,
-                renamedCount, at);
+                renameVersion, at, markedCount);
     }
 
     public enum SessionStatus {
@@ -34,11 +37,13 @@ public record SyncResult(CohortExport export, int enters, int exits, int unchang
         NONE,
         /** A page of a full sync whose other pages have not all arrived; no exits yet. */
         INCOMPLETE,
-        /** The session completed with this call and its exits were committed. */
+        /** The session completed with this call: its exit pass is queued to the reconciler. */
+        RECONCILING,
+        /** (reconciler) The session's exits were committed. */
         APPLIED,
-        /** The session completed but would exit too many users: nothing exited, operator alerted. */
+        /** (reconciler) The session would exit too many users: nothing exited, operator alerted. */
         HELD,
-        /** The session's exit pass was already decided by an earlier call (a replay). */
+        /** The session's completion was already committed by an earlier call (a replay). */
         ALREADY_DECIDED
     }
 }

@@ -2,6 +2,7 @@ package io.cohortsync.aws;
 
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.SessionKey;
+import io.cohortsync.domain.Shards;
 import io.cohortsync.mixpanel.CohortExport;
 import io.cohortsync.mixpanel.MixpanelRequestParser;
 import org.junit.jupiter.api.Test;
@@ -31,13 +32,24 @@ class KeysTest {
         // when / then
         assertThat(bytes(Keys.sessionPk(new SessionKey(cohort, export.sessionId()))))
                 .isLessThanOrEqualTo(MAX_PARTITION_KEY_BYTES);
-        assertThat(bytes(Keys.membershipPk(cohort))).isLessThanOrEqualTo(MAX_PARTITION_KEY_BYTES);
+        assertThat(bytes(Keys.membershipPk(cohort, Shards.COUNT - 1))).isLessThanOrEqualTo(MAX_PARTITION_KEY_BYTES);
+        assertThat(bytes(Keys.reconcilePk(cohort))).isLessThanOrEqualTo(MAX_PARTITION_KEY_BYTES);
     }
 
     @Test
     void escape_keepsKeysApart_whenIdsContainTheSeparator() {
-        assertThat(Keys.membershipPk(new CohortRef("a#b", "c")))
-                .isNotEqualTo(Keys.membershipPk(new CohortRef("a", "b#c")));
+        assertThat(Keys.membershipPk(new CohortRef("a#b", "c"), 0))
+                .isNotEqualTo(Keys.membershipPk(new CohortRef("a", "b#c"), 0));
+    }
+
+    @Test
+    void membershipPk_putsAUserInItsShard_andNeverInTheOldSinglePartition() {
+        CohortRef cohort = new CohortRef("2195193", "1457721");
+        String id = "ada@example.com";
+
+        assertThat(Keys.membershipPk(cohort, id)).isEqualTo("M#2195193#1457721#" + String.format("%02x", Shards.of(id)));
+        assertThat(Keys.membershipPk(cohort, id)).isNotEqualTo(Keys.legacyMembershipPk(cohort));
+        assertThat(Keys.legacyMembershipPk(cohort)).isEqualTo("M#2195193#1457721");
     }
 
     private static int bytes(String s) {

@@ -1,7 +1,9 @@
 package io.cohortsync.sender;
 
 import io.cohortsync.aws.AwsClients;
+import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.domain.CohortStore;
 import io.cohortsync.aws.DynamoSyncHistory;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.aws.SecretsManagerSource;
@@ -53,31 +55,26 @@ public final class SenderFactory {
                 ? new DynamoSyncHistory(dynamo, config.tableName(), java.time.Duration.ZERO, clock) : SyncHistory.DISABLED;
         // One HTTP client per Segment base URL, made on first use (a connection may have its own region).
         Map<URI, SegmentTransport> clients = new ConcurrentHashMap<>();
-        return create(config, new DynamoMembershipStore(dynamo, config.tableName(), 1),
+        return create(config, new DynamoMembershipStore(dynamo, config.tableName(), 1, Duration.ZERO, clock),
+                new DynamoCohortStore(dynamo, config.tableName(), Duration.ZERO, clock),
                 new SqsDeltaQueue(sqs, config.deltaQueueUrl()), new SqsDeadLetterQueue(sqs, config.dlqUrl()),
                 new SecretsManagerSource(aws.secretsManager()),
                 url -> clients.computeIfAbsent(url, u -> new SegmentClient(u, clock)), history, out, clock);
     }
 
     /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
-    static SenderService create(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue,
-                                DeadLetterQueue deadLetters, SecretSource secrets, SegmentTransport segment,
-                                PrintStream out, Clock clock) {
-        return create(config, store, requeue, deadLetters, secrets, segment, SyncHistory.DISABLED, out, clock);
-    }
-
-    static SenderService create(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue,
-                                DeadLetterQueue deadLetters, SecretSource secrets, SegmentTransport segment,
-                                SyncHistory history, PrintStream out, Clock clock) {
-        return create(config, store, requeue, deadLetters, secrets, url -> segment, history, out, clock);
+    static SenderService create(SenderConfig config, MembershipStore store, CohortStore cohorts,
+                                DelayedDeltaQueue requeue, DeadLetterQueue deadLetters, SecretSource secrets,
+                                SegmentTransport segment, SyncHistory history, PrintStream out, Clock clock) {
+        return create(config, store, cohorts, requeue, deadLetters, secrets, url -> segment, history, out, clock);
     }
 
     /**
      * @param transports the transport for a Segment base URL; each connection's URL comes from the Segment
      *                   secret (its own region or endpoint) or else the deployment's {@code segmentBaseUrl}
      */
-    static SenderService create(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue,
-                                DeadLetterQueue deadLetters, SecretSource secrets,
+    static SenderService create(SenderConfig config, MembershipStore store, CohortStore cohorts,
+                                DelayedDeltaQueue requeue, DeadLetterQueue deadLetters, SecretSource secrets,
                                 Function<URI, SegmentTransport> transports, SyncHistory history, PrintStream out,
                                 Clock clock) {
         CachedSecret<SegmentDestinations> destinations = new CachedSecret<>(secrets, config.segmentSecretId(),
@@ -102,7 +99,7 @@ public final class SenderFactory {
             };
             return SegmentDelivery.standard(transport, key, config.segmentTimeout(), clock);
         });
-        return new SenderService(config, store, requeue, deadLetters, forConnection, clock,
+        return new SenderService(config, store, cohorts, requeue, deadLetters, forConnection, clock,
                 new JsonLog("sender", out, clock), () -> new Metrics(out, clock, Map.of("Function", "sender")), history);
     }
 }

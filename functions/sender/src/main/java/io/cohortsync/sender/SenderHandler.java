@@ -33,12 +33,14 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
      * (the reliability suite injects faults through them, the benchmark counts through them).
      */
     public static SenderHandler withPorts(SenderConfig config, io.cohortsync.domain.MembershipStore store,
+                                          io.cohortsync.domain.CohortStore cohorts,
                                           io.cohortsync.domain.DelayedDeltaQueue requeue,
                                           io.cohortsync.domain.DeadLetterQueue deadLetters,
                                           io.cohortsync.domain.SecretSource secrets,
                                           io.cohortsync.segment.SegmentTransport segment,
                                           java.io.PrintStream out, java.time.Clock clock) {
-        return new SenderHandler(SenderFactory.create(config, store, requeue, deadLetters, secrets, segment, out, clock));
+        return new SenderHandler(SenderFactory.create(config, store, cohorts, requeue, deadLetters, secrets, segment,
+                io.cohortsync.domain.SyncHistory.DISABLED, out, clock));
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

@@ -2,6 +2,8 @@ package io.cohortsync.sender;
 
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
+import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.DeadLetter;
 import io.cohortsync.domain.DeadLetterQueue;
 import io.cohortsync.domain.DelayedDeltaQueue;
@@ -62,17 +64,17 @@ final class SenderService {
     private final JsonLog log;
     private final Supplier<Metrics> metrics;
     private final SyncHistory history;
+    private final CohortStore cohorts;
 
-    SenderService(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue, DeadLetterQueue deadLetters,
-                  SegmentDelivery delivery, Clock clock, JsonLog log, Supplier<Metrics> metrics) {
-        this(config, store, requeue, deadLetters, connection -> delivery, clock, log, metrics, SyncHistory.DISABLED);
-    }
-
-    /** @param deliveries the delivery (write key, Segment URL) for each connection */
-    SenderService(SenderConfig config, MembershipStore store, DelayedDeltaQueue requeue, DeadLetterQueue deadLetters,
-                  Function<String, SegmentDelivery> deliveries, Clock clock, JsonLog log, Supplier<Metrics> metrics,
-                  SyncHistory history) {
+    /**
+     * @param deliveries the delivery (write key, Segment URL) for each connection
+     * @param cohorts    read for the cohort's current name when a stale delta must still clear an old name
+     */
+    SenderService(SenderConfig config, MembershipStore store, CohortStore cohorts, DelayedDeltaQueue requeue,
+                  DeadLetterQueue deadLetters, Function<String, SegmentDelivery> deliveries, Clock clock, JsonLog log,
+                  Supplier<Metrics> metrics, SyncHistory history) {
         this.history = history;
+        this.cohorts = cohorts;
         this.config = config;
         this.store = store;
         this.requeue = requeue;
@@ -140,18 +142,25 @@ final class SenderService {
         }
         List<Delta> send = new ArrayList<>();
         List<Delta> later = new ArrayList<>();
+        List<Delta> staleRenamed = new ArrayList<>();
         Instant now = clock.instant();
         for (Delta d : sources.keySet()) {
             Membership m = stored.get(d.cohort()).getOrDefault(d.distinctId(), Membership.ABSENT);
             switch (Verdict.of(d, m, now, config.neverCommittedAfter())) {
                 case SEND -> send.add(d);
-                case STALE -> inv.stale++;
+                case STALE -> {
+                    inv.stale++;
+                    if (d.previousName() != null) {
+                        staleRenamed.add(d);
+                    }
+                }
                 case NOT_YET_COMMITTED -> later.add(d);
                 case NEVER_COMMITTED -> inv.neverCommitted++;
             }
         }
         requeue(inv, later, sources);
-        deliver(inv, send, sources, deadline, waitingOnLetters);
+        List<Delta> clears = clears(inv, staleRenamed, sources);
+        deliver(inv, send, clears, sources, deadline, waitingOnLetters);
         writeDeadLetters(inv, poison, waitingOnLetters);
         updateHistory(inv);
     }
@@ -190,27 +199,60 @@ final class SenderService {
         }
     }
 
-    /** Each connection's deltas go to its own Segment destination. */
-    private void deliver(Invocation inv, List<Delta> send, Map<Delta, Set<String>> sources, Instant deadline,
-                         Set<String> waitingOnLetters) {
-        Map<String, List<Delta>> byConnection = new LinkedHashMap<>();
-        send.forEach(d -> byConnection.computeIfAbsent(d.cohort().connection(), c -> new ArrayList<>()).add(d));
-        byConnection.forEach((connection, deltas) ->
-                deliverTo(deliveries.apply(connection), inv, deltas, sources, deadline, waitingOnLetters));
+    /**
+     * Stale deltas that name a previous name: their own identify can no longer be sent, but the old
+     * name's false must still reach the profile (README "The rename rule"), unless the cohort carries
+     * that name again. A failed read of the cohort's name brings the records back.
+     */
+    private List<Delta> clears(Invocation inv, List<Delta> staleRenamed, Map<Delta, Set<String>> sources) {
+        if (staleRenamed.isEmpty()) {
+            return List.of();
+        }
+        Map<CohortRef, String> currentNames = new HashMap<>();
+        List<Delta> clears = new ArrayList<>();
+        for (Delta d : staleRenamed) {
+            String current;
+            try {
+                current = currentNames.computeIfAbsent(d.cohort(),
+                        c -> cohorts.load(c).map(CohortState::name).orElse(d.cohortName()));
+            } catch (DependencyUnavailableException e) {
+                sources.get(d).forEach(id -> inv.fail(id, e.getMessage()));
+                continue;
+            }
+            if (!d.previousName().equals(current)) {
+                clears.add(d);
+            }
+        }
+        return clears;
     }
 
-    private void deliverTo(SegmentDelivery delivery, Invocation inv, List<Delta> send, Map<Delta, Set<String>> sources,
-                           Instant deadline, Set<String> waitingOnLetters) {
+    /** Each connection's deltas go to its own Segment destination. */
+    private void deliver(Invocation inv, List<Delta> send, List<Delta> clears, Map<Delta, Set<String>> sources,
+                         Instant deadline, Set<String> waitingOnLetters) {
+        Map<String, List<Delta>> byConnection = new LinkedHashMap<>();
+        Map<String, List<Delta>> clearsByConnection = new LinkedHashMap<>();
+        send.forEach(d -> byConnection.computeIfAbsent(d.cohort().connection(), c -> new ArrayList<>()).add(d));
+        clears.forEach(d -> {
+            byConnection.computeIfAbsent(d.cohort().connection(), c -> new ArrayList<>());
+            clearsByConnection.computeIfAbsent(d.cohort().connection(), c -> new ArrayList<>()).add(d);
+        });
+        byConnection.forEach((connection, deltas) -> deliverTo(deliveries.apply(connection), inv, deltas,
+                clearsByConnection.getOrDefault(connection, List.of()), sources, deadline, waitingOnLetters));
+    }
+
+    private void deliverTo(SegmentDelivery delivery, Invocation inv, List<Delta> send, List<Delta> clears,
+                           Map<Delta, Set<String>> sources, Instant deadline, Set<String> waitingOnLetters) {
         // Deltas of one change observed twice share a messageId: one message stands for all of them.
         Map<String, List<Delta>> byMessageId = new LinkedHashMap<>();
+        Set<String> clearing = new LinkedHashSet<>();
         List<EncodedMessage> messages = new ArrayList<>();
         for (Delta d : send) {
-            IdentifyMessage m = IdentifyMessage.of(d, config.traitPrefix(), config.messageIdNamespace());
-            List<Delta> same = byMessageId.computeIfAbsent(m.messageId(), k -> new ArrayList<>());
-            if (same.isEmpty()) {
-                messages.add(m.encode());
-            }
-            same.add(d);
+            add(IdentifyMessage.of(d, config.traitPrefix(), config.messageIdNamespace()), d, byMessageId, messages);
+        }
+        for (Delta d : clears) {
+            IdentifyMessage m = IdentifyMessage.clearing(d, config.traitPrefix(), config.messageIdNamespace());
+            add(m, d, byMessageId, messages);
+            clearing.add(m.messageId());
         }
         if (messages.isEmpty()) {
             return;
@@ -222,11 +264,12 @@ final class SenderService {
             byMessageId.values().forEach(ds -> inv.delivered(ds.get(0), 0, 0, 1));
             return;
         }
-        DeliveryReport report = delivery.deliver(messages, deadline, ids -> stillCurrent(ids, byMessageId));
+        DeliveryReport report = delivery.deliver(messages, deadline, ids -> stillCurrent(ids, byMessageId, clearing));
         inv.report = DeliveryReport.combine(inv.report, report);
         report.outcomes().forEach((messageId, outcome) -> {
             List<Delta> deltas = byMessageId.get(messageId);
             switch (outcome) {
+                case MessageOutcome.Accepted a when clearing.contains(messageId) -> inv.cleared++;
                 case MessageOutcome.Accepted a -> {
                     inv.sent++;
                     inv.delivered(deltas.get(0), 1, 0, 0);
@@ -244,6 +287,15 @@ final class SenderService {
                 case MessageOutcome.Withdrawn w -> inv.stale += deltas.size();
             }
         });
+    }
+
+    private static void add(IdentifyMessage m, Delta d, Map<String, List<Delta>> byMessageId,
+                            List<EncodedMessage> messages) {
+        List<Delta> same = byMessageId.computeIfAbsent(m.messageId(), k -> new ArrayList<>());
+        if (same.isEmpty()) {
+            messages.add(m.encode());
+        }
+        same.add(d);
     }
 
     /**
@@ -264,9 +316,17 @@ final class SenderService {
      * Before a retry that followed a wait: which messages still equal the stored state. A failed
      * re-read keeps them all: the first read found them current, and a re-check is only a tightening.
      */
-    private Set<String> stillCurrent(Set<String> messageIds, Map<String, List<Delta>> byMessageId) {
+    private Set<String> stillCurrent(Set<String> messageIds, Map<String, List<Delta>> byMessageId,
+                                     Set<String> clearing) {
         Map<Delta, String> pending = new LinkedHashMap<>();
-        messageIds.forEach(id -> byMessageId.get(id).forEach(d -> pending.put(d, id)));
+        Set<String> keep = new LinkedHashSet<>();
+        messageIds.forEach(id -> {
+            if (clearing.contains(id)) {
+                keep.add(id); // an old name's false stays true to send whatever the table says now
+            } else {
+                byMessageId.get(id).forEach(d -> pending.put(d, id));
+            }
+        });
         Map<CohortRef, Map<String, Membership>> stored;
         try {
             stored = readState(pending.keySet());
@@ -274,7 +334,6 @@ final class SenderService {
             return messageIds;
         }
         Instant now = clock.instant();
-        Set<String> keep = new LinkedHashSet<>();
         pending.forEach((d, id) -> {
             Membership m = stored.get(d.cohort()).getOrDefault(d.distinctId(), Membership.ABSENT);
             if (Verdict.of(d, m, now, config.neverCommittedAfter()) == Verdict.SEND) {
@@ -314,6 +373,9 @@ final class SenderService {
             fields.put("wouldSend", inv.wouldSend);
         }
         fields.put("stale", inv.stale);
+        if (inv.cleared > 0) {
+            fields.put("clearedOldNames", inv.cleared);
+        }
         fields.put("neverCommitted", inv.neverCommitted);
         fields.put("requeued", inv.requeued);
         fields.put("rejected", inv.rejected);
@@ -351,6 +413,7 @@ final class SenderService {
         Metrics m = metrics.get();
         m.count("IdentifiesSent", inv.sent)
                 .count("DroppedStale", inv.stale)
+                .count("OldNamesCleared", inv.cleared)
                 .count("DroppedNeverCommitted", inv.neverCommitted)
                 .count("Requeued", inv.requeued)
                 .count("Rejected", inv.rejected)
@@ -430,6 +493,7 @@ final class SenderService {
         int poison;
         int sent;
         int stale;
+        int cleared;
         int neverCommitted;
         int requeued;
         int rejected;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.HistoryEntry;
+import io.cohortsync.domain.ReconcileStore;
+import io.cohortsync.domain.Shards;
 
 import java.util.List;
 
@@ -18,7 +20,7 @@ record StatusResponse(int statusCode, String body) {
         return new StatusResponse(status, n.toString());
     }
 
-    static StatusResponse history(CohortRef cohort, List<HistoryEntry> entries) {
+    static StatusResponse history(CohortRef cohort, List<HistoryEntry> entries, List<ReconcileStore.Summary> reconciles) {
         ObjectNode n = MAPPER.createObjectNode();
         n.put("projectId", cohort.projectId());
         n.put("cohortId", cohort.cohortId());
@@ -48,6 +50,32 @@ record StatusResponse(int statusCode, String body) {
             o.put("sent", e.sent());
             o.put("rejected", e.rejected());
             o.put("wouldSend", e.wouldSend());
+        }
+        ArrayNode work = n.putArray("reconcile");
+        for (ReconcileStore.Summary r : reconciles) {
+            ObjectNode o = work.addObject();
+            o.put("work", r.kind());
+            o.put("generation", r.generation());
+            if (r.sessionId() != null) {
+                o.put("sessionId", r.sessionId());
+            }
+            o.put("phase", r.phase().name());
+            int shards = "MIGRATE".equals(r.kind()) ? 1 : Shards.COUNT;
+            o.put("shards", shards);
+            if ("EXIT".equals(r.kind())) {
+                o.put("shardsCounted", r.shardsCounted());
+                o.put("members", r.members());
+                o.put("exitsFound", r.matched());
+                o.put("exits", r.changed());
+            } else if ("RENAME".equals(r.kind())) {
+                o.put("renamed", r.changed());
+            } else {
+                o.put("migrated", r.changed());
+            }
+            o.put("shardsDone", r.shardsDone());
+            o.put("remainingShards", shards - r.shardsDone());
+            o.put("scanned", r.scanned());
+            o.put("done", r.phase() == ReconcileStore.Phase.DONE || r.phase() == ReconcileStore.Phase.HELD);
         }
         return new StatusResponse(200, n.toString());
     }

@@ -1,7 +1,5 @@
 package io.cohortsync.webhook;
 
-import io.cohortsync.sync.MassExitPolicy;
-
 import java.time.Duration;
 import java.util.Map;
 
@@ -9,30 +7,35 @@ import java.util.Map;
  * The webhook's settings, all from environment variables (README "Configuration" lists each with
  * its default).
  */
-public record WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId,
-                            MassExitPolicy massExitPolicy, Duration sessionTtl, int maxBodyBytes,
-                            Duration secretCacheTtl, int commitConcurrency, Duration deltaDelay,
-                            String userIdProperty, boolean renameTraits, Duration historyTtl,
-                            Map<String, String> extraTraits) {
+public record WebhookConfig(String tableName, String deltaQueueUrl, String reconcileQueueUrl, String webhookSecretId,
+                            Duration sessionTtl, int maxBodyBytes, Duration secretCacheTtl, int commitConcurrency,
+                            Duration deltaDelay, String userIdProperty, boolean renameTraits, Duration historyTtl,
+                            Map<String, String> extraTraits, Duration exitedTtl) {
 
     /** The core settings; the optional features at their defaults (no mapping, renames on, 30-day history). */
-    public WebhookConfig(String tableName, String deltaQueueUrl, String webhookSecretId, MassExitPolicy massExitPolicy,
+    public WebhookConfig(String tableName, String deltaQueueUrl, String reconcileQueueUrl, String webhookSecretId,
                          Duration sessionTtl, int maxBodyBytes, Duration secretCacheTtl, int commitConcurrency,
                          Duration deltaDelay) {
-        this(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes, secretCacheTtl,
-                commitConcurrency, deltaDelay, "", true, Duration.ofDays(30), Map.of());
+        this(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes, secretCacheTtl,
+                commitConcurrency, deltaDelay, "", true, Duration.ofDays(30), Map.of(), Duration.ofDays(30));
     }
 
     /** Same settings with another identity mapping ({@code ""}: the distinct id). */
     public WebhookConfig withUserIdProperty(String property) {
-        return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl, extraTraits);
+        return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
+                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl, extraTraits, exitedTtl);
     }
 
     /** Same settings with another allow-list of member properties copied as traits. */
     public WebhookConfig withExtraTraits(Map<String, String> mapping) {
-        return new WebhookConfig(tableName, deltaQueueUrl, webhookSecretId, massExitPolicy, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, mapping);
+        return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
+                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, mapping, exitedTtl);
+    }
+
+    /** Same settings with renames followed or not. */
+    public WebhookConfig withRenameTraits(boolean follow) {
+        return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
+                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, follow, historyTtl, extraTraits, exitedTtl);
     }
 
     public WebhookConfig {
@@ -46,9 +49,8 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
         return new WebhookConfig(
                 required(env, "TABLE_NAME"),
                 required(env, "DELTA_QUEUE_URL"),
+                required(env, "RECONCILE_QUEUE_URL"),
                 required(env, "WEBHOOK_SECRET_ID"),
-                new MassExitPolicy(Double.parseDouble(env.getOrDefault("MASS_EXIT_MAX_SHARE", "0.5")),
-                        Integer.parseInt(env.getOrDefault("MASS_EXIT_MIN_MEMBERS", "1000"))),
                 Duration.ofHours(Long.parseLong(env.getOrDefault("SESSION_TTL_HOURS", "72"))),
                 Integer.parseInt(env.getOrDefault("MAX_BODY_BYTES", "6000000")),
                 Duration.ofSeconds(Long.parseLong(env.getOrDefault("SECRET_CACHE_SECONDS", "300"))),
@@ -57,7 +59,8 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String webho
                 env.getOrDefault("USER_ID_PROPERTY", ""),
                 Boolean.parseBoolean(env.getOrDefault("RENAME_TRAITS", "true")),
                 Duration.ofDays(Long.parseLong(env.getOrDefault("HISTORY_TTL_DAYS", "30"))),
-                extraTraits(env.getOrDefault("EXTRA_TRAITS", "")));
+                extraTraits(env.getOrDefault("EXTRA_TRAITS", "")),
+                Duration.ofDays(Long.parseLong(env.getOrDefault("EXITED_TTL_DAYS", "30"))));
     }
 
     /**

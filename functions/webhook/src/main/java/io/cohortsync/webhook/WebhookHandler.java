@@ -30,21 +30,8 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
      * A handler around the given ports, for tools that drive the real handler with their own adapters
      * (the reliability suite injects faults through them, the benchmark counts through them).
      */
-    public static WebhookHandler withPorts(WebhookConfig config, io.cohortsync.domain.MembershipStore store,
-                                           io.cohortsync.domain.DeltaQueue queue,
-                                           io.cohortsync.domain.SessionStore sessions,
-                                           io.cohortsync.domain.CohortNames names,
-                                           io.cohortsync.domain.SecretSource secrets, java.time.Clock clock) {
-        return new WebhookHandler(WebhookFactory.create(config, store, queue, sessions, names,
-                io.cohortsync.domain.SyncHistory.DISABLED, secrets, clock));
-    }
-
-    /** As above, with renames not followed ({@link io.cohortsync.domain.CohortNames#NOT_TRACKED}). */
-    public static WebhookHandler withPorts(WebhookConfig config, io.cohortsync.domain.MembershipStore store,
-                                           io.cohortsync.domain.DeltaQueue queue,
-                                           io.cohortsync.domain.SessionStore sessions,
-                                           io.cohortsync.domain.SecretSource secrets, java.time.Clock clock) {
-        return withPorts(config, store, queue, sessions, io.cohortsync.domain.CohortNames.NOT_TRACKED, secrets, clock);
+    public static WebhookHandler withPorts(WebhookConfig config, WebhookPorts ports, java.time.Clock clock) {
+        return new WebhookHandler(WebhookFactory.create(config, ports, clock));
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

@@ -12,7 +12,9 @@ import io.cohortsync.mixpanel.MixpanelRequestParser;
 import io.cohortsync.mixpanel.MixpanelResponse;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
+import io.cohortsync.domain.ReconcileStore;
 import io.cohortsync.sync.CohortSyncService;
+import io.cohortsync.sync.MigrationPendingException;
 import io.cohortsync.sync.SyncResult;
 
 import java.time.Clock;
@@ -26,6 +28,8 @@ import java.util.function.Supplier;
  * anything transient and 500 for our own bugs (both retried by Mixpanel).
  */
 public final class WebhookService {
+    /** Reconciles (exit passes, renames, migrations) shown by {@code GET /mixpanel/status}, newest first. */
+    static final int RECONCILES_SHOWN = 5;
     private final BasicAuthenticator authenticator;
     private final MixpanelRequestParser parser;
     private final CohortSyncService sync;
@@ -33,10 +37,13 @@ public final class WebhookService {
     private final JsonLog log;
     private final Supplier<Metrics> metrics;
     private final SyncHistory history;
+    private final ReconcileStore progress;
     private final Clock clock;
 
     WebhookService(BasicAuthenticator authenticator, MixpanelRequestParser parser, CohortSyncService sync,
-                   int maxBodyBytes, JsonLog log, Supplier<Metrics> metrics, SyncHistory history, Clock clock) {
+                   int maxBodyBytes, JsonLog log, Supplier<Metrics> metrics, SyncHistory history,
+                   ReconcileStore progress, Clock clock) {
+        this.progress = progress;
         this.authenticator = authenticator;
         this.parser = parser;
         this.sync = sync;
@@ -71,7 +78,7 @@ public final class WebhookService {
                 return StatusResponse.error(400, "'limit' must be a number");
             }
             CohortRef ref = new CohortRef(connection, project, cohort);
-            return StatusResponse.history(ref, history.recent(ref, limit));
+            return StatusResponse.history(ref, history.recent(ref, limit), progress.recent(ref, RECONCILES_SHOWN));
         } catch (UnknownConnectionException e) {
             return StatusResponse.error(404, "unknown connection");
         } catch (UnauthorizedException e) {
@@ -115,6 +122,10 @@ public final class WebhookService {
         } catch (UnauthorizedException e) {
             fields.put("authFailure", e.getMessage());
             response = MixpanelResponse.failure(401, actionOf(export), "invalid or missing credentials");
+        } catch (MigrationPendingException e) {
+            // Transient by design: the reconciler is moving this cohort's old state; Mixpanel retries a 503.
+            fields.put("migrating", true);
+            response = MixpanelResponse.failure(503, actionOf(export), e.getMessage());
         } catch (DependencyUnavailableException e) {
             fields.put("dependency", e.dependency());
             fields.put("error", e.getMessage());
@@ -145,6 +156,7 @@ public final class WebhookService {
         }
         if (response.isSuccess() && result != null && result.enters() + result.exits() + result.renamed() == 0
                 && result.session() != SyncResult.SessionStatus.HELD
+                && result.session() != SyncResult.SessionStatus.RECONCILING
                 && result.session() != SyncResult.SessionStatus.INCOMPLETE) {
             return;
         }
@@ -157,7 +169,7 @@ public final class WebhookService {
                     request.requestId(), export.action().wireName(), export.sessionId(), export.page(),
                     export.totalPages(), export.membersReceived(), skipped,
                     result == null ? 0 : result.enters(), result == null ? 0 : result.exits(),
-                    result == null ? 0 : result.unchanged(), result == null ? 0 : result.renamed(),
+                    result == null ? 0 : result.unchanged(), 0,
                     result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
                     response.statusCode(), held ? "held" : response.isSuccess() ? "success" : "failure",
                     Math.round(millis * 10) / 10.0, 0, 0, 0));
@@ -213,19 +225,27 @@ public final class WebhookService {
                 .count("Exits", result == null ? 0 : result.exits())
                 .count("Unchanged", result == null ? 0 : result.unchanged())
                 .count("DeltasQueued", result == null ? 0 : result.deltasQueued())
-                .count("HeldSessions", held ? 1 : 0);
+                .count("HeldSessions", held ? 1 : 0)
+                .count("ReconcilesQueued", result != null && result.session() == SyncResult.SessionStatus.RECONCILING
+                        ? 1 : 0)
+                .count("RenamesQueued", result != null && result.renamed() > 0 ? 1 : 0)
+                .count("Marked", result == null ? 0 : result.marked());
         if (result != null) {
             fields.put("enters", result.enters());
             fields.put("exits", result.exits());
             fields.put("unchanged", result.unchanged());
             fields.put("deltasQueued", result.deltasQueued());
             if (result.renamed() > 0) {
-                fields.put("renamed", result.renamed());
+                // The reconciler re-announces the members; this call only stored the new name.
+                fields.put("renameQueued", true);
+                fields.put("nameVersion", result.renamed());
+            }
+            if (result.marked() > 0) {
+                fields.put("marked", result.marked());
             }
             fields.put("session", result.session().name());
             if (result.session() != SyncResult.SessionStatus.NONE) {
                 fields.put("pagesReceived", result.pagesReceived());
-                fields.put("sessionExits", result.sessionExits());
             }
         }
         if (!response.isSuccess()) {

@@ -1,0 +1,43 @@
+package io.cohortsync.domain;
+
+import java.util.Optional;
+
+/**
+ * Port: the per-cohort item ({@link CohortState}). Every change to it is conditional on what the
+ * caller read, so two requests racing on a rename or on a session's completion cannot both win.
+ */
+public interface CohortStore {
+    /** The cohort's state (strongly consistent), empty for a cohort never seen. */
+    Optional<CohortState> load(CohortRef cohort);
+
+    /**
+     * Creates the item for a cohort seen for the first time.
+     *
+     * @return false if it exists already (someone else created it first)
+     */
+    boolean create(CohortRef cohort, CohortState state);
+
+    /**
+     * Stores a rename: {@code next} must be {@code current.renamed(…)}.
+     *
+     * @return false if the stored name version is no longer {@code current.nameVersion()}
+     */
+    boolean rename(CohortRef cohort, CohortState current, CohortState next);
+
+    /**
+     * In one transaction: the cohort moves to {@code current.epoch() + 1} with {@code session}'s exit
+     * pass pending, and the session's outcome becomes {@link SessionOutcome.Status#RECONCILING}.
+     *
+     * @return false if the stored epoch is no longer {@code current.epoch()} or the session has an outcome
+     */
+    boolean completeSession(CohortRef cohort, CohortState current, SessionKey session, int pages);
+
+    /** Clears the pending mark of {@code epoch}'s exit pass (no effect if a newer session completed since). */
+    void finishReconcile(CohortRef cohort, long epoch);
+
+    /** Marks the cohort as migrating (requests answer 503 until {@link #finishMigration}). */
+    void startMigration(CohortRef cohort, String name);
+
+    /** The cohort's state is in the sharded layout: requests may sync it again. */
+    void finishMigration(CohortRef cohort);
+}

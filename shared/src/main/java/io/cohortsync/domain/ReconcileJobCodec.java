@@ -1,0 +1,76 @@
+package io.cohortsync.domain;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
+/**
+ * The reconcile queue's message format (README "Full syncs, renames and the reconciler"):
+ * <pre>{"schema":"cohort-sync.reconcile/1","kind":"EXIT_COUNT","projectId":"2195193","cohortId":"1457721",
+ *  "generation":4,"sessionId":"7f0d…","shard":3,"queuedAt":"2026-12-01T10:00:00Z"}</pre>
+ * plus {@code connection} for a non-default connection. A message carries no user data.
+ */
+public final class ReconcileJobCodec {
+    public static final String SCHEMA = "cohort-sync.reconcile/1";
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private ReconcileJobCodec() {
+    }
+
+    public static String encode(ReconcileJob job) {
+        ObjectNode json = MAPPER.createObjectNode();
+        json.put("schema", SCHEMA);
+        json.put("kind", job.kind().name());
+        if (!job.cohort().isDefaultConnection()) {
+            json.put("connection", job.cohort().connection());
+        }
+        json.put("projectId", job.cohort().projectId());
+        json.put("cohortId", job.cohort().cohortId());
+        json.put("generation", job.generation());
+        if (job.sessionId() != null) {
+            json.put("sessionId", job.sessionId());
+        }
+        json.put("shard", job.shard());
+        json.put("queuedAt", job.queuedAt().toString());
+        return json.toString();
+    }
+
+    /** @throws MalformedDeltaException if the body is not a reconcile job (poison: it can never succeed) */
+    public static ReconcileJob decode(String body) {
+        JsonNode json;
+        try {
+            json = MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new MalformedDeltaException("not JSON", null);
+        }
+        if (json == null || !json.isObject() || !SCHEMA.equals(json.path("schema").asText())) {
+            throw new MalformedDeltaException("schema is not " + SCHEMA, null);
+        }
+        try {
+            ReconcileJob.Kind kind = ReconcileJob.Kind.valueOf(text(json, "kind"));
+            String connection = json.hasNonNull("connection") ? json.get("connection").asText()
+                    : CohortRef.DEFAULT_CONNECTION;
+            CohortRef cohort = new CohortRef(connection, text(json, "projectId"), text(json, "cohortId"));
+            if (!json.path("generation").canConvertToLong() || !json.path("shard").canConvertToInt()) {
+                throw new MalformedDeltaException("generation and shard must be numbers", null);
+            }
+            return new ReconcileJob(kind, cohort, json.get("generation").asLong(),
+                    json.hasNonNull("sessionId") ? json.get("sessionId").asText() : null, json.get("shard").asInt(),
+                    Instant.parse(text(json, "queuedAt")));
+        } catch (IllegalArgumentException | DateTimeParseException e) {
+            throw new MalformedDeltaException("invalid reconcile job: " + e.getMessage(), null);
+        }
+    }
+
+    private static String text(JsonNode json, String field) {
+        JsonNode v = json.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new MalformedDeltaException(field + " is missing or not a string", null);
+        }
+        return v.asText();
+    }
+}

@@ -1,0 +1,12 @@
+package io.cohortsync.domain;
+
+import java.time.Duration;
+import java.util.List;
+
+/** Port: the reconciler's job queue. Returns only once every job is durably queued. */
+public interface ReconcileQueue {
+    void enqueue(List<ReconcileJob> jobs);
+
+    /** Queues jobs to be looked at again after {@code delay} (at most 15 minutes, the SQS limit). */
+    void enqueueDelayed(List<ReconcileJob> jobs, Duration delay);
+}
