@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fresh set of the resources one test needs, in the emulator the SDK is pointed at: its own table,
- * delta queue, DLQ and secrets (unique names, so tests never see each other's data), plus clients.
+ * delta queue, reconcile queue, their DLQs and secrets (unique names, so tests never see each other's data), plus clients.
  */
 public final class AwsStack {
     public static final String WEBHOOK_USERNAME = "mixpanel";
@@ -26,6 +26,8 @@ public final class AwsStack {
     public final String tableName;
     public final String queueUrl;
     public final String dlqUrl;
+    public final String reconcileQueueUrl;
+    public final String reconcileDlqUrl;
     public final String webhookSecretId;
     public final String segmentSecretId;
     public final DynamoDbClient dynamo;
@@ -42,6 +44,9 @@ public final class AwsStack {
         String[] queues = Infrastructure.createQueues(sqs, name + "-deltas");
         this.queueUrl = queues[0];
         this.dlqUrl = queues[1];
+        String[] reconcile = Infrastructure.createReconcileQueues(sqs, name + "-reconcile");
+        this.reconcileQueueUrl = reconcile[0];
+        this.reconcileDlqUrl = reconcile[1];
         this.webhookSecretId = name + "/webhook";
         this.segmentSecretId = name + "/segment";
         Infrastructure.putSecret(secrets, webhookSecretId,
@@ -63,6 +68,7 @@ public final class AwsStack {
         env.put("TABLE_NAME", tableName);
         env.put("DELTA_QUEUE_URL", queueUrl);
         env.put("DLQ_URL", dlqUrl);
+        env.put("RECONCILE_QUEUE_URL", reconcileQueueUrl);
         env.put("WEBHOOK_SECRET_ID", webhookSecretId);
         env.put("SEGMENT_SECRET_ID", segmentSecretId);
         return env;

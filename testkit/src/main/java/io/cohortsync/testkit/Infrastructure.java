@@ -16,14 +16,17 @@ import java.util.Map;
 
 /**
  * Creates the resources the functions need, with the definitions template.yaml gives them: one
- * on-demand table keyed {@code pk}/{@code sk} with TTL on {@code expiresAt}; a delta queue with a
- * redrive policy to a DLQ kept 14 days; the two secrets. Idempotent, so a local run can reuse them.
+ * on-demand table keyed {@code pk}/{@code sk} with TTL on {@code expiresAt}; a delta queue and a
+ * reconcile queue, each with a redrive policy to its DLQ kept 14 days; the two secrets. Idempotent, so a local run can reuse them.
  */
 public final class Infrastructure {
     public static final int MAX_RECEIVE_COUNT = 5;
     public static final int SENDER_TIMEOUT_SECONDS = 60;
     /** AWS advises at least 6x the consumer's timeout. */
     public static final int VISIBILITY_TIMEOUT_SECONDS = 6 * SENDER_TIMEOUT_SECONDS;
+    /** The reconciler runs a job until 20 s before this, then queues its continuation. */
+    public static final int RECONCILER_TIMEOUT_SECONDS = 120;
+    public static final int RECONCILE_VISIBILITY_TIMEOUT_SECONDS = 6 * RECONCILER_TIMEOUT_SECONDS;
     private static final int DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 
     private Infrastructure() {
@@ -48,6 +51,15 @@ public final class Infrastructure {
 
     /** @return [delta queue url, dlq url] */
     public static String[] createQueues(SqsClient sqs, String name) {
+        return createQueues(sqs, name, VISIBILITY_TIMEOUT_SECONDS);
+    }
+
+    /** @return [reconcile queue url, reconcile dlq url]: the same shape, sized for the reconciler's timeout */
+    public static String[] createReconcileQueues(SqsClient sqs, String name) {
+        return createQueues(sqs, name, RECONCILE_VISIBILITY_TIMEOUT_SECONDS);
+    }
+
+    private static String[] createQueues(SqsClient sqs, String name, int visibilityTimeoutSeconds) {
         String dlqUrl = sqs.createQueue(b -> b.queueName(name + "-dlq")
                 .attributes(Map.of(QueueAttributeName.MESSAGE_RETENTION_PERIOD, Integer.toString(DLQ_RETENTION_SECONDS))))
                 .queueUrl();
@@ -55,7 +67,7 @@ public final class Infrastructure {
                 .attributes().get(QueueAttributeName.QUEUE_ARN);
         String queueUrl = sqs.createQueue(b -> b.queueName(name)
                 .attributes(Map.of(
-                        QueueAttributeName.VISIBILITY_TIMEOUT, Integer.toString(VISIBILITY_TIMEOUT_SECONDS),
+                        QueueAttributeName.VISIBILITY_TIMEOUT, Integer.toString(visibilityTimeoutSeconds),
                         QueueAttributeName.REDRIVE_POLICY, "{\"deadLetterTargetArn\":\"" + dlqArn
                                 + "\",\"maxReceiveCount\":" + MAX_RECEIVE_COUNT + "}")))
                 .queueUrl();
