@@ -4,7 +4,10 @@ import io.cohortsync.testkit.MotoServer;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -16,8 +19,10 @@ import java.util.concurrent.CountDownLatch;
  *       prints identifies and appends them to {@code target/local-identifies.jsonl}</li>
  *   <li>{@code WEBHOOK_USERNAME} / {@code WEBHOOK_PASSWORD} (mixpanel / local-secret), {@code SEGMENT_WRITE_KEY}
  *       (local-write-key): stored in the emulator's Secrets Manager, read by the real code</li>
- *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code RENAME_TRAITS},
- *       {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX}, {@code MASS_EXIT_*}, {@code DELTA_DELAY_SECONDS}</li>
+ *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code EXTRA_TRAITS},
+ *       {@code RENAME_TRAITS}, {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX},
+ *       {@code DELTA_DELAY_SECONDS}, {@code EXITED_TTL_DAYS}, {@code MASS_EXIT_*} and {@code RECONCILE_*}
+ *       (the reconciler's passes and chunks; not the queue URLs, which this run creates)</li>
  * </ul>
  */
 public final class LocalMain {
@@ -35,13 +40,14 @@ public final class LocalMain {
         }
         String user = env.getOrDefault("WEBHOOK_USERNAME", "mixpanel");
         String password = env.getOrDefault("WEBHOOK_PASSWORD", "local-secret");
+        Map<String, String> settings = functionSettings(env);
         LocalPipeline pipeline;
         try {
             pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1",
                     Integer.parseInt(env.getOrDefault("PORT", "3000")), blankToNull(env.get("SEGMENT_ENDPOINT")),
                     user, password, env.getOrDefault("SEGMENT_WRITE_KEY", "local-write-key"), "cohort-sync-local",
                     Path.of("target", "local-identifies.jsonl"), Duration.ofSeconds(2), System.out,
-                    functionSettings(env)));
+                    settings));
         } catch (Exception e) {
             if (moto != null) {
                 moto.close();
@@ -61,21 +67,31 @@ public final class LocalMain {
         System.out.println("Segment: " + (pipeline.identifiesFile() != null
                 ? "local sink, identifies printed here and appended to " + pipeline.identifiesFile()
                 : pipeline.environment().get("SEGMENT_ENDPOINT") + "/v1/batch"));
+        if (!settings.isEmpty()) {
+            System.out.println("function settings: " + settings);
+        }
+        System.out.println("Reconciler: on queue " + pipeline.environment().get("RECONCILE_QUEUE_URL")
+                + " (full-sync exit passes and renames run there, after the last page is answered)");
         System.out.println("cohort-sync ready: http://127.0.0.1:" + pipeline.port() + "/mixpanel");
         System.out.println(pipeline.curlCommand(user, password));
         stopped.await();
     }
 
-    /** Function settings passed through from the environment of `make local` (see README "Configuration"). */
-    private static Map<String, String> functionSettings(Map<String, String> env) {
-        Map<String, String> settings = new java.util.HashMap<>();
-        for (String name : new String[]{"USER_ID_PROPERTY", "EXTRA_TRAITS", "RENAME_TRAITS", "HISTORY_TTL_DAYS", "DRY_RUN",
-                "TRAIT_PREFIX", "MASS_EXIT_MAX_SHARE", "MASS_EXIT_MIN_MEMBERS", "DELTA_DELAY_SECONDS"}) {
-            String value = env.get(name);
-            if (value != null && !value.isBlank()) {
+    /** Settings passed through by name from the environment of `make local` (see README "Configuration"). */
+    private static final Set<String> SETTINGS = Set.of("USER_ID_PROPERTY", "EXTRA_TRAITS", "RENAME_TRAITS",
+            "HISTORY_TTL_DAYS", "DRY_RUN", "TRAIT_PREFIX", "DELTA_DELAY_SECONDS", "EXITED_TTL_DAYS");
+    /** ... and by prefix: the mass-exit guard and the reconciler's settings (RECONCILE_PASS_IDS, _CHUNK, _MAX_CHUNKS). */
+    private static final List<String> SETTING_PREFIXES = List.of("MASS_EXIT_", "RECONCILE_");
+
+    /** Function settings passed through from the environment; the resources (URLs, names) are this run's own. */
+    static Map<String, String> functionSettings(Map<String, String> env) {
+        Map<String, String> settings = new TreeMap<>();
+        env.forEach((name, value) -> {
+            boolean wanted = SETTINGS.contains(name) || SETTING_PREFIXES.stream().anyMatch(name::startsWith);
+            if (wanted && !name.endsWith("_URL") && value != null && !value.isBlank()) {
                 settings.put(name, value);
             }
-        }
+        });
         return settings;
     }
 

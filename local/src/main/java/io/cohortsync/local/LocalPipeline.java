@@ -1,6 +1,7 @@
 package io.cohortsync.local;
 
 import io.cohortsync.aws.AwsClients;
+import io.cohortsync.reconciler.ReconcilerHandler;
 import io.cohortsync.sender.SenderHandler;
 import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.webhook.WebhookHandler;
@@ -23,9 +24,23 @@ import java.util.Objects;
 /**
  * The whole pipeline in one process, against whatever AWS emulator the SDK is pointed at: resources
  * created as the template defines them, the real webhook handler behind an API Gateway stand-in, the
- * real sender handler behind an SQS event-source stand-in, and Segment (a given endpoint or a sink).
+ * real sender and reconciler handlers each behind an SQS event-source stand-in on its own queue (the
+ * delta queue, the reconcile queue), and Segment (a given endpoint or a sink).
  */
 public final class LocalPipeline implements AutoCloseable {
+    /** The sender's event source: batches of up to 10 deltas messages, one invocation at a time. */
+    static final int SENDER_BATCH_SIZE = 10;
+    /** The reconciler's event source: one job per invocation (a job runs until its deadline, then continues itself). */
+    static final int RECONCILER_BATCH_SIZE = 1;
+    /**
+     * Reconciler invocations side by side. Lambda runs a cohort's 16 shard jobs concurrently; locally
+     * they run one at a time, because moto does not serialize concurrent UpdateItem calls on one item
+     * as DynamoDB does: shards reporting into their summary at the same moment lose each other's
+     * report, and the exit pass then never completes. (Seen with 4; moto, not the function, is the
+     * bottleneck here anyway.)
+     */
+    static final int RECONCILER_CONCURRENCY = 1;
+
     /** Everything a run can vary; see {@link LocalMain} for the environment variables behind each. */
     public record Options(String host, int port, String segmentEndpoint, String webhookUsername,
                           String webhookPassword, String segmentWriteKey, String resourcePrefix, Path identifiesFile,
@@ -53,9 +68,12 @@ public final class LocalPipeline implements AutoCloseable {
     private final DynamoDbClient dynamo;
     private final String queueUrl;
     private final String dlqUrl;
+    private final String reconcileQueueUrl;
+    private final String reconcileDlqUrl;
     private final LocalSegmentSink sink;
     private final WebhookFrontDoor frontDoor;
     private final SqsEventSourcePoller poller;
+    private final SqsEventSourcePoller reconciler;
 
     private LocalPipeline(Options options) throws IOException {
         AwsClients clients = new AwsClients(Region.US_EAST_1, StaticCredentialsProvider.create(AwsBasicCredentials.create(
@@ -70,6 +88,9 @@ public final class LocalPipeline implements AutoCloseable {
         String[] queues = Infrastructure.createQueues(sqs, prefix + "-deltas");
         this.queueUrl = queues[0];
         this.dlqUrl = queues[1];
+        String[] reconcileQueues = Infrastructure.createReconcileQueues(sqs, prefix + "-reconcile");
+        this.reconcileQueueUrl = reconcileQueues[0];
+        this.reconcileDlqUrl = reconcileQueues[1];
         String webhookSecret = prefix + "/webhook";
         String segmentSecret = prefix + "/segment";
         Infrastructure.putSecret(secrets, webhookSecret, json(Map.of("username", options.webhookUsername(),
@@ -86,17 +107,22 @@ public final class LocalPipeline implements AutoCloseable {
         env.put("TABLE_NAME", table);
         env.put("DELTA_QUEUE_URL", queueUrl);
         env.put("DLQ_URL", dlqUrl);
+        env.put("RECONCILE_QUEUE_URL", reconcileQueueUrl);
         env.put("WEBHOOK_SECRET_ID", webhookSecret);
         env.put("SEGMENT_SECRET_ID", segmentSecret);
         env.put("SEGMENT_ENDPOINT", segmentEndpoint);
         env.put("MAX_RECEIVE_COUNT", Integer.toString(Infrastructure.MAX_RECEIVE_COUNT));
         // moto commits far slower than DynamoDB: look again sooner at deltas whose commit is still running.
         env.put("AHEAD_RETRY_DELAY_SECONDS", "5");
-        env.putAll(options.functionEnvironment()); // e.g. USER_ID_PROPERTY, DRY_RUN for a run
+        env.putAll(options.functionEnvironment()); // e.g. USER_ID_PROPERTY, DRY_RUN, RECONCILE_CHUNK for a run
         this.environment = Map.copyOf(env);
 
-        this.poller = new SqsEventSourcePoller(sqs, queueUrl, SenderHandler.forEnvironment(environment), 10,
-                Duration.ofSeconds(Infrastructure.SENDER_TIMEOUT_SECONDS), options.retryDelay());
+        // Every function gets the same environment, as the template gives each what it reads.
+        this.poller = new SqsEventSourcePoller(sqs, queueUrl, "cohort-sync-sender", SenderHandler.forEnvironment(environment),
+                SENDER_BATCH_SIZE, 1, Duration.ofSeconds(Infrastructure.SENDER_TIMEOUT_SECONDS), options.retryDelay());
+        this.reconciler = new SqsEventSourcePoller(sqs, reconcileQueueUrl, "cohort-sync-reconciler",
+                ReconcilerHandler.forEnvironment(environment), RECONCILER_BATCH_SIZE, RECONCILER_CONCURRENCY,
+                Duration.ofSeconds(Infrastructure.RECONCILER_TIMEOUT_SECONDS), options.retryDelay());
         this.frontDoor = new WebhookFrontDoor(options.host(), options.port(), WebhookHandler.forEnvironment(environment),
                 Duration.ofSeconds(29));
     }
@@ -114,26 +140,62 @@ public final class LocalPipeline implements AutoCloseable {
         return environment;
     }
 
-    /** True once the delta queue is empty (visible, in flight and delayed) and no batch is being handled. */
+    /**
+     * True once both queues are empty (visible, in flight and delayed) and no batch is being handled.
+     * The reconcile queue is looked at first: a reconcile job queues its deltas before it is deleted,
+     * so work never slips from a queue not yet looked at into one already found empty.
+     */
     public boolean idle() {
-        if (poller.busy()) {
+        return empty(reconcileQueueUrl, reconciler) && empty(queueUrl, poller);
+    }
+
+    private boolean empty(String url, SqsEventSourcePoller consumer) {
+        if (consumer.busy()) {
             return false;
         }
-        Map<QueueAttributeName, String> a = sqs.getQueueAttributes(b -> b.queueUrl(queueUrl).attributeNames(
+        Map<QueueAttributeName, String> a = sqs.getQueueAttributes(b -> b.queueUrl(url).attributeNames(
                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
-        return a.values().stream().allMatch("0"::equals) && !poller.busy();
+        return a.values().stream().allMatch("0"::equals) && !consumer.busy();
     }
 
+    /** Messages in the delta queue's DLQ. */
     public int deadLetters() {
-        return Integer.parseInt(sqs.getQueueAttributes(b -> b.queueUrl(dlqUrl)
+        return depth(dlqUrl);
+    }
+
+    /** Messages in the reconcile queue's DLQ. */
+    public int reconcileDeadLetters() {
+        return depth(reconcileDlqUrl);
+    }
+
+    private int depth(String url) {
+        return Integer.parseInt(sqs.getQueueAttributes(b -> b.queueUrl(url)
                 .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)).attributes()
                 .get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES));
     }
 
     public long senderInvocations() {
         return poller.invocations();
+    }
+
+    public long reconcilerInvocations() {
+        return reconciler.invocations();
+    }
+
+    /**
+     * Disables the reconciler's event source, as {@code aws lambda update-event-source-mapping
+     * --no-enabled} does: jobs being run finish, queued ones wait. Lets a test hold an exit pass or a
+     * rename pending while it sends the requests that race it.
+     */
+    public void pauseReconciler() {
+        reconciler.pause();
+    }
+
+    /** Enables the reconciler's event source again. */
+    public void resumeReconciler() {
+        reconciler.resume();
     }
 
     public Path identifiesFile() {
@@ -157,6 +219,7 @@ public final class LocalPipeline implements AutoCloseable {
     @Override
     public void close() {
         frontDoor.close();
+        reconciler.close();
         poller.close();
         if (sink != null) {
             sink.close();

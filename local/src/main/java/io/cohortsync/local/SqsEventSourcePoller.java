@@ -22,44 +22,89 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Behaves like Lambda's SQS event source mapping with {@code ReportBatchItemFailures}: receives up to
- * {@code batchSize} messages (polling at least once a second), hands them to the real sender handler
- * as an {@link SQSEvent} read by the runtime's serializer, deletes the messages that completed, and
- * leaves the rest to reappear (SQS counts receives and redrives to the DLQ after maxReceiveCount). If
- * the handler throws, the whole batch reappears, as with a function error.
+ * {@code batchSize} messages (polling at least once a second), hands them to the real handler (the
+ * sender's or the reconciler's) as an {@link SQSEvent} read by the runtime's serializer, deletes the
+ * messages that completed, and leaves the rest to reappear (SQS counts receives and redrives to the
+ * DLQ after maxReceiveCount). If the handler throws, the whole batch reappears, as with a function
+ * error. {@code concurrency} pollers run side by side, each one like one concurrent invocation of the
+ * function, each invocation with its own context counting down from {@code functionTimeout}.
  * <p>One deliberate difference: a failed message becomes visible again after {@code retryDelay}
  * rather than the queue's full visibility timeout, so local runs and tests see retries in seconds.
+ * {@link #pause()} and {@link #resume()} do what disabling and enabling the event source mapping do:
+ * batches being handled finish, no new ones are received meanwhile.
  */
 final class SqsEventSourcePoller implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final SqsClient sqs;
     private final String queueUrl;
+    private final String functionName;
     private final RequestHandler<SQSEvent, SQSBatchResponse> handler;
     private final int batchSize;
     private final Duration functionTimeout;
     private final Duration retryDelay;
-    private final Thread thread;
+    private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong invocations = new AtomicLong();
     private final AtomicLong failedItems = new AtomicLong();
+    private final Object pauseLock = new Object();
     private volatile boolean running = true;
+    private boolean paused;
 
-    SqsEventSourcePoller(SqsClient sqs, String queueUrl, RequestHandler<SQSEvent, SQSBatchResponse> handler,
-                         int batchSize, Duration functionTimeout, Duration retryDelay) {
+    SqsEventSourcePoller(SqsClient sqs, String queueUrl, String functionName,
+                         RequestHandler<SQSEvent, SQSBatchResponse> handler, int batchSize, int concurrency,
+                         Duration functionTimeout, Duration retryDelay) {
+        if (batchSize < 1 || batchSize > 10 || concurrency < 1) {
+            throw new IllegalArgumentException("batchSize must be 1..10 and concurrency >= 1");
+        }
         this.sqs = sqs;
         this.queueUrl = queueUrl;
+        this.functionName = functionName;
         this.handler = handler;
         this.batchSize = batchSize;
         this.functionTimeout = functionTimeout;
         this.retryDelay = retryDelay;
-        this.thread = new Thread(this::run, "sqs-event-source");
-        thread.setDaemon(true);
-        thread.start();
+        for (int i = 0; i < concurrency; i++) {
+            Thread thread = new Thread(this::run, functionName + "-event-source-" + i);
+            thread.setDaemon(true);
+            threads.add(thread);
+        }
+        threads.forEach(Thread::start);
     }
 
     /** True while a batch is being handled (tests wait for the queue to be empty and this to be false). */
     boolean busy() {
         return inFlight.get() > 0;
+    }
+
+    /** Stops receiving (batches being handled finish), like disabling the event source mapping. */
+    void pause() {
+        synchronized (pauseLock) {
+            paused = true;
+        }
+    }
+
+    /** Receives again, like enabling the event source mapping. */
+    void resume() {
+        synchronized (pauseLock) {
+            paused = false;
+            pauseLock.notifyAll();
+        }
+    }
+
+    /** Blocks while paused; false once closed. */
+    private boolean awaitEnabled() {
+        synchronized (pauseLock) {
+            while (paused && running) {
+                try {
+                    pauseLock.wait(250);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return running;
+        }
     }
 
     long invocations() {
@@ -72,6 +117,9 @@ final class SqsEventSourcePoller implements AutoCloseable {
 
     private void run() {
         while (running) {
+            if (!awaitEnabled()) {
+                return;
+            }
             try {
                 pollOnce();
             } catch (RuntimeException e) {
@@ -123,7 +171,7 @@ final class SqsEventSourcePoller implements AutoCloseable {
         try {
             // Event and response go through the Lambda runtime's own serializer, as deployed.
             SQSBatchResponse response = handler.handleRequest(SqsEvents.event(queueUrl, messages),
-                    LambdaContexts.withRemaining("cohort-sync-sender", functionTimeout));
+                    LambdaContexts.withRemaining(functionName, functionTimeout));
             if (response == null) {
                 return Set.of();
             }
@@ -138,8 +186,8 @@ final class SqsEventSourcePoller implements AutoCloseable {
             }
             return failed;
         } catch (Exception e) {
-            System.err.println("{\"level\":\"ERROR\",\"message\":\"local poller: sender invocation failed\","
-                    + "\"error\":\"" + e.getClass().getSimpleName() + "\"}");
+            System.err.println("{\"level\":\"ERROR\",\"message\":\"local poller: " + functionName
+                    + " invocation failed\",\"error\":\"" + e.getClass().getSimpleName() + "\"}");
             return all;
         }
     }
@@ -155,10 +203,14 @@ final class SqsEventSourcePoller implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        resume();
+        for (Thread thread : threads) {
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }
