@@ -1,8 +1,9 @@
 package io.cohortsync.cli;
 
 import io.cohortsync.aws.SqsDeltaQueue;
-import io.cohortsync.domain.CohortNames;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
+import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.Membership;
@@ -42,16 +43,17 @@ final class BackfillCommand {
     }
 
     private final CohortTable table;
-    private final CohortNames names;
+    private final CohortStore cohorts;
     private final SqsDeltaQueue queue;
     private final RateLimiter limiter;
     private final Clock clock;
     private final PrintStream out;
 
-    BackfillCommand(CohortTable table, CohortNames names, SqsDeltaQueue queue, RateLimiter limiter, Clock clock,
+    /** @param cohorts the per-cohort items: each cohort's current name (renames followed) and layout */
+    BackfillCommand(CohortTable table, CohortStore cohorts, SqsDeltaQueue queue, RateLimiter limiter, Clock clock,
                     PrintStream out) {
         this.table = table;
-        this.names = names;
+        this.cohorts = cohorts;
         this.queue = queue;
         this.limiter = limiter;
         this.clock = clock;
@@ -112,13 +114,22 @@ final class BackfillCommand {
         return 0;
     }
 
-    /** The name of each cohort, checked before anything is queued. */
+    /**
+     * The current name of each cohort, checked before anything is queued; and that each is in the sharded
+     * layout (the only one read here), not still in an earlier version's or being migrated from it.
+     */
     private Map<CohortRef, String> names(Request request, List<String> cohortIds) throws SetupException {
         Map<CohortRef, String> named = new LinkedHashMap<>();
         List<String> unnamed = new ArrayList<>();
+        List<String> notMigrated = new ArrayList<>();
         for (String id : cohortIds) {
             CohortRef cohort = new CohortRef(request.connection(), request.project(), id);
-            Optional<String> stored = names.get(cohort);
+            Optional<CohortState> state = cohorts.load(cohort);
+            if (state.map(CohortState::migrating).orElse(false) || state.isEmpty() && table.hasLegacyState(cohort)) {
+                notMigrated.add(id);
+                continue;
+            }
+            Optional<String> stored = state.map(CohortState::name);
             if (stored.isPresent()) {
                 if (request.name() != null && !request.name().equals(stored.get())) {
                     throw new SetupException("cohort " + id + " is stored as \"" + stored.get() + "\", not \""
@@ -130,6 +141,16 @@ final class BackfillCommand {
             } else {
                 unnamed.add(id);
             }
+        }
+        if (!notMigrated.isEmpty()) {
+            String which = request.cohort() != null ? "cohort " + request.cohort() + " of project " + request.project()
+                    + " is" : Words.count(notMigrated.size(), "cohort") + " of project " + request.project() + " ("
+                    + String.join(", ", notMigrated.subList(0, Math.min(notMigrated.size(), MAX_COHORTS_NAMED)))
+                    + (notMigrated.size() > MAX_COHORTS_NAMED ? ", …" : "") + ") "
+                    + (notMigrated.size() == 1 ? "is" : "are");
+            throw new SetupException(which + " still stored in the layout of an earlier version: nothing queued. The"
+                    + " next Mixpanel request for such a cohort has the reconciler move it (about a minute per million"
+                    + " members); run the backfill once that is done");
         }
         if (unnamed.isEmpty()) {
             return named;

@@ -2,7 +2,7 @@ package io.cohortsync.cli;
 
 import io.cohortsync.domain.CohortRef;
 
-import io.cohortsync.aws.DynamoCohortNames;
+import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -14,6 +14,7 @@ import software.amazon.awssdk.core.exception.SdkException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
@@ -90,12 +91,13 @@ public final class CohortSyncCli {
             Target target = Target.resolve(line, aws);
             return switch (line.command()) {
                 case REJECTED -> new RejectedCommand(aws.sqs(), clock, out)
-                        .run(target, line.positive("--limit", RejectedCommand.DEFAULT_LIMIT));
+                        .run(target, line.queuePair(), line.positive("--limit", RejectedCommand.DEFAULT_LIMIT));
                 case REPLAY -> new ReplayCommand(aws.sqs(), clock, out)
-                        .run(target, line.has("--dry-run"), line.positive("--max", Integer.MAX_VALUE));
+                        .run(target, line.queuePair(), line.has("--dry-run"), line.positive("--max", Integer.MAX_VALUE));
                 case BACKFILL -> new BackfillCommand(
-                        new CohortTable(aws.dynamo(), target.get(Resource.TABLE)),
-                        new DynamoCohortNames(aws.dynamo(), target.get(Resource.TABLE)),
+                        new CohortTable(aws.dynamo(), target.get(Resource.TABLE), clock),
+                        // Reads only (load): the TTL is what the functions give session outcomes, never used here.
+                        new DynamoCohortStore(aws.dynamo(), target.get(Resource.TABLE), Duration.ofHours(72), clock),
                         new SqsDeltaQueue(aws.sqs(), target.get(Resource.DELTA_QUEUE)),
                         line.has("--rate") ? RateLimiter.perSecond(line.positive("--rate", 0)) : RateLimiter.unlimited(),
                         clock, out)

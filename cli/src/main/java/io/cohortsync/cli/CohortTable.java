@@ -1,16 +1,18 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.Keys;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.domain.MembershipStore;
+import io.cohortsync.domain.Shards;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
-import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
 import software.amazon.awssdk.services.dynamodb.model.ScanResponse;
 
-import java.util.HashMap;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,25 +22,39 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads the membership items of the state table ({@link Keys}: {@code pk = M#<project>#<cohort>},
- * {@code sk = <distinct id>}, {@code m}, {@code v}, {@code u}) page by page, so a cohort of millions
- * never has to fit in memory at once.
+ * Reads the membership items of the state table ({@link Keys}: a cohort's members spread over
+ * {@link Shards#COUNT} partitions {@code M#<project>#<cohort>#<shard>}, {@code sk = <distinct id>})
+ * through the webhook's own adapter, one shard page at a time, so a cohort of millions never has to
+ * fit in memory at once.
  */
 final class CohortTable {
+    /** Items per page: one Query page of a shard. */
+    static final int PAGE = 1_000;
     private static final Pattern ESCAPED = Pattern.compile("%2[35]");
 
     private final DynamoDbClient dynamo;
     private final String table;
+    private final DynamoMembershipStore store;
+    private final int pageSize;
 
-    CohortTable(DynamoDbClient dynamo, String table) {
+    CohortTable(DynamoDbClient dynamo, String table, Clock clock) {
+        this(dynamo, table, clock, PAGE);
+    }
+
+    /** @param pageSize items per Query page (tests use small pages to page through small shards) */
+    CohortTable(DynamoDbClient dynamo, String table, Clock clock, int pageSize) {
         this.dynamo = dynamo;
         this.table = table;
+        // Reads only: the commit concurrency and the exited members' TTL are never used here.
+        this.store = new DynamoMembershipStore(dynamo, table, 1, Duration.ZERO, clock);
+        this.pageSize = pageSize;
     }
 
     /**
-     * Ids of the cohorts of {@code project} that have membership items, sorted. The table has no index
-     * by project, so this is a Scan of the key attribute: it reads the whole table once (eventually
-     * consistent, 8 KB per read unit: ~131,000 units, a few cents on demand, per GB of table).
+     * Ids of the cohorts of {@code project} that have membership items, sorted: in shards, or still in
+     * the single partition of earlier versions (not migrated yet). The table has no index by project, so
+     * this is a Scan of the key attribute: it reads the whole table once (eventually consistent, 8 KB per
+     * read unit: ~131,000 units, a few cents on demand, per GB of table).
      */
     List<String> cohortIds(String project) {
         return cohortIds(CohortRef.DEFAULT_CONNECTION, project);
@@ -58,46 +74,40 @@ final class CohortTable {
                 scan.exclusiveStartKey(start);
             }
             ScanResponse page = dynamo.scan(scan.build());
-            page.items().forEach(item -> ids.add(unescape(item.get(Keys.PK).s().substring(prefix.length()))));
+            page.items().forEach(item -> ids.add(cohortId(item.get(Keys.PK).s().substring(prefix.length()))));
             start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (start != null);
         return List.copyOf(ids);
     }
 
     /**
-     * Hands each page of the cohort's stored membership to {@code page}, distinct id to membership:
-     * members only ({@code m = true}, as {@code DynamoMembershipStore.currentMembers} reads them) or,
-     * with {@code includeExits}, everyone ever seen. Strongly consistent.
+     * Hands each page of the cohort's stored membership to {@code page}, distinct id to membership,
+     * shard after shard: members only ({@code m = true}) or, with {@code includeExits}, everyone stored
+     * (exited members until their TTL). Strongly consistent. Never reads the old single partition: a
+     * cohort still stored there has nothing in its shards until the reconciler migrated it.
      */
     void forEachPage(CohortRef cohort, boolean includeExits, Consumer<Map<String, Membership>> page) {
-        Map<String, AttributeValue> start = null;
-        do {
-            Map<String, AttributeValue> values = new HashMap<>();
-            values.put(":pk", AttributeValue.fromS(Keys.membershipPk(cohort)));
-            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
-                    .keyConditionExpression("pk = :pk")
-                    .projectionExpression("sk, m, v, u");
-            if (!includeExits) {
-                q.filterExpression("m = :true");
-                values.put(":true", AttributeValue.fromBool(true));
-            }
-            q.expressionAttributeValues(values);
-            if (start != null) {
-                q.exclusiveStartKey(start);
-            }
-            QueryResponse response = dynamo.query(q.build());
-            Map<String, Membership> items = new LinkedHashMap<>();
-            for (Map<String, AttributeValue> item : response.items()) {
-                if (item.get("m") != null && item.get("v") != null) {
-                    items.put(item.get(Keys.SK).s(), membership(item));
+        for (int shard = 0; shard < Shards.COUNT; shard++) {
+            String cursor = null;
+            do {
+                MembershipStore.ScanPage items = store.scan(cohort, shard, null, null, cursor, pageSize);
+                Map<String, Membership> members = new LinkedHashMap<>();
+                for (Map.Entry<String, Membership> item : items.items()) {
+                    if (includeExits || item.getValue().member()) {
+                        members.put(item.getKey(), item.getValue());
+                    }
                 }
-            }
-            if (!items.isEmpty()) {
-                page.accept(items);
-            }
-            start = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty()
-                    ? response.lastEvaluatedKey() : null;
-        } while (start != null);
+                if (!members.isEmpty()) {
+                    page.accept(members);
+                }
+                cursor = items.next();
+            } while (cursor != null);
+        }
+    }
+
+    /** Whether the cohort still has items in the single partition of earlier versions. */
+    boolean hasLegacyState(CohortRef cohort) {
+        return store.hasLegacyState(cohort);
     }
 
     /** "M#<escaped project>#": the membership pk of any cohort of the project, up to the cohort id. */
@@ -106,18 +116,22 @@ final class CohortTable {
     }
 
     static String membershipPrefix(String connection, String project) {
-        String any = Keys.membershipPk(new CohortRef(connection, project, "x"));
+        String any = Keys.legacyMembershipPk(new CohortRef(connection, project, "x"));
         return any.substring(0, any.length() - 1);
+    }
+
+    /**
+     * The cohort id in what follows the prefix of a membership pk: {@code <escaped cohort>#<shard>}, or
+     * {@code <escaped cohort>} in the old layout. An escaped id holds no {@code #}, so the last one
+     * starts the shard.
+     */
+    static String cohortId(String afterPrefix) {
+        int hash = afterPrefix.lastIndexOf('#');
+        return unescape(hash < 0 ? afterPrefix : afterPrefix.substring(0, hash));
     }
 
     /** Undoes {@code Keys}' escaping of a key part ({@code %} → {@code %25}, {@code #} → {@code %23}), in one pass. */
     static String unescape(String part) {
         return ESCAPED.matcher(part).replaceAll(m -> Matcher.quoteReplacement(m.group().equals("%25") ? "%" : "#"));
-    }
-
-    private static Membership membership(Map<String, AttributeValue> item) {
-        AttributeValue u = item.get("u");
-        return new Membership(Boolean.TRUE.equals(item.get("m").bool()), Long.parseLong(item.get("v").n()),
-                u == null ? null : u.s());
     }
 }

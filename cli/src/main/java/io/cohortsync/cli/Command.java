@@ -1,6 +1,7 @@
 package io.cohortsync.cli;
 
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,10 +11,11 @@ import java.util.Set;
 /** The tool's commands: what each needs from the stack, which options it takes, and its help. */
 enum Command {
     REJECTED("rejected", "report what is in the dead-letter queue, by reason and cohort (consumes nothing)",
-            Set.of(Resource.DEAD_LETTER_QUEUE),
+            Set.of(Resource.DEAD_LETTER_QUEUE), Set.of(Resource.RECONCILE_DEAD_LETTER_QUEUE),
             Map.of("--limit", true),
             """
             usage: cohort-sync rejected (--stack NAME | --local | --dlq-url URL) [--limit N]
+                   cohort-sync rejected --reconcile (--stack NAME | --local | --reconcile-dlq-url URL) [--limit N]
 
             Reads up to N messages of the dead-letter queue (default 1000) and reports, per reason, how many
             messages and deltas there are and which cohorts (project/cohort id) they belong to. Messages the
@@ -23,12 +25,17 @@ enum Command {
             addresses are never printed (reasons are shown with quoted text, e-mails and ids masked).
 
               --limit N   read at most N messages (default 1000)
+              --reconcile the reconcile dead-letter queue instead: reconcile jobs (exit passes, renames,
+                          migrations) that failed maxReceiveCount times, by cohort and kind
             """),
-    REPLAY("replay", "move dead-letter queue messages back to the delta queue",
+    REPLAY("replay", "move dead-letter queue messages back to the delta queue (or the reconcile queue)",
             Set.of(Resource.DELTA_QUEUE, Resource.DEAD_LETTER_QUEUE),
+            Set.of(Resource.RECONCILE_QUEUE, Resource.RECONCILE_DEAD_LETTER_QUEUE),
             Map.of("--dry-run", false, "--max", true),
             """
             usage: cohort-sync replay (--stack NAME | --local | --queue-url URL --dlq-url URL) [--dry-run] [--max N]
+                   cohort-sync replay --reconcile (--stack NAME | --local
+                                      | --reconcile-queue-url URL --reconcile-dlq-url URL) [--dry-run] [--max N]
 
             Moves messages from the dead-letter queue back to the delta queue: each is sent to the delta queue
             first and deleted from the dead-letter queue only once that send succeeded, so none is ever lost
@@ -44,9 +51,13 @@ enum Command {
 
               --dry-run   report what would move; move nothing
               --max N     move at most N messages (default: all)
+              --reconcile move the reconcile dead-letter queue back to the reconcile queue instead. Safe the
+                          same way: a job resumes from its checkpoint, one whose work is done or was
+                          superseded by a newer session or rename stops, and every write it makes is
+                          conditional. Messages that are not reconcile jobs stay.
             """),
     BACKFILL("backfill", "re-send the current membership of a cohort (or all) to Segment",
-            Set.of(Resource.TABLE, Resource.DELTA_QUEUE),
+            Set.of(Resource.TABLE, Resource.DELTA_QUEUE), Set.of(),
             Map.of("--project", true, "--cohort", true, "--all", false, "--name", true, "--include-exits", false,
                     "--rate", true, "--dry-run", false, "--connection", true),
             """
@@ -62,8 +73,10 @@ enum Command {
             copy of the original. The deployed sender sends them at its usual pace (SenderMaxConcurrency);
             a member whose state changes meanwhile is dropped as stale, the newer change carries the truth.
 
-            The trait name comes from the cohort's stored name (kept by the webhook since cohort renames are
-            followed). A cohort without one needs --name, the cohort's name in Mixpanel.
+            The trait name comes from the cohort's current name as the webhook stores it (renames included). A
+            cohort without a stored name needs --name, the cohort's name in Mixpanel. Members are read from
+            the cohort's 16 shard partitions; a cohort still stored in the single partition of an earlier
+            version (or being moved from it) is refused, nothing queued, until the reconciler has moved it.
 
               --project P       the Mixpanel project id
               --cohort C        the cohort id to backfill
@@ -75,15 +88,19 @@ enum Command {
               --dry-run         report what would be queued; queue nothing
             """);
 
+    /** The flag that switches {@code rejected} and {@code replay} to the reconcile queue's pair. */
+    static final String RECONCILE = "--reconcile";
+
     /** Options every command takes: where the stack is. */
     static final Map<String, Boolean> TARGET_OPTIONS = Map.of("--stack", true, "--local", false, "--region", true);
 
     static final String TARGET_HELP = """
             Where the resources are (one of):
-              --stack NAME      a deployed stack: its outputs StateTableName, DeltaQueueUrl, DeadLetterQueueUrl
+              --stack NAME      a deployed stack: its outputs StateTableName, DeltaQueueUrl, DeadLetterQueueUrl,
+                                ReconcileQueueUrl, ReconcileDlqUrl
               --local           `make local`: endpoint from AWS_ENDPOINT_URL (the "AWS emulator:" line it
                                 prints), dummy credentials, the cohort-sync-local-* resources
-              --table NAME, --queue-url URL, --dlq-url URL
+              --table NAME, --queue-url URL, --dlq-url URL, --reconcile-queue-url URL, --reconcile-dlq-url URL
                                 the resources themselves (they also override a stack's outputs)
               --region REGION   AWS region (default: the SDK's chain: AWS_REGION, then your profile's)
             Credentials come from the AWS SDK's default chain: AWS_PROFILE (run `aws sso login` first for an
@@ -94,22 +111,38 @@ enum Command {
     final String name;
     final String summary;
     final Set<Resource> resources;
+    /** What the command needs with {@code --reconcile} instead (empty: it has no such option). */
+    final Set<Resource> reconcileResources;
     /** Option name to whether it takes a value, command-specific ones only. */
     final Map<String, Boolean> ownOptions;
     final String help;
 
-    Command(String name, String summary, Set<Resource> resources, Map<String, Boolean> ownOptions, String help) {
+    Command(String name, String summary, Set<Resource> resources, Set<Resource> reconcileResources,
+            Map<String, Boolean> ownOptions, String help) {
         this.name = name;
         this.summary = summary;
         this.resources = resources;
+        this.reconcileResources = reconcileResources;
         this.ownOptions = ownOptions;
         this.help = help;
+    }
+
+    /** Every resource the command can work on, with or without {@code --reconcile}. */
+    Set<Resource> allResources() {
+        Set<Resource> all = EnumSet.noneOf(Resource.class);
+        all.addAll(resources);
+        all.addAll(reconcileResources);
+        return all;
     }
 
     /** Every option this command accepts, with whether it takes a value. */
     Map<String, Boolean> options() {
         Map<String, Boolean> all = new LinkedHashMap<>(TARGET_OPTIONS);
         resources.forEach(r -> all.put(r.flag, true));
+        reconcileResources.forEach(r -> all.put(r.flag, true));
+        if (!reconcileResources.isEmpty()) {
+            all.put(RECONCILE, false);
+        }
         all.putAll(ownOptions);
         return all;
     }

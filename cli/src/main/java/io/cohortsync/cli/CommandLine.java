@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A parsed, checked command line: the command and its options. Options may come before or after the
@@ -79,6 +80,16 @@ record CommandLine(Command command, Map<String, String> options, boolean help) {
         return options.containsKey(option);
     }
 
+    /** The queue pair {@code rejected} and {@code replay} work on. */
+    QueuePair queuePair() {
+        return has(Command.RECONCILE) ? QueuePair.RECONCILE : QueuePair.DELTAS;
+    }
+
+    /** The resources this line needs: the command's, or with {@code --reconcile} its reconcile ones. */
+    Set<Resource> resources() {
+        return has(Command.RECONCILE) ? command.reconcileResources : command.resources;
+    }
+
     /** The option's value, or null when absent. */
     String value(String option) {
         return options.get(option);
@@ -103,22 +114,30 @@ record CommandLine(Command command, Map<String, String> options, boolean help) {
                 throw new UsageException(option + " must be a whole number >= 1, was '" + v + "'");
             }
         }
-        boolean explicit = command.resources.stream().anyMatch(r -> has(r.flag));
+        Set<Resource> needed = resources();
+        for (Resource r : command.allResources()) {
+            if (has(r.flag) && !needed.contains(r)) {
+                throw new UsageException(r.flag + (has(Command.RECONCILE) ? " does not go with " + Command.RECONCILE
+                        : " goes with " + Command.RECONCILE));
+            }
+        }
+        boolean explicit = needed.stream().anyMatch(r -> has(r.flag));
         if (has("--local")) {
             if (has("--stack")) {
                 throw new UsageException("--local and --stack exclude each other");
             }
             if (explicit) {
                 throw new UsageException("--local uses the make local resources; drop "
-                        + String.join(", ", command.resources.stream().map(r -> r.flag).filter(this::has).toList()));
+                        + String.join(", ", needed.stream().map(r -> r.flag).filter(this::has).sorted().toList()));
             }
             if (has("--region")) {
                 throw new UsageException("--region does not apply to --local (make local uses us-east-1)");
             }
         } else if (!has("--stack")) {
-            List<String> missing = command.resources.stream().filter(r -> !has(r.flag)).map(r -> r.flag).sorted().toList();
+            List<String> missing = needed.stream().filter(r -> !has(r.flag)).map(r -> r.flag).sorted().toList();
             if (!missing.isEmpty()) {
-                throw new UsageException(command.name + " needs --stack NAME, --local, or " + String.join(" and ", missing));
+                throw new UsageException(command.name + (has(Command.RECONCILE) ? " " + Command.RECONCILE : "")
+                        + " needs --stack NAME, --local, or " + String.join(" and ", missing));
             }
         }
         if (command == Command.BACKFILL) {

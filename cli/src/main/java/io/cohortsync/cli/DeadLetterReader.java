@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads the dead-letter queue without consuming it. Each message read is hidden ({@link #HOLD}) so the
+ * Reads a dead-letter queue (the delta queue's or the reconcile queue's) without consuming it. Each message read is hidden ({@link #HOLD}) so the
  * scan sees every message once instead of sampling the same ones again, and is made visible again
  * (visibility timeout 0) by {@link #releaseAll()} as soon as the command is done with it, at the
  * latest when the command ends (also on failure). If the process dies, SQS shows them again after
@@ -37,14 +37,17 @@ final class DeadLetterReader implements AutoCloseable {
 
     private final SqsClient sqs;
     private final String queueUrl;
+    private final QueuePair pair;
     /** Messages read and not yet released or deleted, by message id (with their latest receipt handle). */
     private final Map<String, DlqMessage> held = new LinkedHashMap<>();
     private final Set<String> seen = new HashSet<>();
     private int releaseFailures;
 
-    DeadLetterReader(SqsClient sqs, String queueUrl) {
+    /** @param pair whose dead-letter queue {@code queueUrl} is: says how its bodies are read */
+    DeadLetterReader(SqsClient sqs, String queueUrl, QueuePair pair) {
         this.sqs = sqs;
         this.queueUrl = queueUrl;
+        this.pair = pair;
     }
 
     /** Approximate counts: [visible, in flight (someone is reading them)]. */
@@ -69,12 +72,12 @@ final class DeadLetterReader implements AutoCloseable {
             List<DlqMessage> fresh = new ArrayList<>();
             for (Message m : received) {
                 if (seen.add(m.messageId())) {
-                    DlqMessage message = DlqMessage.of(m);
+                    DlqMessage message = DlqMessage.of(m, pair);
                     held.put(m.messageId(), message);
                     fresh.add(message);
                 } else {
                     // Hold the new receipt handle: the old one no longer works. Counted once only.
-                    held.put(m.messageId(), DlqMessage.of(m));
+                    held.put(m.messageId(), DlqMessage.of(m, pair));
                 }
             }
             if (!fresh.isEmpty() || received.isEmpty() || attempt == REPEAT_ATTEMPTS) {

@@ -1,17 +1,19 @@
 package io.cohortsync.cli;
 
 import io.cohortsync.domain.CohortRef;
-import io.cohortsync.domain.Delta;
 
 import java.io.PrintStream;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
- * Dead-letter messages counted by reason: messages, deltas, undecodable messages, and deltas per cohort.
- * Only counts, redacted reasons and cohort ids: never a distinct id, user id or e-mail address.
+ * Dead-letter messages counted by reason: messages, items (deltas, or reconcile jobs), undecodable
+ * messages, items per cohort and, for jobs, per kind. Only counts, redacted reasons and cohort ids:
+ * never a distinct id, user id or e-mail address.
  */
 final class DlqSummary {
     /** What a message without a {@code reason} is: SQS moved it after maxReceiveCount failed receives. */
@@ -19,20 +21,33 @@ final class DlqSummary {
     /** Cohorts listed per reason before "… and N more". */
     static final int MAX_COHORTS_SHOWN = 20;
 
+    private final QueuePair pair;
     private final Map<String, Group> byReason = new HashMap<>();
     private int messages;
-    private int deltas;
+    private int items;
+
+    DlqSummary(QueuePair pair) {
+        this.pair = pair;
+    }
+
+    DlqSummary() {
+        this(QueuePair.DELTAS);
+    }
 
     void add(DlqMessage m) {
-        String reason = m.reason() == null ? REDRIVEN : Redaction.reason(m.reason(), m.deltas());
+        String reason = m.reason() == null ? REDRIVEN
+                : Redaction.masked(m.reason(), m.decodable() ? m.contents().ids() : Set.of());
         Group g = byReason.computeIfAbsent(reason, Group::new);
         g.messages++;
         messages++;
         if (m.decodable()) {
-            g.deltas += m.deltas().size();
-            deltas += m.deltas().size();
-            for (Delta d : m.deltas()) {
-                g.cohorts.merge(d.cohort(), 1, Integer::sum);
+            g.items += m.items();
+            items += m.items();
+            for (CohortRef c : m.contents().cohorts()) {
+                g.cohorts.merge(c, 1, Integer::sum);
+            }
+            for (String kind : m.contents().kinds()) {
+                g.kinds.merge(kind, 1, Integer::sum);
             }
         } else {
             g.undecodable++;
@@ -43,8 +58,9 @@ final class DlqSummary {
         return messages;
     }
 
-    int deltas() {
-        return deltas;
+    /** Deltas (or jobs) over all messages. */
+    int items() {
+        return items;
     }
 
     boolean isEmpty() {
@@ -56,20 +72,32 @@ final class DlqSummary {
         return (int) byReason.values().stream().flatMap(g -> g.cohorts.keySet().stream()).distinct().count();
     }
 
-    /** One block per reason, most messages first; cohorts as project/cohort with their delta counts. */
+    /** "3 messages, 4 deltas, 2 cohorts" (or jobs). */
+    String totals() {
+        return Words.count(messages, "message") + ", " + Words.count(items, pair.item) + ", "
+                + Words.count(cohorts(), "cohort");
+    }
+
+    /** "12 messages (16 deltas, 2 cohorts)" (or jobs). */
+    String moved() {
+        return Words.count(messages, "message") + " (" + Words.count(items, pair.item) + ", "
+                + Words.count(cohorts(), "cohort") + ")";
+    }
+
+    /** One block per reason, most messages first; cohorts as project/cohort with their item counts. */
     void print(PrintStream out, String indent) {
         List<Group> groups = byReason.values().stream()
                 .sorted(Comparator.comparingInt((Group g) -> -g.messages).thenComparing(g -> g.reason)).toList();
         for (Group g : groups) {
             out.println(indent + "reason: " + g.reason);
-            out.println(indent + "  " + Words.count(g.messages, "message") + ", " + Words.count(g.deltas, "delta")
-                    + (g.undecodable > 0 ? ", " + g.undecodable + " not a delta message" : ""));
+            out.println(indent + "  " + Words.count(g.messages, "message") + ", " + Words.count(g.items, pair.item)
+                    + (g.undecodable > 0 ? ", " + g.undecodable + " not " + pair.message : ""));
             List<Map.Entry<CohortRef, Integer>> cohorts = g.cohorts.entrySet().stream()
                     .sorted(Map.Entry.<CohortRef, Integer>comparingByValue().reversed()
                             .thenComparing(e -> e.getKey().projectId()).thenComparing(e -> e.getKey().cohortId()))
                     .toList();
             if (!cohorts.isEmpty()) {
-                StringBuilder line = new StringBuilder(indent + "  cohorts (project/cohort: deltas): ");
+                StringBuilder line = new StringBuilder(indent + "  cohorts (project/cohort: " + pair.item + "s): ");
                 for (int i = 0; i < Math.min(cohorts.size(), MAX_COHORTS_SHOWN); i++) {
                     CohortRef c = cohorts.get(i).getKey();
                     line.append(i == 0 ? "" : ", ").append(c.projectId()).append('/').append(c.cohortId())
@@ -80,14 +108,19 @@ final class DlqSummary {
                 }
                 out.println(line);
             }
+            if (!g.kinds.isEmpty()) {
+                out.println(indent + "  kinds: " + String.join(", ",
+                        g.kinds.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList()));
+            }
         }
     }
 
     private static final class Group {
         final String reason;
         final Map<CohortRef, Integer> cohorts = new HashMap<>();
+        final Map<String, Integer> kinds = new TreeMap<>();
         int messages;
-        int deltas;
+        int items;
         int undecodable;
 
         Group(String reason) {

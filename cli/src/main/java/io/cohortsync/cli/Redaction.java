@@ -2,6 +2,7 @@ package io.cohortsync.cli;
 
 import io.cohortsync.domain.Delta;
 
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -32,24 +33,29 @@ final class Redaction {
 
     /** The reason as it may be shown, for a message carrying {@code deltas} (null: undecodable). */
     static String reason(String reason, List<Delta> deltas) {
-        String s = reason.replaceAll("\\s+", " ").strip();
-        s = QUOTED.matcher(s).replaceAll(q -> {
-            String inside = q.group().substring(1, q.group().length() - 1);
-            return SCHEMA_FIELDS.contains(inside) ? Matcher.quoteReplacement(q.group()) : "'…'";
-        });
-        s = EMAIL.matcher(s).replaceAll("<email>");
+        Set<String> ids = new LinkedHashSet<>();
         if (deltas != null) {
-            Set<String> ids = new LinkedHashSet<>();
             for (Delta d : deltas) {
                 ids.add(d.distinctId());
                 if (d.userId() != null) {
                     ids.add(d.userId());
                 }
             }
-            // Longest first, so an id that contains another is masked whole.
-            for (String id : ids.stream().filter(i -> !i.isBlank()).sorted(Comparator.comparingInt(String::length).reversed()).toList()) {
-                s = s.replaceAll("(?<!" + TOKEN + ")" + Pattern.quote(id) + "(?!" + TOKEN + ")", "<id>");
-            }
+        }
+        return masked(reason, ids);
+    }
+
+    /** The reason as it may be shown, for a message carrying the distinct ids and user ids {@code ids}. */
+    static String masked(String reason, Collection<String> ids) {
+        String s = reason.replaceAll("\\s+", " ").strip();
+        s = QUOTED.matcher(s).replaceAll(q -> {
+            String inside = q.group().substring(1, q.group().length() - 1);
+            return SCHEMA_FIELDS.contains(inside) ? Matcher.quoteReplacement(q.group()) : "'…'";
+        });
+        s = EMAIL.matcher(s).replaceAll("<email>");
+        // Longest first, so an id that contains another is masked whole.
+        for (String id : ids.stream().filter(i -> !i.isBlank()).sorted(Comparator.comparingInt(String::length).reversed()).toList()) {
+            s = s.replaceAll("(?<!" + TOKEN + ")" + Pattern.quote(id) + "(?!" + TOKEN + ")", "<id>");
         }
         if (s.length() > MAX_CHARS) {
             s = s.substring(0, MAX_CHARS - 1) + "…";

@@ -9,7 +9,8 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * {@code rejected}: what is in the dead-letter queue and why, without consuming anything. Messages are
+ * {@code rejected}: what is in a dead-letter queue (the delta queue's, or with {@code --reconcile} the
+ * reconcile queue's) and why, without consuming anything. Messages are
  * held while the scan runs (so each is counted once) and all made visible again when it ends.
  */
 final class RejectedCommand {
@@ -28,14 +29,19 @@ final class RejectedCommand {
     }
 
     int run(Target target, int limit) {
-        String dlqUrl = target.get(Resource.DEAD_LETTER_QUEUE);
+        return run(target, QueuePair.DELTAS, limit);
+    }
+
+    /** @param pair the delta queue's dead-letter queue, or (--reconcile) the reconcile queue's */
+    int run(Target target, QueuePair pair, int limit) {
+        String dlqUrl = target.get(pair.deadLetterQueue);
         out.println("rejected — " + target.where());
-        out.println("  dead-letter queue: " + dlqUrl);
-        DlqSummary summary = new DlqSummary();
+        out.println("  " + pair.deadLetterQueueName() + ": " + dlqUrl);
+        DlqSummary summary = new DlqSummary(pair);
         boolean timedOut = false;
         long[] depth;
         int releaseFailures;
-        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl)) {
+        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl, pair)) {
             depth = reader.depth();
             Instant stopAt = clock.instant().plus(MAX_SCAN);
             while (summary.messages() < limit) {
@@ -65,14 +71,13 @@ final class RejectedCommand {
                     + DeadLetterReader.HOLD.toMinutes() + " minutes");
         }
         if (summary.isEmpty()) {
-            out.println("the dead-letter queue is empty");
+            out.println("the " + pair.deadLetterQueueName() + " is empty");
             return 0;
         }
         out.println();
         summary.print(out, "");
         out.println();
-        out.println("total: " + Words.count(summary.messages(), "message") + ", "
-                + Words.count(summary.deltas(), "delta") + ", " + Words.count(summary.cohorts(), "cohort"));
+        out.println("total: " + summary.totals());
         return 0;
     }
 }

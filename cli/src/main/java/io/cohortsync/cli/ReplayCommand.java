@@ -15,10 +15,12 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code replay}: dead-letter queue → delta queue. A message is sent to the delta queue first and
- * deleted from the dead-letter queue only after SQS confirmed that send, so a failure anywhere leaves
- * it in the dead-letter queue (or, if only the delete failed, in both: a duplicate the sender handles).
- * Messages that are not delta messages, and messages that arrived after the replay started, stay.
+ * {@code replay}: dead-letter queue → delta queue, or with {@code --reconcile} reconcile dead-letter
+ * queue → reconcile queue. A message is sent to the work queue first and deleted from the dead-letter
+ * queue only after SQS confirmed that send, so a failure anywhere leaves it in the dead-letter queue
+ * (or, if only the delete failed, in both: a duplicate the sender or the reconciler handles). Messages
+ * that are not messages of that queue (delta messages, reconcile jobs), and messages that arrived after
+ * the replay started, stay.
  */
 final class ReplayCommand {
     /** SendMessageBatch: at most 10 entries and 256 KiB of bodies a call. */
@@ -39,17 +41,25 @@ final class ReplayCommand {
 
     /** @return 0 when every message that should move did, else 1 */
     int run(Target target, boolean dryRun, int max) {
-        String dlqUrl = target.get(Resource.DEAD_LETTER_QUEUE);
-        String queueUrl = target.get(Resource.DELTA_QUEUE);
+        return run(target, QueuePair.DELTAS, dryRun, max);
+    }
+
+    /** As above, for the delta queue's pair or (--reconcile) the reconcile queue's. */
+    int run(Target target, QueuePair pair, boolean dryRun, int max) {
+        String dlqUrl = target.get(pair.deadLetterQueue);
+        String queueUrl = target.get(pair.queue);
+        String from = "from " + pair.deadLetterQueueName() + ": ";
+        String to = "to " + pair.queueName() + ": ";
+        int width = Math.max(from.length(), to.length());
         out.println("replay" + (dryRun ? " (dry run: nothing is moved)" : "") + " — " + target.where());
-        out.println("  from dead-letter queue: " + dlqUrl);
-        out.println("  to delta queue:         " + queueUrl);
+        out.println("  " + pad(from, width) + dlqUrl);
+        out.println("  " + pad(to, width) + queueUrl);
         Instant started = clock.instant();
         // A dry run holds every message it reads until the end, so it stops reading in time, like `rejected`.
         Instant stopDryRunAt = started.plus(RejectedCommand.MAX_SCAN);
-        Outcome o = new Outcome();
+        Outcome o = new Outcome(pair);
         boolean complete = false;
-        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl)) {
+        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl, pair)) {
             while (o.moved.messages() < max) {
                 if (dryRun && clock.instant().isAfter(stopDryRunAt)) {
                     o.dryRunTimedOut = true;
@@ -62,7 +72,7 @@ final class ReplayCommand {
                 List<DlqMessage> candidates = new ArrayList<>();
                 for (DlqMessage m : batch) {
                     if (m.sentAt() != null && m.sentAt().isAfter(started)) {
-                        o.arrivedDuringRun++; // e.g. rejected again by the sender after an earlier batch moved
+                        o.arrivedDuringRun++; // e.g. dead-lettered again after an earlier batch moved
                     } else if (!m.decodable()) {
                         o.undecodable.add(m);
                     } else {
@@ -93,7 +103,7 @@ final class ReplayCommand {
             }
             complete = true;
         } finally {
-            report(o, dryRun, complete, max);
+            report(o, pair, dryRun, complete, max);
         }
         return o.failed.isEmpty() && o.copiedNotDeleted == 0 ? 0 : 1;
     }
@@ -145,23 +155,27 @@ final class ReplayCommand {
         }
     }
 
-    private void report(Outcome o, boolean dryRun, boolean complete, int max) {
+    private static String pad(String s, int width) {
+        return s + " ".repeat(width - s.length());
+    }
+
+    private void report(Outcome o, QueuePair pair, boolean dryRun, boolean complete, int max) {
         if (!complete) {
             out.println("stopped early (see the error below); what happened until then:");
         }
         String verb = dryRun ? "would move " : "moved ";
-        out.println(verb + Words.count(o.moved.messages(), "message") + " ("
-                + Words.count(o.moved.deltas(), "delta") + ", " + Words.count(o.moved.cohorts(), "cohort") + ")"
-                + (complete && o.moved.messages() >= max ? ", stopped at --max " + max : ""));
+        out.println(verb + o.moved.moved() + (complete && o.moved.messages() >= max ? ", stopped at --max " + max : ""));
         o.moved.print(out, "  ");
         if (o.dryRunTimedOut) {
-            out.println("  (stopped reading after " + RejectedCommand.MAX_SCAN.toSeconds() + " s: the dead-letter queue holds more;"
+            out.println("  (stopped reading after " + RejectedCommand.MAX_SCAN.toSeconds() + " s: the "
+                    + pair.deadLetterQueueName() + " holds more;"
                     + " a real replay has no such limit)");
         }
         if (!o.undecodable.isEmpty() || o.arrivedDuringRun > 0) {
-            out.println("left in the dead-letter queue:");
+            out.println("left in the " + pair.deadLetterQueueName() + ":");
             if (!o.undecodable.isEmpty()) {
-                out.println("  not delta messages (the sender would dead-letter them again): "
+                out.println("  not " + (pair == QueuePair.DELTAS ? "delta messages" : "reconcile jobs") + " ("
+                        + pair.consumer + " would dead-letter them again): "
                         + Words.count(o.undecodable.messages(), "message"));
                 o.undecodable.print(out, "    ");
             }
@@ -171,23 +185,32 @@ final class ReplayCommand {
             }
         }
         if (!o.failed.isEmpty()) {
-            out.println("NOT moved, still in the dead-letter queue (SQS refused the send; run replay again): "
+            out.println("NOT moved, still in the " + pair.deadLetterQueueName()
+                    + " (SQS refused the send; run replay again): "
                     + Words.count(o.failed.messages(), "message"));
             o.failed.print(out, "  ");
         }
         if (o.copiedNotDeleted > 0) {
-            out.println("warning: " + Words.count(o.copiedNotDeleted, "message") + " copied to the delta queue"
-                    + " could not be deleted from the dead-letter queue; a second replay queues them again,"
-                    + " which is harmless (the sender drops what is not current, Segment drops repeated messageIds)");
+            out.println("warning: " + Words.count(o.copiedNotDeleted, "message") + " copied to the " + pair.queueName()
+                    + " could not be deleted from the " + pair.deadLetterQueueName() + "; a second replay queues them"
+                    + " again, which is harmless (" + (pair == QueuePair.DELTAS
+                    ? "the sender drops what is not current, Segment drops repeated messageIds"
+                    : "a job resumes from its checkpoint, and one already done or superseded stops") + ")");
         }
     }
 
     private static final class Outcome {
-        final DlqSummary moved = new DlqSummary();
-        final DlqSummary undecodable = new DlqSummary();
-        final DlqSummary failed = new DlqSummary();
+        final DlqSummary moved;
+        final DlqSummary undecodable;
+        final DlqSummary failed;
         int arrivedDuringRun;
         int copiedNotDeleted;
         boolean dryRunTimedOut;
+
+        Outcome(QueuePair pair) {
+            moved = new DlqSummary(pair);
+            undecodable = new DlqSummary(pair);
+            failed = new DlqSummary(pair);
+        }
     }
 }

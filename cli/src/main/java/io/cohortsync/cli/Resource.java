@@ -4,7 +4,10 @@ package io.cohortsync.cli;
 enum Resource {
     TABLE("--table", "StateTableName", "the state table", "cohort-sync-local-state"),
     DELTA_QUEUE("--queue-url", "DeltaQueueUrl", "the delta queue", "cohort-sync-local-deltas"),
-    DEAD_LETTER_QUEUE("--dlq-url", "DeadLetterQueueUrl", "the dead-letter queue", "cohort-sync-local-deltas-dlq");
+    DEAD_LETTER_QUEUE("--dlq-url", "DeadLetterQueueUrl", "the dead-letter queue", "cohort-sync-local-deltas-dlq"),
+    RECONCILE_QUEUE("--reconcile-queue-url", "ReconcileQueueUrl", "the reconcile queue", "cohort-sync-local-reconcile"),
+    RECONCILE_DEAD_LETTER_QUEUE("--reconcile-dlq-url", "ReconcileDlqUrl", "the reconcile dead-letter queue",
+            "cohort-sync-local-reconcile-dlq");
 
     final String flag;
     final String stackOutput;

@@ -34,14 +34,14 @@ record Target(String where, Map<Resource, String> resources) {
     static Target resolve(CommandLine line, AwsAccess aws) throws SetupException {
         Map<Resource, String> resolved = new EnumMap<>(Resource.class);
         if (line.has("--local")) {
-            for (Resource r : line.command().resources) {
+            for (Resource r : line.resources()) {
                 resolved.put(r, r == Resource.TABLE ? r.localName : localQueueUrl(aws, r));
             }
             return new Target(aws.description(), resolved);
         }
         String stack = line.value("--stack");
         Map<String, String> outputs = stack == null ? Map.of() : stackOutputs(aws.cloudFormation(), stack, aws);
-        for (Resource r : line.command().resources) {
+        for (Resource r : line.resources()) {
             String value = line.has(r.flag) ? line.value(r.flag) : outputs.get(r.stackOutput);
             if (value == null || value.isBlank()) {
                 // The parser already demands the flags when no stack is named.

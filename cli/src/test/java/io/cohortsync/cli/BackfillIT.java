@@ -164,7 +164,8 @@ class BackfillIT {
 
     @Test
     void backfill_failsWithExit2AndQueuesNothing_whenNoNameIsStored(AwsStack stack) {
-        // given a cohort whose name was never stored (e.g. RENAME_TRAITS=false)
+        // given membership without its cohort item (the webhook creates one on a cohort's first request; e.g.
+        // a table restored in part)
         Seed.history(stack, POWER, "alice@example.com", null, true);
 
         // when
@@ -180,6 +181,74 @@ class BackfillIT {
         CliRun named = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId(), "--name", POWER_NAME);
         assertThat(named.code()).isZero();
         assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).extracting(Delta::cohortName).containsExactly(POWER_NAME);
+    }
+
+    @Test
+    void backfill_usesTheCohortsCurrentName_afterARename(AwsStack stack) {
+        // given the cohort was renamed in Mixpanel and the webhook stored the new name
+        seed(stack);
+        Seed.rename(stack, POWER, "Power users (renamed)");
+
+        // when
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+
+        // then every delta carries the current name, the one the trait is now named after
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("2195193/1457721 \"Power users (renamed)\": 3 members in 1 message");
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).extracting(Delta::cohortName)
+                .containsOnly("Power users (renamed)").hasSize(3);
+    }
+
+    @Test
+    void backfill_queuesMembersOfEveryShard(AwsStack stack) {
+        // given 40 members, spread over all 16 shards
+        List<String> users = java.util.stream.IntStream.range(0, 40).mapToObj(i -> "m" + i + "@example.com").toList();
+        users.forEach(u -> Seed.history(stack, CHURN, u, null, true));
+        Seed.name(stack, CHURN, CHURN_NAME);
+        assertThat(users.stream().map(io.cohortsync.domain.Shards::of).distinct()).hasSize(16);
+
+        // when
+        CliRun r = backfill(stack, "--project", CHURN.projectId(), "--cohort", CHURN.cohortId());
+
+        // then
+        assertThat(r.code()).isZero();
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).extracting(Delta::distinctId)
+                .containsExactlyInAnyOrderElementsOf(users);
+    }
+
+    @Test
+    void backfill_failsWithExit2AndQueuesNothing_whenTheCohortIsStillInTheOldLayout(AwsStack stack) {
+        // given a cohort stored by an earlier version, in one partition, that no request has migrated yet
+        seed(stack);
+        CohortRef old = new CohortRef(POWER.projectId(), "42");
+        Seed.legacyMember(stack, old, "gina@example.com");
+
+        // when
+        CliRun one = backfill(stack, "--project", POWER.projectId(), "--cohort", "42", "--name", "Old cohort");
+        CliRun all = backfill(stack, "--project", POWER.projectId(), "--all");
+
+        // then neither queues anything: the members are not where the tool reads
+        assertThat(one.code()).isEqualTo(2);
+        assertThat(one.err()).startsWith("cohort-sync: cohort 42 of project 2195193 is still stored in the layout of"
+                + " an earlier version: nothing queued").contains("reconciler").hasLineCount(1);
+        assertThat(all.code()).isEqualTo(2);
+        assertThat(all.err()).startsWith("cohort-sync: 1 cohort of project 2195193 (42) is still stored in the layout");
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
+    }
+
+    @Test
+    void backfill_failsWithExit2AndQueuesNothing_whileTheCohortIsBeingMigrated(AwsStack stack) {
+        // given the reconciler is moving the cohort to the sharded layout
+        seed(stack);
+        Seed.cohorts(stack).startMigration(POWER, POWER_NAME);
+
+        // when
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+
+        // then
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("is still stored in the layout of an earlier version");
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.cohortsync.cli;
 
 import io.cohortsync.aws.Keys;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.Shards;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -11,16 +12,32 @@ class CohortTableTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"1457721", "a#b", "50%", "%23", "%2523#%", "ü#%25"})
-    void unescape_recoversTheCohortId_fromAMembershipKey(String cohortId) {
-        // given the key the webhook writes for a cohort of a project whose id has the escaped characters too
+    void cohortId_recoversTheCohortId_fromEveryShardsMembershipKey(String cohortId) {
+        // given the keys the webhook writes for a cohort of a project whose id has the escaped characters too
         String project = "p#1%";
-        String pk = Keys.membershipPk(new CohortRef(project, cohortId));
+        CohortRef cohort = new CohortRef(project, cohortId);
 
         // when
         String prefix = CohortTable.membershipPrefix(project);
 
         // then
-        assertThat(pk).startsWith(prefix);
-        assertThat(CohortTable.unescape(pk.substring(prefix.length()))).isEqualTo(cohortId);
+        for (int shard = 0; shard < Shards.COUNT; shard++) {
+            String pk = Keys.membershipPk(cohort, shard);
+            assertThat(pk).startsWith(prefix);
+            assertThat(CohortTable.cohortId(pk.substring(prefix.length()))).isEqualTo(cohortId);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1457721", "a#b", "50%", "%2523#%"})
+    void cohortId_recoversTheCohortId_fromTheOldSinglePartitionKey(String cohortId) {
+        // given the key earlier versions wrote for the whole cohort (not migrated yet)
+        String pk = Keys.legacyMembershipPk(new CohortRef("p#1%", cohortId));
+
+        // when
+        String prefix = CohortTable.membershipPrefix("p#1%");
+
+        // then
+        assertThat(CohortTable.cohortId(pk.substring(prefix.length()))).isEqualTo(cohortId);
     }
 }

@@ -96,12 +96,35 @@ class CommandLineTest {
             "backfill --local --project 1|backfill needs either --cohort C or --all",
             "backfill --local --project 1 --cohort 2 --all|backfill needs either --cohort C or --all",
             "backfill --local --project 1 --all --name X|--name goes with --cohort",
-            "backfill --local --project 1 --all --rate 1.5|--rate must be a whole number >= 1"
+            "backfill --local --project 1 --all --rate 1.5|--rate must be a whole number >= 1",
+            "replay --reconcile --queue-url q --dlq-url d|--queue-url does not go with --reconcile",
+            "replay --reconcile-queue-url q --reconcile-dlq-url d|--reconcile-queue-url goes with --reconcile",
+            "replay --reconcile --reconcile-dlq-url d|replay --reconcile needs --stack NAME, --local, or --reconcile-queue-url",
+            "rejected --reconcile|rejected --reconcile needs --stack NAME, --local, or --reconcile-dlq-url",
+            "rejected --reconcile --dlq-url d|--dlq-url does not go with --reconcile",
+            "replay --local --reconcile --reconcile-queue-url q|--local uses the make local resources; drop --reconcile-queue-url",
+            "replay --local --reconcile=yes|--reconcile takes no value",
+            "backfill --local --project 1 --all --reconcile|--reconcile is not an option of backfill"
     })
     void parse_throwsUsageException_whenCommandLineIsWrong(String args, String message) {
         assertThatThrownBy(() -> parse(args == null ? "" : args))
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining(message);
+    }
+
+    @Test
+    void parse_switchesReplayAndRejectedToTheReconcileQueues_whenReconcile() throws UsageException {
+        // when
+        CommandLine replay = parse("replay --reconcile --reconcile-queue-url http://rq --reconcile-dlq-url http://rdlq");
+        CommandLine rejected = parse("rejected --stack cohort-sync --reconcile");
+        CommandLine deltas = parse("replay --stack cohort-sync");
+
+        // then
+        assertThat(replay.queuePair()).isEqualTo(QueuePair.RECONCILE);
+        assertThat(replay.resources()).containsExactlyInAnyOrder(Resource.RECONCILE_QUEUE, Resource.RECONCILE_DEAD_LETTER_QUEUE);
+        assertThat(rejected.resources()).containsExactly(Resource.RECONCILE_DEAD_LETTER_QUEUE);
+        assertThat(deltas.queuePair()).isEqualTo(QueuePair.DELTAS);
+        assertThat(deltas.resources()).containsExactlyInAnyOrder(Resource.DELTA_QUEUE, Resource.DEAD_LETTER_QUEUE);
     }
 
     @Test

@@ -25,14 +25,17 @@ class ResourceTest {
 
     @Test
     void localName_isWhatMakeLocalCreates_forEveryResource() throws IOException {
-        // LocalMain passes the prefix; LocalPipeline appends -state and -deltas, Infrastructure -dlq to the latter.
+        // LocalMain passes the prefix; LocalPipeline appends -state, -deltas and -reconcile, Infrastructure -dlq
+        // to each queue's name.
         String main = Files.readString(ROOT.resolve("local/src/main/java/io/cohortsync/local/LocalMain.java"));
         String pipeline = Files.readString(ROOT.resolve("local/src/main/java/io/cohortsync/local/LocalPipeline.java"));
 
         assertThat(main).contains("\"cohort-sync-local\"");
-        assertThat(pipeline).contains("prefix + \"-state\"", "prefix + \"-deltas\"");
+        assertThat(pipeline).contains("prefix + \"-state\"", "prefix + \"-deltas\"", "prefix + \"-reconcile\"");
         assertThat(Resource.TABLE.localName).isEqualTo("cohort-sync-local" + "-state");
         assertThat(Resource.DELTA_QUEUE.localName).isEqualTo("cohort-sync-local" + "-deltas");
         assertThat(Resource.DEAD_LETTER_QUEUE.localName).isEqualTo(Resource.DELTA_QUEUE.localName + "-dlq");
+        assertThat(Resource.RECONCILE_QUEUE.localName).isEqualTo("cohort-sync-local" + "-reconcile");
+        assertThat(Resource.RECONCILE_DEAD_LETTER_QUEUE.localName).isEqualTo(Resource.RECONCILE_QUEUE.localName + "-dlq");
     }
 }

@@ -2,9 +2,10 @@ package io.cohortsync.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.cohortsync.aws.DynamoCohortNames;
+import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.domain.Change;
+import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.testkit.AwsStack;
@@ -22,6 +23,8 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -37,6 +40,10 @@ class TargetIT {
 
     /** A stack in moto with the outputs template.yaml declares, naming this test's resources. */
     private static String createStack(AwsStack stack, boolean withDlqOutput) {
+        return createStack(stack, withDlqOutput, true);
+    }
+
+    private static String createStack(AwsStack stack, boolean withDlqOutput, boolean withReconcileDlqOutput) {
         ObjectNode template = JSON.createObjectNode();
         template.putObject("Resources").putObject("Placeholder").put("Type", "AWS::SQS::Queue")
                 .putObject("Properties").put("QueueName", stack.name + "-cfn");
@@ -46,7 +53,12 @@ class TargetIT {
         if (withDlqOutput) {
             outputs.putObject("DeadLetterQueueUrl").put("Value", stack.dlqUrl);
         }
-        String name = stack.name + (withDlqOutput ? "-stack" : "-partial");
+        outputs.putObject("ReconcileQueueUrl").put("Value", stack.reconcileQueueUrl);
+        if (withReconcileDlqOutput) {
+            outputs.putObject("ReconcileDlqUrl").put("Value", stack.reconcileDlqUrl);
+        }
+        String name = stack.name + (withDlqOutput && withReconcileDlqOutput ? "-stack"
+                : withDlqOutput ? "-no-reconcile-dlq" : "-partial");
         try (CloudFormationClient cf = CloudFormationClient.builder().region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
                 .build()) {
@@ -72,6 +84,43 @@ class TargetIT {
         assertThat(replay.code()).isZero();
         assertThat(replay.out()).contains("to delta queue:         " + stack.queueUrl, "moved 1 message");
         assertThat(QueueReader.drainMessages(stack.sqs, stack.queueUrl)).hasSize(1);
+    }
+
+    @Test
+    void stack_suppliesTheReconcileQueues_fromItsOutputs_whenReconcile(AwsStack stack) {
+        // given a reconcile job that SQS moved to the reconcile DLQ
+        String name = createStack(stack, true);
+        Seed.redrivenJob(stack, Seed.job(POWER, 3));
+
+        // when
+        CliRun rejected = CliRun.run("rejected", "--reconcile", "--stack", name);
+        CliRun replay = CliRun.run("replay", "--reconcile", "--stack", name);
+
+        // then both found the reconcile queues, not the delta queues
+        assertThat(rejected.code()).isZero();
+        assertThat(rejected.out()).contains("reconcile dead-letter queue: " + stack.reconcileDlqUrl,
+                "total: 1 message, 1 job, 1 cohort");
+        assertThat(replay.code()).isZero();
+        assertThat(replay.out()).contains("from reconcile dead-letter queue: " + stack.reconcileDlqUrl,
+                "to reconcile queue:               " + stack.reconcileQueueUrl, "moved 1 message (1 job, 1 cohort)");
+        assertThat(QueueReader.drainMessages(stack.sqs, stack.reconcileQueueUrl)).hasSize(1);
+        assertThat(Seed.depth(stack.sqs, stack.queueUrl)).containsExactly(0, 0);
+    }
+
+    @Test
+    void stack_failsWithOneLineAndExit2_whenTheReconcileOutputIsMissing(AwsStack stack) {
+        // given a stack of an earlier version: no reconciler, so no ReconcileDlqUrl
+        String name = createStack(stack, true, false);
+
+        // when
+        CliRun r = CliRun.run("replay", "--reconcile", "--stack", name);
+        CliRun deltas = CliRun.run("replay", "--stack", name, "--dry-run");
+
+        // then only the command that needs it fails
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("cohort-sync: stack " + name + " has no output ReconcileDlqUrl"
+                + " (the reconcile dead-letter queue)").hasLineCount(1);
+        assertThat(deltas.code()).isZero();
     }
 
     @Test
@@ -125,26 +174,34 @@ class TargetIT {
             assertThat(early.err()).isEqualTo("cohort-sync: no queue cohort-sync-local-deltas-dlq at make local at "
                     + local.endpoint() + ": is `make local` running against that emulator?" + System.lineSeparator());
 
-            // given the resources as LocalPipeline creates them, a member and a rejected delta
+            // given the resources as LocalPipeline creates them, a member, a rejected delta and a dead-lettered job
             Infrastructure.createTable(dynamo, "cohort-sync-local-state");
             String[] queues = Infrastructure.createQueues(sqs, "cohort-sync-local-deltas");
+            String[] reconcile = Infrastructure.createReconcileQueues(sqs, "cohort-sync-local-reconcile");
             sqs.sendMessage(b -> b.queueUrl(queues[1]).messageBody(body(delta(POWER, "alice@example.com", true, 1))));
+            sqs.sendMessage(b -> b.queueUrl(reconcile[1]).messageBody(Seed.job(POWER, 7)));
             Change enter = new Change("alice@example.com", Membership.ABSENT, new Membership(true, 1));
-            new DynamoMembershipStore(dynamo, "cohort-sync-local-state", 1).commit(POWER, List.of(enter));
-            new DynamoCohortNames(dynamo, "cohort-sync-local-state").put(POWER, Seed.POWER_NAME);
+            new DynamoMembershipStore(dynamo, "cohort-sync-local-state", 1, Duration.ofDays(30), Clock.systemUTC())
+                    .commit(POWER, List.of(enter));
+            new DynamoCohortStore(dynamo, "cohort-sync-local-state", Duration.ofHours(72), Clock.systemUTC())
+                    .create(POWER, CohortState.first(Seed.POWER_NAME));
 
             // when
             CliRun rejected = CliRun.run(env, "rejected", "--local");
             CliRun backfill = CliRun.run(env, "backfill", "--local", "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+            CliRun replay = CliRun.run(env, "replay", "--reconcile", "--local");
 
-            // then both found make local's resources in that emulator
+            // then all found make local's resources in that emulator
             assertThat(rejected.code()).isZero();
             assertThat(rejected.out()).contains("rejected — make local at " + local.endpoint(),
                     "dead-letter queue: " + queues[1], "total: 1 message, 1 delta, 1 cohort");
             assertThat(backfill.code()).isZero();
             assertThat(backfill.out()).contains("from state table: cohort-sync-local-state", "1 member in 1 message");
             assertThat(QueueReader.drainDeltas(sqs, queues[0])).extracting(Delta::distinctId).containsExactly("alice@example.com");
-            assertThat(rejected.all() + backfill.all()).doesNotContain("@example.com");
+            assertThat(replay.code()).isZero();
+            assertThat(replay.out()).contains("from reconcile dead-letter queue: " + reconcile[1], "moved 1 message");
+            assertThat(QueueReader.drainMessages(sqs, reconcile[0])).hasSize(1);
+            assertThat(rejected.all() + backfill.all() + replay.all()).doesNotContain("@example.com");
         }
     }
 }
