@@ -7,6 +7,7 @@ import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
+import io.cohortsync.domain.Diff;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.ReconcileJob;
@@ -21,9 +22,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -192,20 +191,9 @@ public final class CohortSyncService {
         boolean consistent = false;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             Map<String, Membership> stored = store.read(ref, pending, consistent);
-            List<Change> changes = new ArrayList<>();
-            Map<String, Membership> marks = new LinkedHashMap<>();
-            for (String id : pending) {
-                Membership current = stored.getOrDefault(id, Membership.ABSENT);
-                if (current.member() != desired) {
-                    Membership next = (desired ? current.next(true, export.userIds().get(id)) : current.next(false))
-                            .stamped(state.nameVersion(), state.epoch());
-                    String previousName = followRenames
-                            ? state.previousNameFor(current.nameVersion()).orElse(null) : null;
-                    changes.add(new Change(id, current, next, previousName));
-                } else if (state.reconciling() && current.member() && current.listedEpoch() < state.epoch()) {
-                    marks.put(id, current);
-                }
-            }
+            Diff.Page diff = Diff.page(pending, stored, desired, export.userIds(), state, followRenames);
+            List<Change> changes = diff.changes();
+            Map<String, Membership> marks = diff.marks();
             Set<String> conflicts = new LinkedHashSet<>();
             if (!changes.isEmpty()) {
                 queue.enqueue(changes.stream().map(c -> Delta.of(ref, state.name(), c, observedAt,
