@@ -133,9 +133,8 @@ public final class CohortSyncService {
                                 int unchanged) {
         String sessionId = export.session().orElseGet(() -> singlePageSessionId(export, state));
         SessionKey key = new SessionKey(export.cohort(), sessionId);
-        sessions.recordPage(key, export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds()));
-        int pages = export.totalPages() == 1 ? 1 : (int) sessions.receivedPages(key).stream()
-                .filter(p -> p <= export.totalPages()).count();
+        int pages = sessions.recordPage(key, export.page(), export.totalPages(),
+                new LinkedHashSet<>(export.distinctIds()));
         if (pages < export.totalPages()) {
             return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.INCOMPLETE,
                     pages, 0);

@@ -219,16 +219,11 @@ public final class InMemoryState {
         public long idsStreamed;
 
         @Override
-        public void recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
+        public int recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
             synchronized (InMemoryState.this) {
-                pages.computeIfAbsent(session, k -> new HashMap<>()).put(page, Set.copyOf(ids));
-            }
-        }
-
-        @Override
-        public Set<Integer> receivedPages(SessionKey session) {
-            synchronized (InMemoryState.this) {
-                return Set.copyOf(pages.getOrDefault(session, Map.of()).keySet());
+                Map<Integer, Set<String>> recorded = pages.computeIfAbsent(session, k -> new HashMap<>());
+                recorded.putIfAbsent(page, Set.copyOf(ids));
+                return recorded.size();
             }
         }
 
