@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -96,14 +97,34 @@ public final class DynamoSessionStore implements SessionStore {
         } catch (SdkException e) {
             throw AwsErrors.unavailable("DynamoDB", "TransactWriteItems", e);
         }
-        GetItemResponse pages;
+        return pageCount(pk);
+    }
+
+    @Override
+    public OptionalInt pagesIfRecorded(SessionKey session, int page) {
+        String pk = Keys.sessionPk(session);
+        if (get(pk, "P#" + pageKey(page)) == null) {
+            return OptionalInt.empty();
+        }
+        return OptionalInt.of(pageCount(pk));
+    }
+
+    private int pageCount(String pk) {
+        Map<String, AttributeValue> counter = get(pk, "PAGES");
+        AttributeValue n = counter == null ? null : counter.get("pages");
+        return n == null ? 0 : Integer.parseInt(n.n());
+    }
+
+    /** Strongly consistent: a page recorded by one request must be seen by the next. */
+    private Map<String, AttributeValue> get(String pk, String sk) {
+        GetItemResponse r;
         try {
-            pages = dynamo.getItem(b -> b.tableName(table).key(counter).consistentRead(true));
+            r = dynamo.getItem(b -> b.tableName(table).consistentRead(true)
+                    .key(Map.of(Keys.PK, AttributeValue.fromS(pk), Keys.SK, AttributeValue.fromS(sk))));
         } catch (SdkException e) {
             throw AwsErrors.unavailable("DynamoDB", "GetItem", e);
         }
-        AttributeValue n = pages.hasItem() ? pages.item().get("pages") : null;
-        return n == null ? 0 : Integer.parseInt(n.n());
+        return r.hasItem() && !r.item().isEmpty() ? r.item() : null;
     }
 
     @Override

@@ -20,6 +20,12 @@ public interface SessionStore {
     int recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds);
 
     /**
+     * How many distinct pages of the session are recorded, if {@code page} is among them (a replay: it
+     * must cost reads only), else empty.
+     */
+    java.util.OptionalInt pagesIfRecorded(SessionKey session, int page);
+
+    /**
      * Streams every distinct id of {@code shard} that any recorded page carried (a page's ids once per
      * page; an id on two pages may come twice). Memory stays at one stored piece.
      */

@@ -133,8 +133,13 @@ public final class CohortSyncService {
                                 int unchanged) {
         String sessionId = export.session().orElseGet(() -> singlePageSessionId(export, state));
         SessionKey key = new SessionKey(export.cohort(), sessionId);
-        int pages = sessions.recordPage(key, export.page(), export.totalPages(),
-                new LinkedHashSet<>(export.distinctIds()));
+        // A replayed page (Mixpanel's retry, a restart from the top) is recorded already: it costs reads only.
+        if (export.totalPages() == 1 && sessions.outcome(key).isPresent()) {
+            return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.ALREADY_DECIDED,
+                    1, 0);
+        }
+        int pages = sessions.pagesIfRecorded(key, export.page()).orElseGet(() -> sessions.recordPage(key,
+                export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds())));
         if (pages < export.totalPages()) {
             return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.INCOMPLETE,
                     pages, 0);

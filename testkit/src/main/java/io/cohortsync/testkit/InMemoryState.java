@@ -228,6 +228,22 @@ public final class InMemoryState {
         }
 
         @Override
+        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+            synchronized (InMemoryState.this) {
+                Map<Integer, Set<String>> recorded = pages.getOrDefault(session, Map.of());
+                return recorded.containsKey(page) ? java.util.OptionalInt.of(recorded.size())
+                        : java.util.OptionalInt.empty();
+            }
+        }
+
+        /** Page receipts written (a replay must add none). */
+        public int pagesRecorded(SessionKey session) {
+            synchronized (InMemoryState.this) {
+                return pages.getOrDefault(session, Map.of()).size();
+            }
+        }
+
+        @Override
         public void forEachExportedId(SessionKey session, int shard, Consumer<String> each) {
             List<Set<String>> copy;
             synchronized (InMemoryState.this) {

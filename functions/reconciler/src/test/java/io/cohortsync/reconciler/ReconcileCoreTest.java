@@ -377,6 +377,23 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void replayOfAPageOfAnIncompleteSession_writesNothingAgain() {
+        // given page 1 of 3 recorded
+        Core core = new Core();
+        core.page(NAME, "s1", 1, 3, users("u", 0, 10));
+        long writes = core.state.members.writes;
+
+        // when Mixpanel retries it
+        SyncResult replay = core.page(NAME, "s1", 1, 3, users("u", 0, 10));
+
+        // then it is still one page of three: no membership write, no second receipt
+        assertThat(replay.session()).isEqualTo(SyncResult.SessionStatus.INCOMPLETE);
+        assertThat(replay.pagesReceived()).isEqualTo(1);
+        assertThat(core.state.members.writes).isEqualTo(writes);
+        assertThat(core.state.sessions.pagesRecorded(new SessionKey(COHORT, "s1"))).isEqualTo(1);
+    }
+
+    @Test
     void singlePageExportWithoutSessionId_isReconciledToo() {
         Core core = new Core();
         core.add(NAME, users("u", 0, 10));
