@@ -22,7 +22,7 @@ help:
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
 	@echo "make load    a burst of concurrent webhook pages on the local stack; prints throughput and latency"
-	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
+	@echo "sam build    package the three functions (calls make build-WebhookFunction / build-SenderFunction / build-ReconcilerFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
 	$(MVN) verify
@@ -88,6 +88,10 @@ build-WebhookFunction:
 
 build-SenderFunction:
 	$(call package-function,sender)
+
+.PHONY: build-ReconcilerFunction
+build-ReconcilerFunction:
+	$(call package-function,reconciler)
 
 define package-function
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
