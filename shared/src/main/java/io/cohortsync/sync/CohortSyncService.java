@@ -108,6 +108,9 @@ public final class CohortSyncService {
             }
             CohortState state = loaded.get();
             if (state.migrating()) {
+                // Queued again on every attempt while it lasts: a lost MIGRATE job must not leave the cohort
+                // answering 503 for good. Copies are harmless (each move is conditional, then a delete).
+                jobs.enqueue(List.of(new ReconcileJob(ReconcileJob.Kind.MIGRATE, ref, 0, null, 0, observedAt)));
                 throw new MigrationPendingException();
             }
             if (state.name().equals(export.cohortName())) {

@@ -363,6 +363,35 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void exitPassJob_olderThanHalfTheSessionTtl_isDroppedUnrun_soExpiringReceiptsNeverCauseExits() {
+        // given a completed session whose count jobs were redelivered 37 hours later (receipts last 72 h)
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 10));
+        core.fullSync(NAME, "s1", users("u", 0, 9), 100);
+        core.clock.advance(Duration.ofHours(37));
+
+        core.drain();
+
+        // then every job was dropped as expired and nobody exited
+        assertThat(core.outcomes).hasSize(Shards.COUNT).allMatch(o -> o.status() == JobOutcome.Status.EXPIRED);
+        assertThat(core.state.members.memberIds(COHORT)).hasSize(10);
+    }
+
+    @Test
+    void requestsWhileMigrating_queueTheMigrationAgain_soALostJobCannotWedgeTheCohort() {
+        Core core = new Core();
+        core.state.members.putLegacy(COHORT, "a@example.com", new Membership(true, 1));
+        assertThatThrownBy(() -> core.add(NAME, List.of("a@example.com"))).isInstanceOf(MigrationPendingException.class);
+        core.state.jobs.waiting.clear(); // the MIGRATE job is lost
+
+        assertThatThrownBy(() -> core.add(NAME, List.of("a@example.com"))).isInstanceOf(MigrationPendingException.class);
+        core.drain();
+
+        assertThat(core.state.members.hasLegacyState(COHORT)).isFalse();
+        assertThat(core.add(NAME, List.of("a@example.com")).enters()).isZero();
+    }
+
+    @Test
     void replayOfTheLastPage_afterCompletion_isAlreadyDecided_andQueuesNothing() {
         Core core = new Core();
         core.add(NAME, users("u", 0, 10));
