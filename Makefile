@@ -23,7 +23,7 @@ help:
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
 	@echo "make load    a burst of concurrent webhook pages on the local stack; prints throughput and latency"
-	@echo "sam build    package both functions (calls make build-WebhookFunction / build-SenderFunction)"
+	@echo "sam build    package the three functions (calls make build-WebhookFunction / build-SenderFunction / build-ReconcilerFunction)"
 
 test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
 	$(MVN) verify
@@ -98,12 +98,18 @@ build-WebhookFunction:
 build-SenderFunction:
 	$(call package-function,sender)
 
+.PHONY: build-ReconcilerFunction
+build-ReconcilerFunction:
+	$(call package-function,reconciler)
+
 define package-function
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@test -f functions/$(1)/pom.xml || { echo "functions/$(1)/pom.xml not found" >&2; exit 1; }
-	$(MVN) -q -DskipTests -pl functions/$(1) -am clean package dependency:copy-dependencies -DincludeScope=runtime
+	$(MVN) -q -Dmaven.test.skip=true -pl functions/$(1) -am clean package dependency:copy-dependencies \
+		-DincludeScope=runtime
 	@# Only the function module's own runtime scope: -am also builds modules it needs for its tests
 	@# (testkit), whose target/dependency must not reach the package. `clean` keeps stale jars out.
+	@# maven.test.skip: test sources are not even compiled, since no package contains them.
 	mkdir -p "$(ARTIFACTS_DIR)/lib"
 	cp functions/$(1)/target/dependency/*.jar "$(ARTIFACTS_DIR)/lib/"
 	cp -R functions/$(1)/target/classes/. "$(ARTIFACTS_DIR)/"

@@ -1,25 +1,15 @@
 package io.cohortsync.infra;
 
-import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cohortsync.sender.SenderHandler;
-import io.cohortsync.testkit.ApiGatewayEvents;
+import com.fasterxml.jackson.databind.node.BooleanNode;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Emf;
-import io.cohortsync.testkit.Exports;
-import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.MotoExtension;
-import io.cohortsync.testkit.SegmentStandIn;
-import io.cohortsync.testkit.SqsEvents;
-import io.cohortsync.webhook.WebhookHandler;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Every custom metric an alarm or the dashboard uses must be one the code really emits, with the same
  * namespace, name, dimension names and Function value; and every EMF line the functions write must be
- * valid. The emitted set comes from running both real handlers on moto, not from a list in the code.
+ * valid. The emitted set comes from running the three real handlers on moto ({@link HandlersOnMoto}),
+ * not from a list in the code.
  */
 @ExtendWith(MotoExtension.class)
 class ObservabilityIT {
@@ -46,42 +37,55 @@ class ObservabilityIT {
         return namespace + "/" + name + new java.util.TreeMap<>(dimensions);
     }
 
+    /** The three real handlers through every kind of work, once for this class. */
+    private static HandlersOnMoto.Run run;
+
+    @BeforeAll
+    static void runTheHandlers(AwsStack stack) throws Exception {
+        run = HandlersOnMoto.run(stack);
+    }
+
     @Test
-    void everyMetricUsedByAlarmsAndDashboard_isEmittedByTheCode(AwsStack stack) throws Exception {
-        Set<String> emitted = emittedSeries(stack);
+    void everyMetricUsedByAlarmsAndDashboard_isEmittedByTheCode() throws Exception {
+        // when
+        Set<String> emitted = emittedSeries(run.output());
         Set<String> referenced = new TreeSet<>();
         referenced.addAll(alarmSeries());
         referenced.addAll(dashboardSeries());
+        // then
         assertThat(referenced).as("custom metrics used by alarms and dashboard").isNotEmpty()
                 .anySatisfy(s -> assertThat(s).contains("sender"))
-                .anySatisfy(s -> assertThat(s).contains("webhook"));
+                .anySatisfy(s -> assertThat(s).contains("webhook"))
+                .anySatisfy(s -> assertThat(s).contains("reconciler"));
         assertThat(emitted).containsAll(referenced);
     }
 
-    private Set<String> emittedSeries(AwsStack stack) throws Exception {
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        PrintStream original = System.out;
-        Map<String, String> env = new HashMap<>(stack.environment());
-        env.put("DELTA_DELAY_SECONDS", "0");
-        try (SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY)) {
-            env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            WebhookHandler webhook = WebhookHandler.forEnvironment(env);
-            SenderHandler sender = SenderHandler.forEnvironment(env);
-            // a success, a held-free full sync, a 401 and a 400: every webhook code path that flushes metrics
-            webhook.handleRequest(ApiGatewayEvents.post(Exports.add("obs", "Observed", Exports.users("o", 0, 3))), null);
-            webhook.handleRequest(ApiGatewayEvents.post(Exports.members("obs", "Observed", null, 1, 1,
-                    Exports.users("o", 0, 2))), null);
-            webhook.handleRequest(ApiGatewayEvents.post("{}", ApiGatewayEvents.basic("mixpanel", "nope")), null);
-            webhook.handleRequest(ApiGatewayEvents.post("not json"), null);
-            var messages = SqsEvents.awaitMessages(stack.sqs, stack.queueUrl, 1, Duration.ofSeconds(10));
-            SQSBatchResponse response = sender.handleRequest(SqsEvents.event(stack.queueUrl, messages),
-                    LambdaContexts.withRemaining("sender", Duration.ofSeconds(60)));
-            assertThat(response.getBatchItemFailures()).isEmpty();
-        } finally {
-            System.setOut(original);
-        }
-        String output = captured.toString(StandardCharsets.UTF_8);
+    @Test
+    void reconcilerMetrics_countTheWorkTheScenarioGaveIt() throws Exception {
+        // Guards the scenario behind the check above: had a job not run, its series would still be
+        // emitted (as zeros) and that check would pass without the reconciler doing anything.
+        // then: one exit (o2), one migrated item, and the re-announcement of o0 and o1 (and of o2 when
+        // its shard's rename job ran before its exit; o3 entered under the new name)
+        assertThat(HandlersOnMoto.sum(run, "reconciler", "ReconcileExits")).isEqualTo(1);
+        assertThat(HandlersOnMoto.sum(run, "reconciler", "ReconcileMigrated")).isEqualTo(1);
+        assertThat(HandlersOnMoto.sum(run, "reconciler", "ReconcileRenamed")).isBetween(2.0, 3.0);
+        assertThat(HandlersOnMoto.sum(run, "reconciler", "ReconcileErrors")).isZero();
+        assertThat(HandlersOnMoto.sum(run, "reconciler", "ReconcileJobs"))
+                .as("16 shards x (count + apply + rename) + 1 migration").isGreaterThanOrEqualTo(49);
+        assertThat(HandlersOnMoto.sum(run, "webhook", "ReconcilesQueued")).isEqualTo(1);
+        // and: what Segment ends with is the exit and the rename
+        assertThat(run.traits().get("o2@example.com")).as("o2's traits")
+                .containsEntry("Mixpanel - " + HandlersOnMoto.NEW_NAME, BooleanNode.FALSE)
+                .containsEntry("Mixpanel - " + HandlersOnMoto.NAME, BooleanNode.FALSE);
+        assertThat(run.traits().get("o0@example.com")).as("o0's traits")
+                .containsEntry("Mixpanel - " + HandlersOnMoto.NEW_NAME, BooleanNode.TRUE)
+                .containsEntry("Mixpanel - " + HandlersOnMoto.NAME, BooleanNode.FALSE);
+        // and: the reconciler's log line for watching a reconcile
+        assertThat(HandlersOnMoto.logLines(run, "reconciler"))
+                .anySatisfy(l -> assertThat(l.path("message").asText()).isEqualTo("reconcile job handled"));
+    }
+
+    private static Set<String> emittedSeries(String output) throws Exception {
         List<String> lines = Emf.lines(output);
         assertThat(lines).hasSizeGreaterThanOrEqualTo(5);
         Set<String> series = new TreeSet<>();

@@ -52,6 +52,11 @@ class SamBuildIT {
         checkPackage("SenderFunction");
     }
 
+    @Test
+    void reconcilerPackage_loadsTheHandlerFromTheRootWithOnlyRuntimeJarsInLib() throws Exception {
+        checkPackage("ReconcilerFunction");
+    }
+
     private void checkPackage(String functionId) throws Exception {
         // given
         String handler = TEMPLATE.functionProperty(functionId, "Handler").asText();

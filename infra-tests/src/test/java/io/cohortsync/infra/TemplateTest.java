@@ -1,6 +1,8 @@
 package io.cohortsync.infra;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.domain.Shards;
+import io.cohortsync.reconciler.ReconcilerConfig;
 import io.cohortsync.testkit.Infrastructure;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,8 +56,8 @@ class TemplateTest {
     }
 
     @Test
-    void functions_areTheWebhookAndTheSender() {
-        assertThat(TEMPLATE.functions()).containsOnlyKeys("WebhookFunction", "SenderFunction");
+    void functions_areTheWebhookTheSenderAndTheReconciler() {
+        assertThat(TEMPLATE.functions()).containsOnlyKeys("WebhookFunction", "SenderFunction", "ReconcilerFunction");
     }
 
     @ParameterizedTest
@@ -93,11 +95,60 @@ class TemplateTest {
     }
 
     @Test
-    void environmentScan_findsTheWebhookConfiguration() {
+    void environmentScan_findsTheWebhookAndReconcilerConfiguration() {
         // Guards the scanner itself: if it stopped matching, the checks above would pass vacuously.
         assertThat(Repo.environmentReadBy("functions/webhook"))
-                .contains("TABLE_NAME", "DELTA_QUEUE_URL", "WEBHOOK_SECRET_ID", "MASS_EXIT_MAX_SHARE");
+                .contains("TABLE_NAME", "DELTA_QUEUE_URL", "RECONCILE_QUEUE_URL", "WEBHOOK_SECRET_ID", "EXITED_TTL_DAYS");
+        assertThat(Repo.environmentReadBy("functions/reconciler"))
+                .contains("TABLE_NAME", "RECONCILE_QUEUE_URL", "MASS_EXIT_MAX_SHARE", "RECONCILE_PASS_IDS",
+                        "SESSION_TTL_HOURS", "EXITED_TTL_DAYS");
         assertThat(Repo.environmentReadBy("shared")).contains("AWS_REGION");
+    }
+
+    @Test
+    void massExitGuard_isConfiguredOnTheReconciler_whichDecidesHolds() {
+        // The reconciler counts a full sync's exits and holds it; the webhook no longer reads the policy.
+        assertThat(Repo.environmentReadBy("functions/webhook")).doesNotContain("MASS_EXIT_MAX_SHARE",
+                "MASS_EXIT_MIN_MEMBERS");
+        assertThat(TEMPLATE.environment("ReconcilerFunction").get("MASS_EXIT_MAX_SHARE"))
+                .isEqualTo(ref("MassExitMaxShare"));
+        assertThat(TEMPLATE.environment("ReconcilerFunction").get("MASS_EXIT_MIN_MEMBERS"))
+                .isEqualTo(ref("MassExitMinMembers"));
+    }
+
+    @Test
+    void settingsTheWebhookAndTheReconcilerShare_haveOneValue() {
+        // Page receipts are written by the webhook and read by the reconciler; exits of both expire alike;
+        // both queue deltas before their commit.
+        Map<String, JsonNode> webhook = TEMPLATE.environment("WebhookFunction");
+        Map<String, JsonNode> reconciler = TEMPLATE.environment("ReconcilerFunction");
+        for (String shared : List.of("TABLE_NAME", "DELTA_QUEUE_URL", "RECONCILE_QUEUE_URL", "SESSION_TTL_HOURS",
+                "EXITED_TTL_DAYS", "HISTORY_TTL_DAYS", "DELTA_DELAY_SECONDS", "COMMIT_CONCURRENCY")) {
+            assertThat(reconciler.get(shared)).as(shared).isNotNull().isEqualTo(webhook.get(shared));
+        }
+        assertThat(webhook.get("EXITED_TTL_DAYS")).isEqualTo(ref("ExitedMemberRetentionDays"));
+    }
+
+    @Test
+    void exitedMemberRetention_outlastsEveryDeadLetterQueue_orIsForEver() {
+        // given
+        JsonNode parameter = TEMPLATE.root().path("Parameters").path("ExitedMemberRetentionDays");
+        java.util.regex.Pattern allowed = java.util.regex.Pattern.compile(parameter.path("AllowedPattern").asText());
+        int longestDlqDays = TEMPLATE.resourcesOfType("AWS::SQS::Queue").entrySet().stream()
+                .filter(q -> q.getKey().contains("DeadLetter") || q.getKey().endsWith("DLQ"))
+                .mapToInt(q -> q.getValue().path("Properties").path("MessageRetentionPeriod").asInt() / 86_400)
+                .max().orElseThrow();
+        // then: the default and every value the parameter accepts keep an exited member longer than a DLQ
+        // keeps a delta that could meet it, or for ever (0)
+        assertThat(longestDlqDays).isEqualTo(14);
+        assertThat(Integer.parseInt(parameter.path("Default").asText())).isGreaterThan(longestDlqDays);
+        for (int days = 0; days <= 400; days++) {
+            boolean accepted = allowed.matcher(Integer.toString(days)).matches();
+            assertThat(accepted).as("ExitedMemberRetentionDays=%d accepted", days)
+                    .isEqualTo(days == 0 || days > longestDlqDays);
+        }
+        assertThat(allowed.matcher("030").matches()).as("leading zero").isFalse();
+        assertThat(allowed.matcher("-1").matches()).isFalse();
     }
 
     @ParameterizedTest
@@ -145,7 +196,7 @@ class TemplateTest {
                     .extracting(JsonNode::asText).contains("ReportBatchItemFailures");
             checked.add(functionId);
         });
-        assertThat(checked).contains("SenderFunction");
+        assertThat(checked).contains("SenderFunction", "ReconcilerFunction");
     }
 
     @Test
@@ -213,6 +264,74 @@ class TemplateTest {
     }
 
     @Test
+    void reconcileQueue_matchesWhatTheTestsProvision() {
+        JsonNode queue = TEMPLATE.resource("ReconcileQueue").path("Properties");
+        JsonNode dlq = TEMPLATE.resource("ReconcileDLQ").path("Properties");
+
+        assertThat(TEMPLATE.timeoutSeconds("ReconcilerFunction")).isEqualTo(Infrastructure.RECONCILER_TIMEOUT_SECONDS);
+        assertThat(queue.path("VisibilityTimeout").asInt())
+                .isEqualTo(Infrastructure.RECONCILE_VISIBILITY_TIMEOUT_SECONDS)
+                .isGreaterThanOrEqualTo(6 * TEMPLATE.timeoutSeconds("ReconcilerFunction"));
+        assertThat(CfnTemplate.referencedId(queue.path("RedrivePolicy").get("deadLetterTargetArn")))
+                .isEqualTo("ReconcileDLQ");
+        assertThat(queue.path("RedrivePolicy").path("maxReceiveCount").asInt()).isEqualTo(Infrastructure.MAX_RECEIVE_COUNT);
+        assertThat(dlq.path("MessageRetentionPeriod").asInt()).isEqualTo(14 * 24 * 3600)
+                .isGreaterThan(queue.path("MessageRetentionPeriod").asInt(345_600));
+        assertThat(queue.path("SqsManagedSseEnabled").asBoolean()).isTrue();
+        assertThat(dlq.path("SqsManagedSseEnabled").asBoolean()).isTrue();
+    }
+
+    @Test
+    void reconcilerFunction_runsOneJobPerInvocationWithinItsDeadline() {
+        JsonNode jobs = TEMPLATE.resource("ReconcilerFunction").path("Properties").path("Events").path("Jobs")
+                .path("Properties");
+
+        assertThat(CfnTemplate.referencedId(jobs.get("Queue"))).isEqualTo("ReconcileQueue");
+        assertThat(jobs.path("BatchSize").asInt()).as("a job runs for minutes: one per invocation").isEqualTo(1);
+        assertThat(jobs.path("ScalingConfig").get("MaximumConcurrency")).isEqualTo(ref("ReconcilerMaxConcurrency"));
+        JsonNode concurrency = TEMPLATE.root().path("Parameters").path("ReconcilerMaxConcurrency");
+        assertThat(concurrency.path("Default").asInt()).as("one instance per shard").isEqualTo(Shards.COUNT);
+        assertThat(concurrency.path("MinValue").asInt()).as("the lowest MaximumConcurrency SQS accepts").isEqualTo(2);
+        // the handler keeps this margin back for its last chunk and its continuation
+        assertThat(TEMPLATE.timeoutSeconds("ReconcilerFunction"))
+                .isGreaterThan(2 * (int) ReconcilerConfig.DEFAULT_DEADLINE_MARGIN.toSeconds());
+    }
+
+    @Test
+    void outputs_nameTheQueuesTheOperatorToolsLookUp() {
+        JsonNode outputs = TEMPLATE.root().path("Outputs");
+        Map<String, String> expected = Map.of("DeltaQueueUrl", "DeltaQueue", "DeadLetterQueueUrl", "DeltaDeadLetterQueue",
+                "ReconcileQueueUrl", "ReconcileQueue", "ReconcileDlqUrl", "ReconcileDLQ", "StateTableName", "StateTable");
+        expected.forEach((output, resource) -> assertThat(outputs.path(output).get("Value"))
+                .as("output %s", output).isEqualTo(ref(resource)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("functionIds")
+    void iamStatements_nameOnlyThisStacksResources_exceptXRay(String functionId) {
+        // given
+        String roleId = CfnTemplate.referencedId(TEMPLATE.functionProperty(functionId, "Role"));
+        List<JsonNode> statements = new ArrayList<>();
+        TEMPLATE.resource(roleId).path("Properties").path("Policies")
+                .forEach(p -> p.path("PolicyDocument").path("Statement").forEach(statements::add));
+        assertThat(statements).as("%s statements", roleId).isNotEmpty();
+        // then: every resource is a !Ref / !GetAtt of a resource in this template
+        for (JsonNode statement : statements) {
+            String where = roleId + " " + statement.path("Sid").asText();
+            JsonNode resource = statement.get("Resource");
+            for (JsonNode r : resource.isArray() ? resource : List.of(resource)) {
+                if (r.isTextual() && r.asText().equals("*")) {
+                    assertThat(strings(statement.get("Action"))).as(where).isSubsetOf(ACTIONS_WITHOUT_RESOURCE);
+                    continue;
+                }
+                String id = CfnTemplate.referencedId(r);
+                assertThat(id).as("%s: resource %s is one of this stack's", where, r).isNotNull();
+                assertThat(TEMPLATE.resources().has(id)).as("%s: %s is a resource of this template", where, id).isTrue();
+            }
+        }
+    }
+
+    @Test
     void stateTable_matchesWhatTheTestsProvision() {
         JsonNode table = TEMPLATE.resource("StateTable").path("Properties");
 
@@ -252,6 +371,11 @@ class TemplateTest {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** {@code !Ref id} in the long form the template reader produces. */
+    private static JsonNode ref(String id) {
+        return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("Ref", id);
+    }
 
     private static String moduleOf(String functionId) {
         return Repo.moduleOf(TEMPLATE.functionProperty(functionId, "Handler").asText());

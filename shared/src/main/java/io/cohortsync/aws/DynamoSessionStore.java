@@ -10,6 +10,9 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+import software.amazon.awssdk.services.dynamodb.model.CancellationReason;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
 import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
@@ -19,10 +22,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -49,7 +52,7 @@ public final class DynamoSessionStore implements SessionStore {
     }
 
     @Override
-    public void recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds) {
+    public int recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds) {
         String pk = Keys.sessionPk(session);
         AttributeValue expires = expiresAt();
         // Split by shard: the reconciler's job for one shard then reads only its own ids. Write units
@@ -69,19 +72,59 @@ public final class DynamoSessionStore implements SessionStore {
             }
         }
         writeAll(pieces);
-        // The receipt last: a receipt always means its ids are stored.
+        // The receipt last (a receipt always means its ids are stored), with the session's page counter
+        // in the same transaction: the counter counts each receipt once, so no request has to list them.
         Map<String, AttributeValue> receipt = item(pk, "P#" + pageKey(page), expires);
         receipt.put("total", AttributeValue.fromN(Integer.toString(totalPages)));
         receipt.put("chunks", AttributeValue.fromN(Integer.toString(pieces.size())));
         receipt.put("members", AttributeValue.fromN(Integer.toString(distinctIds.size())));
-        put(receipt);
+        Map<String, AttributeValue> counter = Map.of(Keys.PK, AttributeValue.fromS(pk), Keys.SK, AttributeValue.fromS("PAGES"));
+        try {
+            dynamo.transactWriteItems(b -> b.transactItems(
+                    TransactWriteItem.builder().put(p -> p.tableName(table).item(receipt)
+                            .conditionExpression("attribute_not_exists(pk)")).build(),
+                    TransactWriteItem.builder().update(u -> u.tableName(table).key(counter)
+                            .updateExpression("ADD pages :one SET " + Keys.TTL + " = :expires")
+                            .expressionAttributeValues(Map.of(":one", AttributeValue.fromN("1"), ":expires", expires)))
+                            .build()));
+        } catch (TransactionCanceledException e) {
+            boolean recorded = e.hasCancellationReasons() && e.cancellationReasons().stream()
+                    .map(CancellationReason::code).anyMatch("ConditionalCheckFailed"::equals);
+            if (!recorded) {
+                throw AwsErrors.unavailable("DynamoDB", "TransactWriteItems", e);
+            }
+            // This page was recorded before (a retry): it is counted already.
+        } catch (SdkException e) {
+            throw AwsErrors.unavailable("DynamoDB", "TransactWriteItems", e);
+        }
+        return pageCount(pk);
     }
 
     @Override
-    public Set<Integer> receivedPages(SessionKey session) {
-        Set<Integer> pages = new HashSet<>();
-        query(session, "P#", "sk", item -> pages.add(Integer.parseInt(item.get("sk").s().substring(2))));
-        return pages;
+    public OptionalInt pagesIfRecorded(SessionKey session, int page) {
+        String pk = Keys.sessionPk(session);
+        if (get(pk, "P#" + pageKey(page)) == null) {
+            return OptionalInt.empty();
+        }
+        return OptionalInt.of(pageCount(pk));
+    }
+
+    private int pageCount(String pk) {
+        Map<String, AttributeValue> counter = get(pk, "PAGES");
+        AttributeValue n = counter == null ? null : counter.get("pages");
+        return n == null ? 0 : Integer.parseInt(n.n());
+    }
+
+    /** Strongly consistent: a page recorded by one request must be seen by the next. */
+    private Map<String, AttributeValue> get(String pk, String sk) {
+        GetItemResponse r;
+        try {
+            r = dynamo.getItem(b -> b.tableName(table).consistentRead(true)
+                    .key(Map.of(Keys.PK, AttributeValue.fromS(pk), Keys.SK, AttributeValue.fromS(sk))));
+        } catch (SdkException e) {
+            throw AwsErrors.unavailable("DynamoDB", "GetItem", e);
+        }
+        return r.hasItem() && !r.item().isEmpty() ? r.item() : null;
     }
 
     @Override

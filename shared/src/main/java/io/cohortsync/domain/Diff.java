@@ -2,62 +2,53 @@ package io.cohortsync.domain;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
-/** Pure diffing: which users must change to reach a desired membership. */
+/** Pure diffing: which users must change to reach a desired membership, and which must be marked. */
 public final class Diff {
     private Diff() {
     }
 
     /**
-     * The changes that bring every user in {@code distinctIds} to {@code desiredMember}, given what is
-     * stored (a user missing from {@code stored} is {@link Membership#ABSENT}). Users already in the
-     * desired state produce nothing, which is what makes replays free.
+     * What one request does to the users it lists.
+     *
+     * @param changes real changes, each one version up, stamped with the cohort's name version and epoch
+     * @param marks   listed members whose state does not change but who must be marked with the cohort's
+     *                epoch because its exit pass is pending (README "The race rule"): what was stored
      */
-    public static List<Change> toward(Collection<String> distinctIds, Map<String, Membership> stored,
-                                      boolean desiredMember) {
-        return toward(distinctIds, stored, desiredMember, Map.of());
+    public record Page(List<Change> changes, Map<String, Membership> marks) {
+        public Page {
+            changes = List.copyOf(changes);
+            marks = Map.copyOf(marks);
+        }
     }
 
     /**
-     * As {@link #toward(Collection, Map, boolean)}, recording on each enter the Segment user id the
-     * export mapped the user to ({@code userIds}; absent = the distinct id). An exit keeps the user id
-     * stored at the enter, so it reaches the same Segment profile.
+     * The changes that bring every user in {@code distinctIds} to {@code desiredMember}, given what is
+     * stored (a user missing from {@code stored} is {@link Membership#ABSENT}). Users already in the
+     * desired state produce nothing, which is what makes replays free, except a mark while the cohort's
+     * exit pass is pending. An enter records the Segment user id the export mapped the user to
+     * ({@code userIds}; absent = the distinct id); an exit keeps the one stored at the enter, so it
+     * reaches the same profile. With {@code followRenames}, a change of a member last announced under an
+     * older name carries that name ({@link Change#previousName()}), whose trait it sets to false.
      */
-    public static List<Change> toward(Collection<String> distinctIds, Map<String, Membership> stored,
-                                      boolean desiredMember, Map<String, String> userIds) {
+    public static Page page(Collection<String> distinctIds, Map<String, Membership> stored, boolean desiredMember,
+                            Map<String, String> userIds, CohortState cohort, boolean followRenames) {
         List<Change> changes = new ArrayList<>();
+        Map<String, Membership> marks = new LinkedHashMap<>();
         for (String id : distinctIds) {
             Membership current = stored.getOrDefault(id, Membership.ABSENT);
             if (current.member() != desiredMember) {
-                Membership next = desiredMember ? current.next(true, userIds.get(id)) : current.next(false);
-                changes.add(new Change(id, current, next));
+                Membership next = (desiredMember ? current.next(true, userIds.get(id)) : current.next(false))
+                        .stamped(cohort.nameVersion(), cohort.epoch());
+                String previousName = followRenames ? cohort.previousNameFor(current.nameVersion()).orElse(null) : null;
+                changes.add(new Change(id, current, next, previousName));
+            } else if (cohort.reconciling() && current.member() && current.listedEpoch() < cohort.epoch()) {
+                marks.put(id, current);
             }
         }
-        return changes;
-    }
-
-    /** Every current member re-announced under a new name (version bumped, membership unchanged). */
-    public static List<Change> renamed(Map<String, Membership> currentMembers, String previousName) {
-        List<Change> changes = new ArrayList<>();
-        currentMembers.forEach((id, m) -> {
-            if (m.member()) {
-                changes.add(new Change(id, m, m.next(true), previousName));
-            }
-        });
-        return changes;
-    }
-
-    /** Current members that a complete full export did not mention: they exit. */
-    public static List<String> absentMembers(Map<String, Membership> currentMembers, Set<String> exported) {
-        List<String> absent = new ArrayList<>();
-        currentMembers.forEach((id, m) -> {
-            if (m.member() && !exported.contains(id)) {
-                absent.add(id);
-            }
-        });
-        return absent;
+        return new Page(changes, marks);
     }
 }

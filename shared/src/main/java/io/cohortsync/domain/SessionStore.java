@@ -10,11 +10,20 @@ import java.util.function.Consumer;
  * the reconciler's job for one shard reads only that shard's ids.
  */
 public interface SessionStore {
-    /** Records that {@code page} (1-based) of {@code totalPages} arrived carrying {@code distinctIds}. Idempotent. */
-    void recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds);
+    /**
+     * Records that {@code page} (1-based) of {@code totalPages} arrived carrying {@code distinctIds}.
+     * Idempotent: a page recorded again is counted once.
+     *
+     * @return how many distinct pages of the session are recorded, this one included (O(1): a counter,
+     *         not a listing of the receipts, so the pages of a 10,000-page export cost the same)
+     */
+    int recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds);
 
-    /** The pages recorded so far. */
-    Set<Integer> receivedPages(SessionKey session);
+    /**
+     * How many distinct pages of the session are recorded, if {@code page} is among them (a replay: it
+     * must cost reads only), else empty.
+     */
+    java.util.OptionalInt pagesIfRecorded(SessionKey session, int page);
 
     /**
      * Streams every distinct id of {@code shard} that any recorded page carried (a page's ids once per

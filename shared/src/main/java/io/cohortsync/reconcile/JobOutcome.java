@@ -28,6 +28,8 @@ public record JobOutcome(Status status, int chunks, long scanned, long matched, 
         WAITING,
         /** Its commit never landed: dropped. */
         NEVER_COMMITTED,
+        /** An exit pass too old to trust its session's ids (their TTL is near): dropped, the next full sync decides. */
+        EXPIRED,
         /** Another copy of the job wrote its checkpoint first: this copy stopped. */
         LOST_RACE
     }

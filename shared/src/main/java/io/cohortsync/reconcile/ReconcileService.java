@@ -83,6 +83,10 @@ public final class ReconcileService {
         if (gate != null) {
             return JobOutcome.of(gate);
         }
+        boolean exitPass = job.kind() == Kind.EXIT_COUNT || job.kind() == Kind.EXIT_APPLY;
+        if (exitPass && Duration.between(job.queuedAt(), clock.instant()).compareTo(config.exitJobMaxAge()) > 0) {
+            return JobOutcome.of(JobOutcome.Status.EXPIRED);
+        }
         Checkpoint cp = progress.checkpoint(job).orElse(Checkpoint.START);
         if (cp.done()) {
             // A redelivery or a duplicate: the shard's report may not have been acted on (a crash in between).

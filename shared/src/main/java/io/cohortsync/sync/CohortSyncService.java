@@ -7,6 +7,7 @@ import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
+import io.cohortsync.domain.Diff;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.ReconcileJob;
@@ -21,9 +22,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -109,6 +108,9 @@ public final class CohortSyncService {
             }
             CohortState state = loaded.get();
             if (state.migrating()) {
+                // Queued again on every attempt while it lasts: a lost MIGRATE job must not leave the cohort
+                // answering 503 for good. Copies are harmless (each move is conditional, then a delete).
+                jobs.enqueue(List.of(new ReconcileJob(ReconcileJob.Kind.MIGRATE, ref, 0, null, 0, observedAt)));
                 throw new MigrationPendingException();
             }
             if (state.name().equals(export.cohortName())) {
@@ -134,9 +136,13 @@ public final class CohortSyncService {
                                 int unchanged) {
         String sessionId = export.session().orElseGet(() -> singlePageSessionId(export, state));
         SessionKey key = new SessionKey(export.cohort(), sessionId);
-        sessions.recordPage(key, export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds()));
-        int pages = export.totalPages() == 1 ? 1 : (int) sessions.receivedPages(key).stream()
-                .filter(p -> p <= export.totalPages()).count();
+        // A replayed page (Mixpanel's retry, a restart from the top) is recorded already: it costs reads only.
+        if (export.totalPages() == 1 && sessions.outcome(key).isPresent()) {
+            return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.ALREADY_DECIDED,
+                    1, 0);
+        }
+        int pages = sessions.pagesIfRecorded(key, export.page()).orElseGet(() -> sessions.recordPage(key,
+                export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds())));
         if (pages < export.totalPages()) {
             return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.INCOMPLETE,
                     pages, 0);
@@ -192,20 +198,9 @@ public final class CohortSyncService {
         boolean consistent = false;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             Map<String, Membership> stored = store.read(ref, pending, consistent);
-            List<Change> changes = new ArrayList<>();
-            Map<String, Membership> marks = new LinkedHashMap<>();
-            for (String id : pending) {
-                Membership current = stored.getOrDefault(id, Membership.ABSENT);
-                if (current.member() != desired) {
-                    Membership next = (desired ? current.next(true, export.userIds().get(id)) : current.next(false))
-                            .stamped(state.nameVersion(), state.epoch());
-                    String previousName = followRenames
-                            ? state.previousNameFor(current.nameVersion()).orElse(null) : null;
-                    changes.add(new Change(id, current, next, previousName));
-                } else if (state.reconciling() && current.member() && current.listedEpoch() < state.epoch()) {
-                    marks.put(id, current);
-                }
-            }
+            Diff.Page diff = Diff.page(pending, stored, desired, export.userIds(), state, followRenames);
+            List<Change> changes = diff.changes();
+            Map<String, Membership> marks = diff.marks();
             Set<String> conflicts = new LinkedHashSet<>();
             if (!changes.isEmpty()) {
                 queue.enqueue(changes.stream().map(c -> Delta.of(ref, state.name(), c, observedAt,

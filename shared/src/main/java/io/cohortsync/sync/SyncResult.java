@@ -39,10 +39,6 @@ public record SyncResult(CohortExport export, int enters, int exits, int unchang
         INCOMPLETE,
         /** The session completed with this call: its exit pass is queued to the reconciler. */
         RECONCILING,
-        /** (reconciler) The session's exits were committed. */
-        APPLIED,
-        /** (reconciler) The session would exit too many users: nothing exited, operator alerted. */
-        HELD,
         /** The session's completion was already committed by an earlier call (a replay). */
         ALREADY_DECIDED
     }

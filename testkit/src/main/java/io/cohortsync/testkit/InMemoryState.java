@@ -219,16 +219,27 @@ public final class InMemoryState {
         public long idsStreamed;
 
         @Override
-        public void recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
+        public int recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
             synchronized (InMemoryState.this) {
-                pages.computeIfAbsent(session, k -> new HashMap<>()).put(page, Set.copyOf(ids));
+                Map<Integer, Set<String>> recorded = pages.computeIfAbsent(session, k -> new HashMap<>());
+                recorded.putIfAbsent(page, Set.copyOf(ids));
+                return recorded.size();
             }
         }
 
         @Override
-        public Set<Integer> receivedPages(SessionKey session) {
+        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
             synchronized (InMemoryState.this) {
-                return Set.copyOf(pages.getOrDefault(session, Map.of()).keySet());
+                Map<Integer, Set<String>> recorded = pages.getOrDefault(session, Map.of());
+                return recorded.containsKey(page) ? java.util.OptionalInt.of(recorded.size())
+                        : java.util.OptionalInt.empty();
+            }
+        }
+
+        /** Page receipts written (a replay must add none). */
+        public int pagesRecorded(SessionKey session) {
+            synchronized (InMemoryState.this) {
+                return pages.getOrDefault(session, Map.of()).size();
             }
         }
 

@@ -29,7 +29,9 @@ public record ReconcilerConfig(String tableName, String deltaQueueUrl, String re
                 Integer.parseInt(env.getOrDefault("RECONCILE_PASS_IDS", Integer.toString(ReconcileConfig.DEFAULT_PASS_IDS))),
                 Integer.parseInt(env.getOrDefault("RECONCILE_CHUNK", Integer.toString(ReconcileConfig.DEFAULT_CHUNK))),
                 Integer.parseInt(env.getOrDefault("RECONCILE_MAX_CHUNKS", "0")),
-                Duration.ofSeconds(30), Duration.ofMinutes(15));
+                Duration.ofSeconds(30), Duration.ofMinutes(15),
+                // Half the session TTL: the session's page receipts must outlive every pass over them.
+                Duration.ofHours(Long.parseLong(env.getOrDefault("SESSION_TTL_HOURS", "72"))).dividedBy(2));
         long delay = Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"));
         if (delay < 0 || delay > 900) {
             throw new IllegalStateException("DELTA_DELAY_SECONDS must be 0..900 (the SQS maximum), was " + delay);

@@ -110,6 +110,9 @@ public final class ReconcilerService {
         }
         if (!acknowledged) {
             log.error("reconcile job failed: it comes back and resumes from its checkpoint", fields);
+        } else if (outcome.status() == JobOutcome.Status.EXPIRED) {
+            log.error("exit-pass job too old to trust its session's ids (their TTL is near): dropped; "
+                    + "the cohort's next full sync exits whoever is absent", fields);
         } else if (outcome.decision() == ReconcileStore.Phase.HELD) {
             log.error("full sync held: it would exit too many members; nothing was exited", fields);
         } else {
@@ -125,7 +128,8 @@ public final class ReconcilerService {
                 .count("ReconcileRenamed", job.kind() == ReconcileJob.Kind.RENAME ? changed : 0)
                 .count("ReconcileMigrated", job.kind() == ReconcileJob.Kind.MIGRATE ? changed : 0)
                 .count("ReconcileWaiting", outcome != null && outcome.status() == JobOutcome.Status.WAITING ? 1 : 0)
-                .count("ReconcileDropped", outcome != null && outcome.status() == JobOutcome.Status.NEVER_COMMITTED ? 1 : 0)
+                .count("ReconcileDropped", outcome != null && (outcome.status() == JobOutcome.Status.NEVER_COMMITTED
+                        || outcome.status() == JobOutcome.Status.EXPIRED) ? 1 : 0)
                 .count("HeldSessions", outcome != null && outcome.decision() == ReconcileStore.Phase.HELD ? 1 : 0)
                 .millis("ReconcileJobAge", Math.max(0, Duration.between(job.queuedAt(), clock.instant()).toMillis()))
                 .flush();

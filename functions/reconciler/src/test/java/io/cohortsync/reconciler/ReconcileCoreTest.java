@@ -363,6 +363,35 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void exitPassJob_olderThanHalfTheSessionTtl_isDroppedUnrun_soExpiringReceiptsNeverCauseExits() {
+        // given a completed session whose count jobs were redelivered 37 hours later (receipts last 72 h)
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 10));
+        core.fullSync(NAME, "s1", users("u", 0, 9), 100);
+        core.clock.advance(Duration.ofHours(37));
+
+        core.drain();
+
+        // then every job was dropped as expired and nobody exited
+        assertThat(core.outcomes).hasSize(Shards.COUNT).allMatch(o -> o.status() == JobOutcome.Status.EXPIRED);
+        assertThat(core.state.members.memberIds(COHORT)).hasSize(10);
+    }
+
+    @Test
+    void requestsWhileMigrating_queueTheMigrationAgain_soALostJobCannotWedgeTheCohort() {
+        Core core = new Core();
+        core.state.members.putLegacy(COHORT, "a@example.com", new Membership(true, 1));
+        assertThatThrownBy(() -> core.add(NAME, List.of("a@example.com"))).isInstanceOf(MigrationPendingException.class);
+        core.state.jobs.waiting.clear(); // the MIGRATE job is lost
+
+        assertThatThrownBy(() -> core.add(NAME, List.of("a@example.com"))).isInstanceOf(MigrationPendingException.class);
+        core.drain();
+
+        assertThat(core.state.members.hasLegacyState(COHORT)).isFalse();
+        assertThat(core.add(NAME, List.of("a@example.com")).enters()).isZero();
+    }
+
+    @Test
     void replayOfTheLastPage_afterCompletion_isAlreadyDecided_andQueuesNothing() {
         Core core = new Core();
         core.add(NAME, users("u", 0, 10));
@@ -374,6 +403,23 @@ class ReconcileCoreTest {
 
         assertThat(replay.session()).isEqualTo(SyncResult.SessionStatus.ALREADY_DECIDED);
         assertThat(core.state.jobs.sent).isEqualTo(sent);
+    }
+
+    @Test
+    void replayOfAPageOfAnIncompleteSession_writesNothingAgain() {
+        // given page 1 of 3 recorded
+        Core core = new Core();
+        core.page(NAME, "s1", 1, 3, users("u", 0, 10));
+        long writes = core.state.members.writes;
+
+        // when Mixpanel retries it
+        SyncResult replay = core.page(NAME, "s1", 1, 3, users("u", 0, 10));
+
+        // then it is still one page of three: no membership write, no second receipt
+        assertThat(replay.session()).isEqualTo(SyncResult.SessionStatus.INCOMPLETE);
+        assertThat(replay.pagesReceived()).isEqualTo(1);
+        assertThat(core.state.members.writes).isEqualTo(writes);
+        assertThat(core.state.sessions.pagesRecorded(new SessionKey(COHORT, "s1"))).isEqualTo(1);
     }
 
     @Test

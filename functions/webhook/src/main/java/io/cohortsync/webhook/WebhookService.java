@@ -155,12 +155,10 @@ public final class WebhookService {
             return; // no cohort to file it under: the log line has it
         }
         if (response.isSuccess() && result != null && result.enters() + result.exits() + result.renamed() == 0
-                && result.session() != SyncResult.SessionStatus.HELD
                 && result.session() != SyncResult.SessionStatus.RECONCILING
                 && result.session() != SyncResult.SessionStatus.INCOMPLETE) {
             return;
         }
-        boolean held = result != null && result.session() == SyncResult.SessionStatus.HELD;
         Map<String, Integer> skipped = new java.util.TreeMap<>();
         export.skipped().forEach((reason, n) -> skipped.put(reason.name(), n));
         try {
@@ -171,7 +169,7 @@ public final class WebhookService {
                     result == null ? 0 : result.enters(), result == null ? 0 : result.exits(),
                     result == null ? 0 : result.unchanged(), 0,
                     result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
-                    response.statusCode(), held ? "held" : response.isSuccess() ? "success" : "failure",
+                    response.statusCode(), response.isSuccess() ? "success" : "failure",
                     Math.round(millis * 10) / 10.0, 0, 0, 0));
         } catch (RuntimeException e) {
             // History is for people; the sync itself is durable already. Say so and go on.
@@ -209,7 +207,7 @@ public final class WebhookService {
         fields.put("status", response.statusCode());
         fields.put("durationMs", Math.round(millis * 10) / 10.0);
         int status = response.statusCode();
-        boolean held = result != null && result.session() == SyncResult.SessionStatus.HELD;
+        // Holds are decided by the reconciler now (its HeldSessions metric and log line).
         // Every counter on every request, zeros included: alarms then see 0 rather than missing data.
         Metrics m = metrics.get()
                 .dimension("Action", export == null ? "unknown" : export.action().wireName());
@@ -225,7 +223,6 @@ public final class WebhookService {
                 .count("Exits", result == null ? 0 : result.exits())
                 .count("Unchanged", result == null ? 0 : result.unchanged())
                 .count("DeltasQueued", result == null ? 0 : result.deltasQueued())
-                .count("HeldSessions", held ? 1 : 0)
                 .count("ReconcilesQueued", result != null && result.session() == SyncResult.SessionStatus.RECONCILING
                         ? 1 : 0)
                 .count("RenamesQueued", result != null && result.renamed() > 0 ? 1 : 0)
@@ -251,9 +248,9 @@ public final class WebhookService {
         if (!response.isSuccess()) {
             fields.put("errorMessage", response.errorMessage());
         }
-        fields.put("outcome", held ? "held" : response.isSuccess() ? "success" : "failure");
-        String message = held ? "full sync held: too many exits" : "webhook handled";
-        if (status >= 500 || held) {
+        fields.put("outcome", response.isSuccess() ? "success" : "failure");
+        String message = "webhook handled";
+        if (status >= 500) {
             log.error(message, fields);
         } else if (status >= 400) {
             log.warn(message, fields);
