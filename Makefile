@@ -16,7 +16,7 @@ MVN ?= mvn -B -ntp
 .PHONY: help test local e2e-scale cli bench chaos load build lint clean build-WebhookFunction build-SenderFunction
 
 help:
-	@echo "make local   run webhook -> queues -> sender + reconciler locally (moto + a Segment sink)"
+	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
 	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (~10 min; not in make test)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
