@@ -7,6 +7,8 @@ import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.webhook.WebhookHandler;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -65,6 +67,8 @@ public final class LocalPipeline implements AutoCloseable {
 
     private final Map<String, String> environment;
     private final SqsClient sqs;
+    /** The event sources' own client: Lambda's pollers are AWS's, not bound by the functions' timeouts. */
+    private final SqsClient pollerSqs;
     private final DynamoDbClient dynamo;
     private final String queueUrl;
     private final String dlqUrl;
@@ -76,10 +80,12 @@ public final class LocalPipeline implements AutoCloseable {
     private final SqsEventSourcePoller reconciler;
 
     private LocalPipeline(Options options) throws IOException {
-        AwsClients clients = new AwsClients(Region.US_EAST_1, StaticCredentialsProvider.create(AwsBasicCredentials.create(
+        StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(
                 System.getenv().getOrDefault("AWS_ACCESS_KEY_ID", "testing"),
-                System.getenv().getOrDefault("AWS_SECRET_ACCESS_KEY", "testing"))));
+                System.getenv().getOrDefault("AWS_SECRET_ACCESS_KEY", "testing")));
+        AwsClients clients = new AwsClients(Region.US_EAST_1, credentials);
         this.sqs = clients.sqs();
+        this.pollerSqs = pollerClient(credentials);
         this.dynamo = clients.dynamoDb();
         var secrets = clients.secretsManager();
         String prefix = options.resourcePrefix();
@@ -118,13 +124,29 @@ public final class LocalPipeline implements AutoCloseable {
         this.environment = Map.copyOf(env);
 
         // Every function gets the same environment, as the template gives each what it reads.
-        this.poller = new SqsEventSourcePoller(sqs, queueUrl, "cohort-sync-sender", SenderHandler.forEnvironment(environment),
+        this.poller = new SqsEventSourcePoller(pollerSqs, queueUrl, "cohort-sync-sender", SenderHandler.forEnvironment(environment),
                 SENDER_BATCH_SIZE, 1, Duration.ofSeconds(Infrastructure.SENDER_TIMEOUT_SECONDS), options.retryDelay());
-        this.reconciler = new SqsEventSourcePoller(sqs, reconcileQueueUrl, "cohort-sync-reconciler",
+        this.reconciler = new SqsEventSourcePoller(pollerSqs, reconcileQueueUrl, "cohort-sync-reconciler",
                 ReconcilerHandler.forEnvironment(environment), RECONCILER_BATCH_SIZE, RECONCILER_CONCURRENCY,
                 Duration.ofSeconds(Infrastructure.RECONCILER_TIMEOUT_SECONDS), options.retryDelay());
         this.frontDoor = new WebhookFrontDoor(options.host(), options.port(), WebhookHandler.forEnvironment(environment),
                 Duration.ofSeconds(29));
+    }
+
+    /**
+     * An SQS client for the pollers whose calls are never abandoned early. With the functions' client (4 s
+     * per attempt) a receive that a loaded moto answers late is given up and retried while moto has
+     * already handed its messages out: they stay invisible for the queue's whole visibility timeout
+     * (6 or 12 minutes) and the pipeline looks busy all that time. Lambda's own pollers have no such
+     * limit.
+     */
+    private static SqsClient pollerClient(StaticCredentialsProvider credentials) {
+        return SqsClient.builder().region(Region.US_EAST_1).credentialsProvider(credentials)
+                .httpClient(UrlConnectionHttpClient.builder().connectionTimeout(Duration.ofSeconds(5))
+                        .socketTimeout(Duration.ofSeconds(60)).build())
+                .overrideConfiguration(ClientOverrideConfiguration.builder()
+                        .apiCallAttemptTimeout(Duration.ofSeconds(60)).apiCallTimeout(Duration.ofMinutes(3)).build())
+                .build();
     }
 
     public static LocalPipeline start(Options options) throws IOException {
@@ -158,6 +180,22 @@ public final class LocalPipeline implements AutoCloseable {
                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
         return a.values().stream().allMatch("0"::equals) && !consumer.busy();
+    }
+
+    /** What {@link #idle()} looks at, for a test's failure message: counts only. */
+    public String describe() {
+        return "reconcile queue " + attributes(reconcileQueueUrl) + (reconciler.busy() ? ", a job running" : "")
+                + "; delta queue " + attributes(queueUrl) + (poller.busy() ? ", a batch being sent" : "");
+    }
+
+    private String attributes(String url) {
+        Map<QueueAttributeName, String> a = sqs.getQueueAttributes(b -> b.queueUrl(url).attributeNames(
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
+        return "visible " + a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)
+                + ", in flight " + a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)
+                + ", delayed " + a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED);
     }
 
     /** Messages in the delta queue's DLQ. */
@@ -221,6 +259,7 @@ public final class LocalPipeline implements AutoCloseable {
         frontDoor.close();
         reconciler.close();
         poller.close();
+        pollerSqs.close();
         if (sink != null) {
             sink.close();
         }

@@ -239,7 +239,9 @@ class LocalPipelineScaleE2EIT {
         Instant deadline = Instant.now().plus(QUIET_TIMEOUT);
         int quiet = 0;
         while (quiet < 2) {
-            assertThat(Instant.now()).as(phase + ": pipeline still busy after " + QUIET_TIMEOUT).isBefore(deadline);
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError(phase + ": pipeline still busy after " + QUIET_TIMEOUT + " (" + pipeline.describe() + ")");
+            }
             quiet = pipeline.idle() ? quiet + 1 : 0;
             Thread.sleep(250);
         }
