@@ -18,7 +18,7 @@ MVN ?= mvn -B -ntp
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
-	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (~10 min; not in make test)"
+	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (6-10 min; not in make test)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
@@ -41,7 +41,7 @@ local:
 
 # LocalPipelineScaleE2EIT alone (README "Quick start"): one 20,000-user cohort through two full syncs, a
 # rename and racing diffs on the local stack; prints its wall time per phase. Excluded from `make test`
-# (local/pom.xml) because moto makes it take about ten minutes here. Only this module's failsafe run:
+# (local/pom.xml) because moto makes it take 6-10 minutes here. Only this module's failsafe run:
 # -Dtest=none and the it.test name skip every other test of the modules -am builds.
 e2e-scale:
 	$(MVN) -pl local -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
