@@ -134,16 +134,35 @@ public final class CohortSyncService {
                                 int unchanged) {
         String sessionId = export.session().orElseGet(() -> singlePageSessionId(export, state));
         SessionKey key = new SessionKey(export.cohort(), sessionId);
-        sessions.recordPage(key, export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds()));
-        int pages = export.totalPages() == 1 ? 1 : (int) sessions.receivedPages(key).stream()
-                .filter(p -> p <= export.totalPages()).count();
+        // A replayed page (Mixpanel's retry, a restart from the top) is recorded already: it must cost no
+        // write. A new page is recorded first and the receipts read after, so of two pages recorded at
+        // the same time the later reader sees both and completes the session.
+        boolean outcomeChecked = false;
+        int pages;
+        if (export.totalPages() == 1) {
+            if (sessions.outcome(key).isPresent()) {
+                return new SyncResult(export, enters, 0, unchanged, tally.queued,
+                        SyncResult.SessionStatus.ALREADY_DECIDED, 1, 0);
+            }
+            outcomeChecked = true;
+            sessions.recordPage(key, export.page(), export.totalPages(), new LinkedHashSet<>(export.distinctIds()));
+            pages = 1;
+        } else {
+            Set<Integer> received = sessions.receivedPages(key);
+            if (!received.contains(export.page())) {
+                sessions.recordPage(key, export.page(), export.totalPages(),
+                        new LinkedHashSet<>(export.distinctIds()));
+                received = sessions.receivedPages(key);
+            }
+            pages = (int) received.stream().filter(p -> p <= export.totalPages()).count();
+        }
         if (pages < export.totalPages()) {
             return new SyncResult(export, enters, 0, unchanged, tally.queued, SyncResult.SessionStatus.INCOMPLETE,
                     pages, 0);
         }
         CohortState current = state;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            if (sessions.outcome(key).isPresent()) {
+            if (!(attempt == 1 && outcomeChecked) && sessions.outcome(key).isPresent()) {
                 return new SyncResult(export, enters, 0, unchanged, tally.queued,
                         SyncResult.SessionStatus.ALREADY_DECIDED, pages, 0);
             }
