@@ -97,6 +97,26 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void sessionOutcome_countsEachMemberOnce_whateverThePassSize() {
+        // given the same 2,000 members and the same full sync, reconciled in one pass per shard and in
+        // passes of 7 session ids (each later pass starts at the previous one's last id)
+        List<String> listed = users("u", 0, 1500);
+        Core big = new Core();
+        Core tiny = new Core().withConfig(new ReconcileConfig(MassExitPolicy.DEFAULT, 7, 5, 0,
+                Duration.ofSeconds(30), Duration.ofMinutes(15)));
+        for (Core core : List.of(big, tiny)) {
+            core.add(NAME, users("u", 0, 2000));
+            core.fullSync(NAME, "s1", listed, 1000);
+            core.drain();
+        }
+
+        // then both count 2,000 members and 500 exits
+        SessionOutcome expected = new SessionOutcome(SessionOutcome.Status.APPLIED, 1, 2000, 500);
+        assertThat(big.state.sessions.outcome(new SessionKey(COHORT, "s1"))).contains(expected);
+        assertThat(tiny.state.sessions.outcome(new SessionKey(COHORT, "s1"))).contains(expected);
+    }
+
+    @Test
     void addDuringPendingReconcile_keepsTheUser_whoTheFullSyncDidNotList() {
         // given u was a member and a full sync without u completed; its pass has not run yet
         Core core = new Core();
