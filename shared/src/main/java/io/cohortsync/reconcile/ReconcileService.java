@@ -160,7 +160,9 @@ public final class ReconcileService {
         List<String> selected = new ArrayList<>();
         for (Map.Entry<String, Membership> item : page.items()) {
             Membership m = item.getValue();
-            if (m.member()) {
+            // A later pass starts at the previous pass's end (both ranges include it): count that member once.
+            // (It is a session id, so it never exits.)
+            if (m.member() && !item.getKey().equals(pass.start)) {
                 members++;
                 if (exits(m, item.getKey(), pass, job.generation())) {
                     selected.add(item.getKey());
