@@ -458,6 +458,19 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void retriedPageOfThePendingSession_marksNobody_sinceItsUsersCanNeverExit() {
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 20));
+        core.fullSync(NAME, "s1", users("u", 0, 15), 10);
+        long writes = core.state.members.writes;
+
+        SyncResult retry = core.page(NAME, "s1", 2, 2, users("u", 10, 5));
+
+        assertThat(retry.marked()).isZero();
+        assertThat(core.state.members.writes).isEqualTo(writes);
+    }
+
+    @Test
     void unchangedMembers_costNoWrite_whenNoReconcileIsPending() {
         Core core = new Core();
         core.add(NAME, users("u", 0, 100));
