@@ -89,6 +89,9 @@ build-WebhookFunction:
 build-SenderFunction:
 	$(call package-function,sender)
 
+build-ReconcilerFunction:
+	$(call package-function,reconciler)
+
 define package-function
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@test -f functions/$(1)/pom.xml || { echo "functions/$(1)/pom.xml not found" >&2; exit 1; }
