@@ -1,5 +1,6 @@
 package io.cohortsync.bench;
 
+import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.Checkpoint;
@@ -202,8 +203,9 @@ final class BilledPorts {
         long streamCpuNanos;
 
         @Override
-        public void recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds) {
+        public int recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds) {
             String pk = ScaleItems.sessionPk(session);
+            Map<Integer, Receipt> recorded = receipts.computeIfAbsent(session, k -> new HashMap<>());
             List<List<String>> byShard = new ArrayList<>();
             for (int s = 0; s < Shards.COUNT; s++) {
                 byShard.add(new ArrayList<>());
@@ -238,14 +240,40 @@ final class BilledPorts {
                 written += list.size();
             }
             ledger.call("DynamoDb.BatchWriteItem", DynamoBilling.ceilDiv(written, 25));
+            // The receipt and the page counter in one TransactWriteItems (each item billed twice), then the
+            // counter read back (GetItem, strongly consistent).
             int receiptBytes = ScaleItems.receiptBytes(pk, page, totalPages, written, distinctIds.size());
-            ledger.call("DynamoDb.PutItem", 1);
-            ledger.write(ItemKind.SESSION_RECEIPT, pk, DynamoBilling.write(0, receiptBytes));
-            receipts.computeIfAbsent(session, k -> new HashMap<>()).put(page, new Receipt(receiptBytes));
+            int counterBytes = ScaleItems.pageCounterBytes(pk, recorded.size() + 1);
+            ledger.call("DynamoDb.TransactWriteItems", 1);
+            if (!recorded.containsKey(page)) {
+                ledger.write(ItemKind.SESSION_RECEIPT, pk, DynamoBilling.transactionalWrite(0, receiptBytes)
+                        + DynamoBilling.transactionalWrite(counterBytes, counterBytes));
+                recorded.put(page, new Receipt(receiptBytes));
+            }
+            ledger.call("DynamoDb.GetItem", 1);
+            ledger.read(ItemKind.SESSION_RECEIPT, pk, DynamoBilling.read(counterBytes, true));
+            return recorded.size();
+        }
+
+        @Override
+        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+            String pk = ScaleItems.sessionPk(session);
+            Map<Integer, Receipt> recorded = receipts.getOrDefault(session, Map.of());
+            Receipt receipt = recorded.get(page);
+            ledger.call("DynamoDb.GetItem", 1);
+            ledger.read(ItemKind.SESSION_RECEIPT, pk, DynamoBilling.read(receipt == null ? 0 : receipt.bytes(), true));
+            if (receipt == null) {
+                return java.util.OptionalInt.empty();
+            }
+            ledger.call("DynamoDb.GetItem", 1);
+            ledger.read(ItemKind.SESSION_RECEIPT, pk,
+                    DynamoBilling.read(ScaleItems.pageCounterBytes(pk, recorded.size()), true));
+            return java.util.OptionalInt.of(recorded.size());
         }
 
         private Piece piece(String pk, int shard, int page, int index, List<String> ids, long idBytes) {
-            int bytes = ScaleItems.pieceBytes(pk, shard, page, index, idBytes);
+            // Pieces are stored deflated (DynamoSessionStore.packIds): billed by the packed size.
+            int bytes = ScaleItems.pieceBytes(pk, shard, page, index, DynamoSessionStore.packIds(ids).length);
             ledger.write(ItemKind.SESSION_IDS, pk, DynamoBilling.write(0, bytes));
             return new Piece(ids.toArray(String[]::new), bytes);
         }
@@ -264,14 +292,6 @@ final class BilledPorts {
                     ? DynamoBilling.query(bytes % DynamoBilling.QUERY_PAGE_BYTES, true) : 0);
             ledger.read(kind, pk, units);
             return pages;
-        }
-
-        @Override
-        public Set<Integer> receivedPages(SessionKey session) {
-            Map<Integer, Receipt> got = receipts.getOrDefault(session, Map.of());
-            query(ItemKind.SESSION_RECEIPT, ScaleItems.sessionPk(session),
-                    got.values().stream().mapToLong(Receipt::bytes).sum());
-            return Set.copyOf(got.keySet());
         }
 
         @Override

@@ -82,10 +82,19 @@ final class ScaleItems {
         return size;
     }
 
-    /** One piece of a page's ids of one shard: pk, sk {@code I#<shard>#<page>#<n>}, expiresAt, ids. */
-    static int pieceBytes(String sessionPk, int shard, int page, int piece, long idBytes) {
+    /**
+     * One piece of a page's ids of one shard: pk, sk {@code I#<shard>#<page>#<n>}, expiresAt, and {@code z}:
+     * the ids deflated ({@code packedBytes}, DynamoSessionStore.packIds).
+     */
+    static int pieceBytes(String sessionPk, int shard, int page, int piece, long packedBytes) {
         String sk = "I#" + String.format("%02x", shard) + "#" + String.format("%07d", page) + "#" + piece;
-        return 2 + utf8(sessionPk) + 2 + utf8(sk) + Keys.TTL.length() + TTL_NUMBER_BYTES + 3 + (int) idBytes;
+        return 2 + utf8(sessionPk) + 2 + utf8(sk) + Keys.TTL.length() + TTL_NUMBER_BYTES + 1 + (int) packedBytes;
+    }
+
+    /** The session's page counter: pk, sk {@code PAGES}, pages, expiresAt. */
+    static int pageCounterBytes(String sessionPk, long pages) {
+        return 2 + utf8(sessionPk) + 2 + utf8("PAGES") + utf8("pages") + numberBytes(pages) + Keys.TTL.length()
+                + TTL_NUMBER_BYTES;
     }
 
     /** A DynamoDB number's size: one byte per two significant digits (trailing zeros trimmed), plus one. */

@@ -107,13 +107,16 @@ class ScaleItemsTest {
         for (Map<String, AttributeValue> piece : pieces) {
             String sk = piece.get(Keys.SK).s();
             int shard = Integer.parseInt(sk.substring(2, 4), 16);
-            long idBytes = piece.get("ids").ss().stream().mapToLong(ScaleItems::utf8).sum();
+            long packedBytes = piece.get("z").b().asByteArray().length;
             assertThat(piece.get(Keys.PK).s()).isEqualTo(pk);
-            assertThat(ScaleItems.pieceBytes(pk, shard, 3, 0, idBytes)).isEqualTo(sized(piece));
+            assertThat(ScaleItems.pieceBytes(pk, shard, 3, 0, packedBytes)).isEqualTo(sized(piece));
         }
-        PutItemRequest receipt = requests.stream().filter(PutItemRequest.class::isInstance).map(PutItemRequest.class::cast)
-                .findFirst().orElseThrow();
-        assertThat(ScaleItems.receiptBytes(pk, 3, 40, Shards.COUNT, 1000)).isEqualTo(sized(receipt.item()));
+        // and the receipt, written in one transaction with the page counter, is sized as ScaleItems says
+        TransactWriteItemsRequest transaction = requests.stream().filter(TransactWriteItemsRequest.class::isInstance)
+                .map(TransactWriteItemsRequest.class::cast).findFirst().orElseThrow();
+        Map<String, AttributeValue> receipt = transaction.transactItems().get(0).put().item();
+        assertThat(ScaleItems.receiptBytes(pk, 3, 40, Shards.COUNT, 1000)).isEqualTo(sized(receipt));
+        assertThat(transaction.transactItems().get(1).update().key().get(Keys.SK).s()).isEqualTo("PAGES");
     }
 
     @Test
