@@ -65,6 +65,18 @@ bench:
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_REGION=us-east-1 \
 		java $(BENCH_OPTS) -cp "bench/target/classes:$$(cat bench/target/classpath.txt)" io.cohortsync.bench.BenchMain .
 
+# Full syncs of 10k, 100k and 1M users with 1% exits and a rename of a 1M-user cohort (clean, and with a
+# crash mid-rename), through the real webhook and reconciler handlers on in-memory ports billed by
+# DynamoDB's rules: page time, reconcile time, CPU and heap, units, calls, the per-partition limits'
+# least wall time (computed), 10M extrapolated. Prints the tables, writes target/bench/scale.{json,md};
+# exits 1 if a promise broke. Not part of `make test` (ScaleSmokeTest is). No emulator, no network.
+# SCALE_OPTS passes sizes, e.g. SCALE_OPTS='-Dscale.sizes=10000,100000 -Dscale.renameUsers=100000'.
+.PHONY: bench-scale
+bench-scale:
+	$(MVN) -q -DskipTests -pl bench -am package dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
+	java $(SCALE_OPTS) -cp "bench/target/classes:$$(cat bench/target/classpath.txt)" io.cohortsync.bench.ScaleMain .
+
 # The reliability suite's drivers (reliability/README.md), on their own moto_server like `make local`.
 SEED ?= 20261128
 RUNS ?= 50

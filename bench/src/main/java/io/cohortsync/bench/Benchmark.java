@@ -2,13 +2,18 @@ package io.cohortsync.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.Keys;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.domain.SessionKey;
+import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
@@ -26,6 +31,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -43,6 +49,10 @@ import java.util.function.Supplier;
  */
 public final class Benchmark {
     static final String PROJECT = Exports.PROJECT;
+    /** The functions whose packages are built and cold-started, as template.yaml names them. */
+    static final List<String> FUNCTIONS = List.of("WebhookFunction", "ReconcilerFunction", "SenderFunction");
+    static final String FULL_SYNC_COHORT = "full-1";
+    static final String FULL_SYNC_NAME = "Full sync cohort";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -127,8 +137,9 @@ public final class Benchmark {
 
         List<ColdStart.Package> packages = List.of();
         if (s.buildPackages()) {
-            progress("building the function packages with make build-WebhookFunction / build-SenderFunction");
-            packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), List.of("WebhookFunction", "SenderFunction"));
+            progress("building the function packages with make build-WebhookFunction / build-ReconcilerFunction / "
+                    + "build-SenderFunction");
+            packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), FUNCTIONS);
         }
         progress("CPU probe: the handlers on in-memory ports, in a JVM with " + template.javaToolOptionsString());
         JsonNode cpu = cpuProbe(template, s.cpuWarmup(), s.cpuIterations());
@@ -168,7 +179,8 @@ public final class Benchmark {
         int size = s.pageSize();
         progress("incremental: seeding " + cohorts + " cohorts with " + size + " members each (the users the remove pages remove)");
         for (int k = 0; k < cohorts; k++) {
-            seedMembers(p.stack, new CohortRef(PROJECT, "inc-" + k), Exports.users("k" + k + "-r", 0, size));
+            seedCohort(p.stack, new CohortRef(PROJECT, "inc-" + k), "Incremental cohort " + k,
+                    Exports.users("k" + k + "-r", 0, size));
         }
         List<String> bodies = new ArrayList<>();
         for (int k = 0; k < cohorts; k++) {
@@ -200,8 +212,8 @@ public final class Benchmark {
         double senderSeconds = (System.nanoTime() - t1) / 1e9;
         checks.put("incrementalIdentifiesAccepted", mark.identifiesSince(segment));
         return mark.phase("incremental", "adds and removes over " + cohorts + " cohorts, pages of " + size
-                        + ", webhook then sender", s.incrementalPages(), changes, changes, webhook, sender, segment, logs,
-                webhookSeconds, senderSeconds, p.failedRecords());
+                        + ", webhook then sender", s.incrementalPages(), changes, changes, webhook, List.of(), sender,
+                segment, logs, webhookSeconds, 0, senderSeconds, p.failedRecords());
     }
 
     /** A cohort already in sync, re-sent as a multi-page members export: nothing may change. */
@@ -210,13 +222,20 @@ public final class Benchmark {
         int users = s.fullSyncUsers();
         int pages = users / s.pageSize();
         progress("no-op re-sync: seeding a cohort of " + users + " members");
-        seedMembers(p.stack, new CohortRef(PROJECT, "full-1"), Exports.users("f", 0, users));
+        CohortRef cohort = new CohortRef(PROJECT, FULL_SYNC_COHORT);
+        seedCohort(p.stack, cohort, FULL_SYNC_NAME, Exports.users("f", 0, users));
         Mark mark = Mark.take(segment, logs);
+        long t0 = System.nanoTime();
         List<Invocation> webhook = postFullSync(p, "noop-session", Exports.users("f", 0, users), s.pageSize(), "no-op re-sync");
-        double seconds = webhook.stream().mapToDouble(Invocation::wallMs).sum() / 1000;
+        double webhookSeconds = (System.nanoTime() - t0) / 1e9;
+        ReconcileRun reconcile = reconcile(p, users, "no-op re-sync");
         checks.put("noopIdentifiesAccepted", mark.identifiesSince(segment));
-        return mark.phase("noop-resync", users + " users already in sync, re-sent as a " + pages + "-page members export",
-                pages, users, 0, webhook, List.of(), segment, logs, seconds, 0, p.failedRecords());
+        Phase phase = mark.phase("noop-resync", users + " users already in sync, re-sent as a " + pages
+                        + "-page members export; the reconciler's exit pass finds nobody to exit", pages, users, 0, webhook,
+                reconcile.invocations, List.of(), segment, logs, webhookSeconds, reconcile.seconds, 0, p.failedRecords());
+        // Checked after the phase's counters were read, so the check's own read is not billed to it.
+        checks.put("noopSessionOutcome", expectOutcome(p.stack, new SessionKey(cohort, "noop-session"), users, 0));
+        return phase;
     }
 
     /** The same cohort, then a full sync in which {@code exitShare} of it is absent. */
@@ -230,15 +249,46 @@ public final class Benchmark {
         long t0 = System.nanoTime();
         List<Invocation> webhook = postFullSync(p, "exit-session", kept, s.pageSize(), "full sync with exits");
         double webhookSeconds = (System.nanoTime() - t0) / 1e9;
+        ReconcileRun reconcile = reconcile(p, users, "full sync with exits");
         progress("full sync with exits: sender draining " + exits + " exits");
         long t1 = System.nanoTime();
         List<Invocation> sender = p.drain(() -> (int) (exits - mark.identifiesSince(segment)),
                 Duration.ofSeconds(120 + exits / 100));
         double senderSeconds = (System.nanoTime() - t1) / 1e9;
         checks.put("exitIdentifiesAccepted", mark.identifiesSince(segment));
-        return mark.phase("full-sync-exits", users + " members, then a " + pages + "-page full sync without "
-                        + exits + " of them (" + Math.round(s.exitShare() * 100) + "% left)", pages, kept.size(), exits,
-                webhook, sender, segment, logs, webhookSeconds, senderSeconds, p.failedRecords());
+        Phase phase = mark.phase("full-sync-exits", users + " members, then a " + pages + "-page full sync without "
+                        + exits + " of them (" + Math.round(s.exitShare() * 100) + "% left); the reconciler exits them",
+                pages, kept.size(), exits, webhook, reconcile.invocations, sender, segment, logs, webhookSeconds,
+                reconcile.seconds, senderSeconds, p.failedRecords());
+        checks.put("exitSessionOutcome", expectOutcome(p.stack,
+                new SessionKey(new CohortRef(PROJECT, FULL_SYNC_COHORT), "exit-session"), users, exits));
+        return phase;
+    }
+
+    private record ReconcileRun(List<Invocation> invocations, double seconds) {
+    }
+
+    /** The reconciler drains the jobs the session's last page queued (count, then apply, per shard). */
+    private static ReconcileRun reconcile(Pipeline p, int users, String label) {
+        progress(label + ": the reconciler runs the exit pass (16 count jobs, then 16 apply jobs)");
+        long t0 = System.nanoTime();
+        List<Invocation> invocations = p.reconcile(Duration.ofSeconds(300 + users / 100));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        progress(label + ": reconciler done, " + invocations.size() + " invocations in " + Math.round(seconds) + " s");
+        return new ReconcileRun(invocations, seconds);
+    }
+
+    /** The session's exit pass reached APPLIED with the counts the workload implies, else the bench fails. */
+    private static String expectOutcome(AwsStack stack, SessionKey session, long members, long exits) {
+        SessionOutcome outcome = new DynamoSessionStore(stack.dynamo, stack.tableName, Duration.ofHours(72),
+                Clock.systemUTC()).outcome(session).orElse(null);
+        SessionOutcome expected = new SessionOutcome(SessionOutcome.Status.APPLIED,
+                outcome == null ? 0 : outcome.epoch(), members, exits);
+        if (!expected.equals(outcome)) {
+            throw new IllegalStateException("session " + session.sessionId() + " ended " + outcome + ", expected "
+                    + expected);
+        }
+        return outcome.status() + " " + outcome.members() + " members, " + outcome.exits() + " exits";
     }
 
     private static List<Invocation> postFullSync(Pipeline p, String session, List<String> users, int pageSize,
@@ -247,26 +297,32 @@ public final class Benchmark {
         List<Invocation> webhook = new ArrayList<>();
         for (int page = 1; page <= pages; page++) {
             List<String> slice = users.subList((page - 1) * pageSize, Math.min(users.size(), page * pageSize));
-            webhook.add(p.post(Exports.members("full-1", "Full sync cohort", session, page, pages, slice)));
+            webhook.add(p.post(Exports.members(FULL_SYNC_COHORT, FULL_SYNC_NAME, session, page, pages, slice)));
             if (page % 20 == 0 || page == pages) {
                 progress(label + ": webhook page " + page + "/" + pages
-                        + (page == pages ? " (the exit pass ran in this one: " + Math.round(webhook.getLast().wallMs()) + " ms)" : ""));
+                        + (page == pages ? " (the last: it queued the exit pass, " + Math.round(webhook.getLast().wallMs())
+                        + " ms)" : ""));
             }
         }
         return webhook;
     }
 
-    /** Members already stored (version 1), written straight to the table: setup, not measured. */
-    private static void seedMembers(AwsStack stack, CohortRef cohort, List<String> users) {
-        String pk = Keys.membershipPk(cohort);
+    /**
+     * A cohort already known and in the sharded layout, its members stored at version 1 under the current
+     * name, written straight to the table: setup, not measured (outside every phase's counters).
+     */
+    static void seedCohort(AwsStack stack, CohortRef cohort, String name, List<String> users) {
+        new DynamoCohortStore(stack.dynamo, stack.tableName, Duration.ofHours(72), Clock.systemUTC())
+                .create(cohort, CohortState.first(name));
         for (int from = 0; from < users.size(); from += 25) {
             List<WriteRequest> writes = new ArrayList<>();
             for (String u : users.subList(from, Math.min(users.size(), from + 25))) {
                 Map<String, AttributeValue> item = new HashMap<>();
-                item.put(Keys.PK, AttributeValue.fromS(pk));
+                item.put(Keys.PK, AttributeValue.fromS(Keys.membershipPk(cohort, u)));
                 item.put(Keys.SK, AttributeValue.fromS(u));
                 item.put("m", AttributeValue.fromBool(true));
                 item.put("v", AttributeValue.fromN("1"));
+                item.put("n", AttributeValue.fromN("1"));
                 writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
             }
             Map<String, List<WriteRequest>> pending = Map.of(stack.tableName, writes);
@@ -290,15 +346,15 @@ public final class Benchmark {
         }
 
         Phase phase(String name, String description, int pages, long members, long changes, List<Invocation> webhook,
-                    List<Invocation> sender, SegmentStandIn segment, LogCapture logs, double webhookSeconds,
-                    double senderSeconds, long failedRecords) {
+                    List<Invocation> reconciler, List<Invocation> sender, SegmentStandIn segment, LogCapture logs,
+                    double webhookSeconds, double reconcilerSeconds, double senderSeconds, long failedRecords) {
             Map<String, Long> delta = new TreeMap<>(AwsRequestCounter.snapshot());
             calls.forEach((k, v) -> delta.merge(k, -v, Long::sum));
             delta.values().removeIf(v -> v == 0);
             List<SegmentStandIn.RecordedRequest> all = segment.requests();
-            return new Phase(name, description, pages, members, changes, webhook, sender, delta,
+            return new Phase(name, description, pages, members, changes, webhook, sender, reconciler, delta,
                     Meter.read().minus(billing), Phase.SegmentStats.of(all.subList(segmentRequests, all.size()), sender),
-                    webhookSeconds, senderSeconds, logs.bytes() - logBytes, failedRecords);
+                    webhookSeconds, senderSeconds, reconcilerSeconds, logs.bytes() - logBytes, failedRecords);
         }
     }
 
@@ -337,23 +393,30 @@ public final class Benchmark {
         List<ColdStartResult> results = new ArrayList<>();
         Path work = s.out().resolve("cold-start");
         String endpoint = System.getProperty("aws.endpointUrl", System.getenv("AWS_ENDPOINT_URL"));
-        record Function(String id, String handler, String eventClass, String eventFile) {
+        record Function(String id, String handler, String eventClass, Path event) {
         }
+        Path reconcileEvent = writeReconcileEvent(work);
         List<Function> functions = List.of(
                 new Function("WebhookFunction", "io.cohortsync.webhook.WebhookHandler",
-                        "com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent", "webhook-add-members.json"),
+                        "com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent",
+                        s.repo().resolve("events/webhook-add-members.json")),
+                new Function("ReconcilerFunction", "io.cohortsync.reconciler.ReconcilerHandler",
+                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", reconcileEvent),
                 new Function("SenderFunction", "io.cohortsync.sender.SenderHandler",
-                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", "sqs-deltas.json"));
+                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", s.repo().resolve("events/sqs-deltas.json")));
         for (Function f : functions) {
             progress("cold start: " + f.id() + " (" + s.coldStartRuns() + " runs, each with an empty handler)");
             ColdStart.Package pkg = packages.stream().filter(x -> x.functionId().equals(f.id())).findFirst().orElse(null);
             List<Path> classpath = pkg != null ? pkg.classpath()
                     : java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator)).map(Path::of).toList();
-            Path event = s.repo().resolve("events").resolve(f.eventFile());
             Supplier<Map<String, String>> environment = () -> {
                 AwsStack stack = AwsStack.create();
-                if (f.id().equals("SenderFunction")) {
-                    commitDeltasOf(stack, event);
+                switch (f.id()) {
+                    case "SenderFunction" -> commitDeltasOf(stack, f.event());
+                    case "ReconcilerFunction" -> seedRenamedCohort(stack);
+                    default -> {
+                        // The webhook's first event needs nothing stored.
+                    }
                 }
                 Map<String, String> env = new HashMap<>(stack.environment());
                 env.put("AWS_ENDPOINT_URL", endpoint);
@@ -362,11 +425,66 @@ public final class Benchmark {
                 env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
                 return env;
             };
-            List<List<ColdStart.Launch>> launches = ColdStart.measure(classpath, work, f.handler(), f.eventClass(), event,
+            List<List<ColdStart.Launch>> launches = ColdStart.measure(classpath, work, f.handler(), f.eventClass(), f.event(),
                     environment, template.javaToolOptions(), s.coldStartRuns());
             results.add(new ColdStartResult(f.id(), pkg, launches.get(0), launches.get(1)));
         }
         return results;
+    }
+
+    /** The cohort of the reconciler's cold-start job: renamed to version 2, members in shard 0 under version 1. */
+    static final CohortRef COLD_START_COHORT = new CohortRef(PROJECT, "cold-start");
+    static final int COLD_START_MEMBERS = 20;
+
+    /**
+     * The reconciler's first event: the RENAME job of shard 0 of {@link #COLD_START_COHORT}, so the first
+     * invocation does a chunk of real work (cohort read, checkpoint, Query, deltas, conditional writes,
+     * report) against what {@link #seedRenamedCohort} stored. Written next to the cold-start runs; the
+     * events/ directory has no reconcile job.
+     */
+    private static Path writeReconcileEvent(Path work) {
+        try {
+            Files.createDirectories(work);
+            String body = io.cohortsync.domain.ReconcileJobCodec.encode(new io.cohortsync.domain.ReconcileJob(
+                    io.cohortsync.domain.ReconcileJob.Kind.RENAME, COLD_START_COHORT, 2, null, 0,
+                    java.time.Instant.now().minusSeconds(1)));
+            var root = JSON.createObjectNode();
+            var r = root.putArray("Records").addObject();
+            r.put("messageId", "7d0c7b7e-4b1a-4c55-9a61-0c0d0a5e0001");
+            r.put("receiptHandle", "AQEBcold-start-receipt-handle");
+            r.put("body", body);
+            var attributes = r.putObject("attributes");
+            attributes.put("ApproximateReceiveCount", "1");
+            attributes.put("SentTimestamp", Long.toString(System.currentTimeMillis()));
+            r.putObject("messageAttributes");
+            r.put("md5OfBody", java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+                    .digest(body.getBytes(StandardCharsets.UTF_8))));
+            r.put("eventSource", "aws:sqs");
+            r.put("eventSourceARN", "arn:aws:sqs:us-east-1:123456789012:cohort-sync-ReconcileQueue-EXAMPLE");
+            r.put("awsRegion", "us-east-1");
+            Path file = work.resolve("reconcile-rename-job.json");
+            Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void seedRenamedCohort(AwsStack stack) {
+        List<String> inShardZero = new ArrayList<>();
+        for (int i = 0; inShardZero.size() < COLD_START_MEMBERS; i++) {
+            String id = "cold" + i + "@example.com";
+            if (io.cohortsync.domain.Shards.of(id) == 0) {
+                inShardZero.add(id);
+            }
+        }
+        seedCohort(stack, COLD_START_COHORT, "Cold start (old name)", inShardZero);
+        DynamoCohortStore cohorts = new DynamoCohortStore(stack.dynamo, stack.tableName, Duration.ofHours(72),
+                Clock.systemUTC());
+        CohortState current = cohorts.load(COLD_START_COHORT).orElseThrow();
+        cohorts.rename(COLD_START_COHORT, current, current.renamed("Cold start"));
     }
 
     /**
@@ -375,7 +493,8 @@ public final class Benchmark {
      */
     private static void commitDeltasOf(AwsStack stack, Path sqsEvent) {
         try {
-            DynamoMembershipStore store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 1);
+            DynamoMembershipStore store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 1, Duration.ZERO,
+                    Clock.systemUTC());
             for (JsonNode r : JSON.readTree(sqsEvent.toFile()).path("Records")) {
                 for (Delta d : DeltaCodec.decode(r.path("body").asText())) {
                     if (d.version() > 2) {

@@ -35,12 +35,15 @@ import java.util.zip.CRC32;
  * in the SDK (marshalling, signing, checksums, parsing) can be measured without a network, and
  * without moto's habit of closing the connection after every request (which makes each call pay a
  * TCP connect that a Lambda talking to DynamoDB over a kept-alive connection does not).
- * <p>It answers what the measured pages need: BatchGetItem (each key found as a member at version 1,
- * or not found), PutItem, Query (no items), SendMessageBatch (every entry accepted, with its MD5) and
- * GetSecretValue.
+ * <p>It answers what the measured pages need: GetItem (the cohort item of a cohort already known, in
+ * the sharded layout, under the name the probe's pages carry), BatchGetItem (each key found as a member
+ * at version 1, or not found), PutItem, BatchWriteItem, Query (no items), SendMessageBatch (every entry
+ * accepted, with its MD5) and GetSecretValue.
  */
 final class CannedAws implements SdkHttpClient {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The name of the probe's cohorts (CpuProbe's pages): a GetItem of any cohort item answers it. */
+    static final String COHORT_NAME = "CPU cohort";
 
     private final boolean stored;
     private final String secret;
@@ -130,6 +133,21 @@ final class CannedAws implements SdkHttpClient {
                     });
                     response.putObject("UnprocessedKeys");
                 }
+                case "GetItem" -> {
+                    // The cohort every probe page names, as DynamoCohortStore stores it: known, not renamed,
+                    // no full sync pending, so a page costs what it costs in steady state.
+                    ObjectNode item = response.putObject("Item");
+                    item.set("pk", request.path("Key").path("pk"));
+                    item.set("sk", request.path("Key").path("sk"));
+                    item.putObject("layout").put("N", "2");
+                    item.putObject("name").put("S", COHORT_NAME);
+                    item.putObject("nv").put("N", "1");
+                    item.putObject("nh").putObject("M").putObject("1").put("S", COHORT_NAME);
+                    item.putObject("epoch").put("N", "0");
+                    item.putObject("reconciling").put("BOOL", false);
+                    item.putObject("migrating").put("BOOL", false);
+                }
+                case "BatchWriteItem" -> response.putObject("UnprocessedItems");
                 case "Query" -> response.put("Count", 0).put("ScannedCount", 0).putArray("Items");
                 case "SendMessageBatch" -> {
                     ArrayNode ok = response.putArray("Successful");

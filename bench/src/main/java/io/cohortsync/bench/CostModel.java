@@ -64,7 +64,7 @@ final class CostModel {
         lines.put("DynamoDB writes", b.writeUnits() * prices.of("dynamodb_write_request_unit"));
         lines.put("DynamoDB reads", b.readUnits() * prices.of("dynamodb_read_request_unit"));
         lines.put("SQS", b.sqsBilledRequests() * prices.of("sqs_standard_request"));
-        int invocations = phase.webhook().size() + phase.sender().size();
+        int invocations = phase.invocations().size();
         lines.put("Lambda requests", invocations * prices.of("lambda_request"));
         double gbs = 0;
         double gbsMeasured = 0;
@@ -92,19 +92,26 @@ final class CostModel {
         return modeledMs(i, cpu.cpuMs(phase, i));
     }
 
-    /** Billed milliseconds of one invocation under the latency model. */
+    /**
+     * Billed milliseconds of one invocation under the latency model. Membership writes (commits, exits,
+     * marks, re-announcements: PutItem or UpdateItem) go {@code COMMIT_CONCURRENCY} at a time; every
+     * other call waits its own round trip, one after another.
+     */
     double modeledMs(Invocation i, double cpuMs) {
         double wait = 0;
         for (Map.Entry<String, Long> call : i.calls().entrySet()) {
-            if (!call.getKey().equals("DynamoDb.PutItem")) {
+            if (!call.getKey().equals("DynamoDb.PutItem") && !call.getKey().equals("DynamoDb.UpdateItem")) {
                 wait += call.getValue() * prices.latency(call.getKey());
             }
         }
         long puts = i.calls("DynamoDb.PutItem");
-        long sessionPuts = Math.min(puts, i.billing().sessionPuts());
-        long commits = puts - sessionPuts;
-        // Session items are written one after another; membership commits COMMIT_CONCURRENCY at a time.
-        wait += (sessionPuts + Math.ceil((double) commits / commitConcurrency)) * prices.latency("DynamoDb.PutItem");
+        long updates = i.calls("DynamoDb.UpdateItem");
+        long concurrent = Math.min(puts + updates, i.billing().membershipWrites());
+        long sequentialPuts = Math.max(0, puts - concurrent);
+        long sequentialUpdates = Math.max(0, updates - Math.max(0, concurrent - puts));
+        wait += sequentialPuts * prices.latency("DynamoDb.PutItem")
+                + sequentialUpdates * prices.latency("DynamoDb.UpdateItem")
+                + Math.ceil((double) concurrent / commitConcurrency) * prices.latency("DynamoDb.PutItem");
         wait += i.segmentRequests() * prices.latency("Segment./v1/batch");
         return Math.ceil(cpuMs * cpuStretch() + wait);
     }

@@ -5,10 +5,14 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.DynamoReconcileStore;
 import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.SecretsManagerSource;
 import io.cohortsync.aws.SqsDeltaQueue;
+import io.cohortsync.aws.SqsReconcileQueue;
+import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
@@ -17,15 +21,18 @@ import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.SecretSource;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.sender.SenderConfig;
 import io.cohortsync.sender.SenderHandler;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.InMemoryState;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.webhook.WebhookConfig;
 import io.cohortsync.webhook.WebhookHandler;
+import io.cohortsync.webhook.WebhookPorts;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
@@ -45,8 +52,10 @@ import java.util.function.IntFunction;
 
 /**
  * CPU time of our own code per 1,000-member page, without I/O: the real webhook and sender handlers
- * on {@link InMemoryPorts}, warmed up, timed with the calling thread's CPU clock (everything runs on
- * it: parsing, auth, diff, delta encoding, logs and metrics, Segment message building and packing).
+ * on testkit's {@link InMemoryState} (every port in memory, with the adapters' semantics) plus this
+ * module's {@link InMemoryPorts} (a queue that still encodes, a Segment that accepts), warmed up,
+ * timed with the calling thread's CPU clock (everything runs on it: parsing, auth, diff, delta
+ * encoding, logs and metrics, Segment message building and packing).
  * Run in a JVM of its own with the functions' JVM options from template.yaml (C1 only, as deployed),
  * so the other phases' JIT and GC do not leak in. Prints one line {@code CPU-PROBE {...}}.
  * <p>Arguments: warm-up iterations, measured iterations.
@@ -72,23 +81,23 @@ public final class CpuProbe {
         List<String> users = Exports.users("cpu", 0, PAGE);
 
         // A page of 1,000 users who all enter (a fresh cohort each time): diff, encode, commit.
-        InMemoryPorts.Store store = new InMemoryPorts.Store();
-        WebhookHandler webhook = webhook(store);
+        WebhookHandler webhook = webhook(new InMemoryState());
         result.set("webhookChangePage", stats(measure(webhook, warmup, iterations,
-                i -> ApiGatewayEvents.post(Exports.add("cpu-" + i, "CPU cohort", users)), store)));
+                i -> ApiGatewayEvents.post(Exports.add("cpu-" + i, "CPU cohort", users)))));
         // The same page again: every user already there, so reads and diff only.
         APIGatewayV2HTTPEvent noop = ApiGatewayEvents.post(Exports.add("cpu-noop", "CPU cohort", users));
         webhook.handleRequest(noop, LambdaContexts.withRemaining("cpu", Duration.ofSeconds(29)));
-        result.set("webhookNoopPage", stats(measure(webhook, warmup, iterations, i -> noop, null)));
+        result.set("webhookNoopPage", stats(measure(webhook, warmup, iterations, i -> noop)));
         // Page 1 of a 100-page full sync of users already in: reads, diff, and the page's receipt.
-        InMemoryPorts.Sessions sessions = new InMemoryPorts.Sessions();
-        WebhookHandler full = webhook(store, sessions);
+        WebhookHandler full = webhook(new InMemoryState());
         full.handleRequest(ApiGatewayEvents.post(Exports.add("cpu-full", "CPU cohort", users)),
                 LambdaContexts.withRemaining("cpu", Duration.ofSeconds(29)));
         result.set("webhookFullSyncPage", stats(measure(full, warmup, iterations,
-                i -> ApiGatewayEvents.post(Exports.members("cpu-full", "CPU cohort", "s-" + i, 1, 100, users)), null)));
+                i -> ApiGatewayEvents.post(Exports.members("cpu-full", "CPU cohort", "s-" + i, 1, 100, users)))));
         // The sender: one queue message of 1,000 current deltas -> one Segment request.
-        result.set("sender1000Deltas", stats(measureSender(new InMemoryPorts.Store(), users, warmup, iterations)));
+        InMemoryState senderState = new InMemoryState();
+        result.set("sender1000Deltas", stats(measureSender(senderState.members, senderState.cohorts, users, warmup,
+                iterations)));
 
         // The same pages through the real adapters and the real AWS SDK on an HTTP client answering from
         // memory: all the CPU a function spends but socket I/O and TLS. Commits run on a pool, so this
@@ -97,50 +106,55 @@ public final class CpuProbe {
         int sdkIterations = Math.max(2, iterations / 3);
         String credentials = "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\"" + AwsStack.WEBHOOK_PASSWORD + "\"}";
         result.set("webhookChangePageWithSdk", stats(measure(sdkWebhook(new CannedAws(false, credentials)), sdkWarmup,
-                sdkIterations, i -> ApiGatewayEvents.post(Exports.add("cpu-" + i, "CPU cohort", users)), null, true)));
+                sdkIterations, i -> ApiGatewayEvents.post(Exports.add("cpu-" + i, "CPU cohort", users)), true)));
         result.set("webhookFullSyncPageWithSdk", stats(measure(sdkWebhook(new CannedAws(true, credentials)), sdkWarmup,
                 sdkIterations, i -> ApiGatewayEvents.post(Exports.members("cpu-full", "CPU cohort", "s-" + i, 1, 100, users)),
-                null, true)));
+                true)));
         CannedAws senderAws = new CannedAws(true, "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}");
+        Clock clock = Clock.systemUTC();
         result.set("sender1000DeltasWithSdk", stats(measureSender(
-                new io.cohortsync.aws.DynamoMembershipStore(senderAws.dynamoDb(), "cpu", 1), users, sdkWarmup, sdkIterations)));
+                new DynamoMembershipStore(senderAws.dynamoDb(), "cpu", 1, Duration.ZERO, clock),
+                new DynamoCohortStore(senderAws.dynamoDb(), "cpu", Duration.ZERO, clock), users, sdkWarmup, sdkIterations)));
         report.println("CPU-PROBE " + result);
         report.flush();
     }
 
-    private static WebhookHandler webhook(InMemoryPorts.Store store) {
-        return webhook(store, new InMemoryPorts.Sessions());
-    }
-
-    private static WebhookHandler webhook(InMemoryPorts.Store store, InMemoryPorts.Sessions sessions) {
+    /** The webhook on every port of {@code state} but the delta queue, which encodes and drops. */
+    private static WebhookHandler webhook(InMemoryState state) {
         WebhookConfig config = WebhookConfig.fromEnvironment(Map.of("TABLE_NAME", "cpu", "DELTA_QUEUE_URL", "cpu",
-                "WEBHOOK_SECRET_ID", "cpu"));
+                "RECONCILE_QUEUE_URL", "cpu", "WEBHOOK_SECRET_ID", "cpu"));
         SecretSource secret = id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                 + AwsStack.WEBHOOK_PASSWORD + "\"}";
-        return WebhookHandler.withPorts(config, store, new InMemoryPorts.Queue(), sessions, secret, Clock.systemUTC());
+        return WebhookHandler.withPorts(config, new WebhookPorts(state.members, new InMemoryPorts.Queue(), state.sessions,
+                state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED, secret), Clock.systemUTC());
     }
 
+    /** As WebhookFactory wires it, on SDK clients whose HTTP client answers from memory. */
     private static WebhookHandler sdkWebhook(CannedAws aws) {
         Map<String, String> env = Map.of("TABLE_NAME", "cpu", "DELTA_QUEUE_URL",
-                "https://sqs.us-east-1.amazonaws.com/123456789012/cpu", "WEBHOOK_SECRET_ID", "cpu");
+                "https://sqs.us-east-1.amazonaws.com/123456789012/cpu", "RECONCILE_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/cpu-reconcile", "WEBHOOK_SECRET_ID", "cpu");
         WebhookConfig config = WebhookConfig.fromEnvironment(env);
         Clock clock = Clock.systemUTC();
         DynamoDbClient dynamo = aws.dynamoDb();
         SqsDeltaQueue sqs = new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl());
         DeltaQueue queue = deltas -> sqs.enqueueDelayed(deltas, config.deltaDelay());
-        return WebhookHandler.withPorts(config, new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency()),
+        return WebhookHandler.withPorts(config, new WebhookPorts(
+                new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency(), config.exitedTtl(), clock),
                 queue, new DynamoSessionStore(dynamo, config.tableName(), config.sessionTtl(), clock),
-                new SecretsManagerSource(aws.secretsManager()), clock);
+                new DynamoCohortStore(dynamo, config.tableName(), config.sessionTtl(), clock),
+                new SqsReconcileQueue(aws.sqs(), config.reconcileQueueUrl()),
+                new DynamoReconcileStore(dynamo, config.tableName(), config.historyTtl(), clock),
+                SyncHistory.DISABLED, new SecretsManagerSource(aws.secretsManager())), clock);
     }
 
     private static double[] measure(WebhookHandler handler, int warmup, int iterations,
-                                    IntFunction<APIGatewayV2HTTPEvent> event, InMemoryPorts.Store clearAfter) {
-        return measure(handler, warmup, iterations, event, clearAfter, false);
+                                    IntFunction<APIGatewayV2HTTPEvent> event) {
+        return measure(handler, warmup, iterations, event, false);
     }
 
     private static double[] measure(WebhookHandler handler, int warmup, int iterations,
-                                    IntFunction<APIGatewayV2HTTPEvent> event, InMemoryPorts.Store clearAfter,
-                                    boolean processCpu) {
+                                    IntFunction<APIGatewayV2HTTPEvent> event, boolean processCpu) {
         double[] samples = new double[iterations];
         for (int i = 0; i < warmup + iterations; i++) {
             APIGatewayV2HTTPEvent e = event.apply(i);
@@ -154,9 +168,6 @@ public final class CpuProbe {
             if (i >= warmup) {
                 samples[i - warmup] = cpu / 1e6;
             }
-            if (clearAfter != null) {
-                clearAfter.rows.clear();
-            }
         }
         return samples;
     }
@@ -166,7 +177,8 @@ public final class CpuProbe {
     }
 
     /** @param store in memory (committed here) or on the SDK (answers every key as a current member) */
-    private static double[] measureSender(MembershipStore store, List<String> users, int warmup, int iterations) {
+    private static double[] measureSender(MembershipStore store, CohortStore cohorts, List<String> users, int warmup,
+                                          int iterations) {
         CohortRef cohort = new CohortRef(Exports.PROJECT, "cpu-sender");
         Instant observedAt = Instant.now();
         List<Delta> deltas = new ArrayList<>();
@@ -187,7 +199,7 @@ public final class CpuProbe {
         SenderConfig config = SenderConfig.fromEnvironment(Map.of("TABLE_NAME", "cpu", "DELTA_QUEUE_URL", "cpu",
                 "DLQ_URL", "cpu", "SEGMENT_SECRET_ID", "cpu", "SEGMENT_ENDPOINT", "http://127.0.0.1:9"));
         InMemoryPorts.Accepting segment = new InMemoryPorts.Accepting();
-        SenderHandler sender = SenderHandler.withPorts(config, store, new InMemoryPorts.Queue(),
+        SenderHandler sender = SenderHandler.withPorts(config, store, cohorts, new InMemoryPorts.Queue(),
                 new InMemoryPorts.NoDeadLetters(), id -> "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}", segment,
                 new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC());
         double[] samples = new double[iterations];

@@ -13,9 +13,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Plays Lambda's SQS event source mapping as the template configures it ({@code BatchSize: 10},
- * {@code MaximumBatchingWindowInSeconds: 5}, {@code ReportBatchItemFailures}): gathers up to 10
- * messages, waiting at most the batching window once the first arrived, and after the invocation
+ * Plays Lambda's SQS event source mapping as the template configures it (the delta queue's
+ * {@code BatchSize: 10}, {@code MaximumBatchingWindowInSeconds: 5}, {@code ReportBatchItemFailures};
+ * the reconcile queue's batch size is {@link Pipeline#RECONCILE_BATCH_SIZE}): gathers up to a batch
+ * of messages, waiting at most the batching window once the first arrived, and after the invocation
  * deletes what completed in one DeleteMessageBatch call.
  * <p>An approximation of what AWS's pollers do and bill: they long-poll continuously (also while the
  * queue is idle, a fixed monthly cost that does not grow with changes), and their exact call pattern
@@ -28,28 +29,30 @@ final class EventSourceMapping {
 
     private final SqsClient sqs;
     private final String queueUrl;
+    private final int batchSize;
     private final Duration batchingWindow;
     private long failedRecords;
 
-    EventSourceMapping(SqsClient sqs, String queueUrl, Duration batchingWindow) {
+    EventSourceMapping(SqsClient sqs, String queueUrl, int batchSize, Duration batchingWindow) {
         this.sqs = sqs;
         this.queueUrl = queueUrl;
+        this.batchSize = batchSize;
         this.batchingWindow = batchingWindow;
     }
 
     /** One gathered batch: empty when nothing arrived within {@code wait}. */
     List<Message> gather(Duration wait) {
-        List<Message> batch = new ArrayList<>(receive(BATCH_SIZE, (int) Math.max(0, wait.toSeconds())));
+        List<Message> batch = new ArrayList<>(receive(batchSize, (int) Math.max(0, wait.toSeconds())));
         if (batch.isEmpty()) {
             return batch;
         }
         long windowEnds = System.nanoTime() + batchingWindow.toNanos();
-        while (batch.size() < BATCH_SIZE) {
+        while (batch.size() < batchSize) {
             long left = windowEnds - System.nanoTime();
             if (left <= 0) {
                 break;
             }
-            List<Message> more = receive(BATCH_SIZE - batch.size(), (int) Math.min(20, Math.ceil(left / 1e9)));
+            List<Message> more = receive(batchSize - batch.size(), (int) Math.min(20, Math.ceil(left / 1e9)));
             if (more.isEmpty()) {
                 break; // the long poll waited out the window
             }

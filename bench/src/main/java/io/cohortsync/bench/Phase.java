@@ -9,17 +9,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What one workload did and cost, as measured: every invocation, every AWS call of the phase (the
- * event source mapping's included), the billing meter, and what reached Segment.
+ * What one workload did and cost, as measured: every invocation (webhook, reconciler, sender), every
+ * AWS call of the phase (the event source mappings' included), the billing meter, and what reached
+ * Segment.
  *
- * @param changes real membership changes the workload makes (each must reach Segment once)
- * @param members members listed in the pages Mixpanel sent
+ * @param changes    real membership changes the workload makes (each must reach Segment once)
+ * @param members    members listed in the pages Mixpanel sent
+ * @param reconciler the reconciler's invocations: a full sync's exit pass runs there, after the last page
  */
 record Phase(String name, String description, int pages, long members, long changes, List<Invocation> webhook,
-             List<Invocation> sender, Map<String, Long> calls, Meter.Reading billing, SegmentStats segment,
-             double webhookSeconds, double senderSeconds, long logBytes, long failedRecords) {
+             List<Invocation> sender, List<Invocation> reconciler, Map<String, Long> calls, Meter.Reading billing,
+             SegmentStats segment, double webhookSeconds, double senderSeconds, double reconcilerSeconds, long logBytes,
+             long failedRecords) {
 
-    /** AWS calls made by the event source mapping stand-in: the phase's calls no invocation made. */
+    /** AWS calls made by the event source mapping stand-ins: the phase's calls no invocation made. */
     Map<String, Long> eventSourceCalls() {
         Map<String, Long> esm = new java.util.TreeMap<>(calls);
         for (Invocation i : invocations()) {
@@ -31,6 +34,7 @@ record Phase(String name, String description, int pages, long members, long chan
 
     List<Invocation> invocations() {
         List<Invocation> all = new ArrayList<>(webhook);
+        all.addAll(reconciler);
         all.addAll(sender);
         return all;
     }

@@ -46,8 +46,8 @@ final class Report {
      * Lambda CPU per invocation from the CPU probe's pages through the real SDK on an in-memory HTTP
      * client (per 1,000 members or deltas), not from the live runs: moto closes the connection after
      * every request, so there each call also pays a TCP connect (about 0.6 ms of CPU) that a function
-     * on kept-alive connections to DynamoDB does not. The exit pass of a full sync (the last page) has
-     * no probe of its own and keeps its live, pessimistic figure.
+     * on kept-alive connections to DynamoDB does not. The reconciler (a full sync's exit pass) has no
+     * probe of its own and keeps its live, pessimistic figure.
      */
     private CostModel.CpuEstimate probeCpu() {
         double change = r.cpu().path("webhookChangePageWithSdk").path("meanMs").asDouble(Double.NaN);
@@ -55,12 +55,12 @@ final class Report {
         double sender = r.cpu().path("sender1000DeltasWithSdk").path("meanMs").asDouble(Double.NaN);
         return (phase, i) -> {
             double per1000;
-            if (i.function().equals("sender")) {
+            if (i.function().equals("reconciler")) {
+                return i.cpuMs();
+            } else if (i.function().equals("sender")) {
                 per1000 = sender;
             } else if (phase.name().equals("incremental")) {
                 per1000 = change;
-            } else if (i == phase.webhook().getLast()) {
-                return i.cpuMs();
             } else {
                 per1000 = fullSync;
             }
@@ -124,6 +124,33 @@ final class Report {
         return bytes / 1e6;
     }
 
+    /** {@code WebhookFunction} → {@code webhook}. */
+    static String shortName(String functionId) {
+        return functionId.replace("Function", "").toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The reconciler's part of a phase's cost: its DynamoDB units and SQS requests (by its invocations),
+     * Lambda requests and modelled duration, over the phase's total.
+     */
+    private double reconcilerShare(Phase p, CostModel.Cost total) {
+        if (p.reconciler().isEmpty() || total.total() == 0) {
+            return 0;
+        }
+        Meter.Reading b = Meter.Reading.ZERO;
+        double gbs = 0;
+        for (Invocation i : p.reconciler()) {
+            b = b.plus(i.billing());
+            gbs += model.modeledMs(p, i) / 1000.0 * r.template().memoryMb() / 1024.0;
+        }
+        double usd = b.writeUnits() * r.prices().of("dynamodb_write_request_unit")
+                + b.readUnits() * r.prices().of("dynamodb_read_request_unit")
+                + b.sqsBilledRequests() * r.prices().of("sqs_standard_request")
+                + p.reconciler().size() * r.prices().of("lambda_request")
+                + gbs * r.prices().of("lambda_arm64_gb_second");
+        return usd / total.total();
+    }
+
     // ------------------------------------------------------------------ JSON
 
     ObjectNode json() {
@@ -137,18 +164,16 @@ final class Report {
         root.put("webhook_page_p50_ms", round(Stats.percentile(pageLatencies(), 50), 1));
         root.put("webhook_page_p99_ms", round(Stats.percentile(pageLatencies(), 99), 1));
         root.put("cpu_ms_per_1000_member_page", round(cpuPerPage(), 2));
-        Benchmark.ColdStartResult webhook = coldStart("WebhookFunction");
-        Benchmark.ColdStartResult sender = coldStart("SenderFunction");
-        root.put("cold_start_ratio_webhook", round(webhook.ratio(), 2));
-        root.put("cold_start_ratio_sender", round(sender.ratio(), 2));
-        if (webhook.pkg() != null) {
-            root.put("package_mb_webhook", round(mb(webhook.pkg().unzippedBytes()), 2));
-            root.put("package_mb_sender", round(mb(sender.pkg().unzippedBytes()), 2));
-            root.put("package_zip_mb_webhook", round(mb(webhook.pkg().zippedBytes()), 2));
-            root.put("package_zip_mb_sender", round(mb(sender.pkg().zippedBytes()), 2));
-        } else {
-            root.putNull("package_mb_webhook");
-            root.putNull("package_mb_sender");
+        for (String id : Benchmark.FUNCTIONS) {
+            Benchmark.ColdStartResult c = coldStart(id);
+            String name = shortName(id);
+            root.put("cold_start_ratio_" + name, round(c.ratio(), 2));
+            if (c.pkg() != null) {
+                root.put("package_mb_" + name, round(mb(c.pkg().unzippedBytes()), 2));
+                root.put("package_zip_mb_" + name, round(mb(c.pkg().zippedBytes()), 2));
+            } else {
+                root.putNull("package_mb_" + name);
+            }
         }
         root.put("cost_to_floor_ratio", round(costPerMillion() / floorPerMillion(), 3));
         root.put("cost_per_million_changes_usd_lambda_cpu_measured_on_moto",
@@ -161,10 +186,13 @@ final class Report {
         root.put("sender_ms_per_1000_deltas", round(senderMsPer1000(), 1));
         root.put("webhook_page_p50_ms_modeled_for_aws", Stats.percentile(modeledPageLatencies(), 50));
         root.put("webhook_page_p99_ms_modeled_for_aws", Stats.percentile(modeledPageLatencies(), 99));
-        root.put("cold_start_first_response_ms_webhook", round(webhook.firstResponseMs(), 1));
-        root.put("cold_start_first_response_ms_sender", round(sender.firstResponseMs(), 1));
-        root.put("cold_start_empty_handler_ms_webhook", round(webhook.emptyFirstResponseMs(), 1));
-        root.put("cold_start_empty_handler_ms_sender", round(sender.emptyFirstResponseMs(), 1));
+        for (String id : Benchmark.FUNCTIONS) {
+            Benchmark.ColdStartResult c = coldStart(id);
+            root.put("cold_start_first_response_ms_" + shortName(id), round(c.firstResponseMs(), 1));
+            root.put("cold_start_empty_handler_ms_" + shortName(id), round(c.emptyFirstResponseMs(), 1));
+        }
+        root.put("full_sync_exits_reconciler_invocations", r.exits().reconciler().size());
+        root.put("full_sync_exits_reconciler_share_of_cost", round(reconcilerShare(r.exits(), exitsCost), 4));
 
         ArrayNode targets = root.putArray("targets");
         for (Target t : targets()) {
@@ -292,9 +320,11 @@ final class Report {
         n.put("members_listed", p.members());
         n.put("changes", p.changes());
         n.put("webhook_invocations", p.webhook().size());
+        n.put("reconciler_invocations", p.reconciler().size());
         n.put("sender_invocations", p.sender().size());
         n.set("aws_requests", JSON.valueToTree(p.calls()));
         n.set("aws_requests_by_webhook", JSON.valueToTree(sum(p.webhook())));
+        n.set("aws_requests_by_reconciler", JSON.valueToTree(sum(p.reconciler())));
         n.set("aws_requests_by_sender", JSON.valueToTree(sum(p.sender())));
         n.set("aws_requests_by_event_source_mapping", JSON.valueToTree(p.eventSourceCalls()));
         Meter.Reading b = p.billing();
@@ -302,12 +332,31 @@ final class Report {
         dynamo.put("write_units", b.writeUnits());
         dynamo.put("membership_write_units", b.membershipWriteUnits());
         dynamo.put("session_write_units", b.sessionWriteUnits());
-        dynamo.put("membership_puts", b.membershipPuts());
-        dynamo.put("session_puts", b.sessionPuts());
-        dynamo.put("failed_conditional_puts", b.failedConditionalPuts());
+        dynamo.put("membership_writes", b.membershipWrites());
+        dynamo.put("session_writes", b.sessionWrites());
+        dynamo.put("failed_conditional_writes", b.failedConditionalWrites());
+        dynamo.set("write_units_by_item", byKind(b.writeUnitsByKind()));
+        dynamo.set("writes_by_item", byKind(b.writesByKind()));
         dynamo.put("read_units", b.readUnits());
+        dynamo.set("read_units_by_item", byKind(b.readUnitsByKind()));
         dynamo.set("read_units_by_operation", JSON.valueToTree(b.readUnitsByOp()));
-        dynamo.put("query_pages_priced_without_shadow", b.shadowMismatches());
+        dynamo.put("items_priced_without_shadow", b.shadowMismatches());
+        if (!p.reconciler().isEmpty()) {
+            ObjectNode rec = n.putObject("reconciler");
+            Meter.Reading rb = Meter.Reading.ZERO;
+            for (Invocation i : p.reconciler()) {
+                rb = rb.plus(i.billing());
+            }
+            rec.put("invocations", p.reconciler().size());
+            rec.put("seconds_on_moto", round(p.reconcilerSeconds(), 1));
+            rec.put("cpu_ms_measured", round(p.reconciler().stream().mapToDouble(Invocation::cpuMs).sum(), 1));
+            rec.put("write_units", rb.writeUnits());
+            rec.put("read_units", rb.readUnits());
+            rec.set("write_units_by_item", byKind(rb.writeUnitsByKind()));
+            rec.set("read_units_by_item", byKind(rb.readUnitsByKind()));
+            rec.put("sqs_billed_requests", rb.sqsBilledRequests());
+            rec.put("share_of_phase_cost", round(reconcilerShare(p, cost), 4));
+        }
         ObjectNode sqs = n.putObject("sqs");
         sqs.put("billed_requests", b.sqsBilledRequests());
         sqs.set("billed_requests_by_operation", JSON.valueToTree(b.sqsBilledByOp()));
@@ -375,6 +424,12 @@ final class Report {
         return n;
     }
 
+    private static <V> ObjectNode byKind(Map<ItemKind, V> values) {
+        ObjectNode n = JSON.createObjectNode();
+        values.forEach((k, v) -> n.putPOJO(k.label, v));
+        return n;
+    }
+
     private static Map<String, Long> sum(List<Invocation> invocations) {
         Map<String, Long> total = new TreeMap<>();
         invocations.forEach(i -> i.calls().forEach((k, v) -> total.merge(k, v, Long::sum)));
@@ -407,11 +462,15 @@ final class Report {
                 incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6 / floorPerMillion(),
                 100 * incrementalCost.lines().get("SQS") / incrementalCost.total())));
         Meter.Reading noop = r.noop().billing();
-        boolean clean = noop.membershipPuts() == 0 && noop.sqsMessagesSent() == 0 && r.noop().segment().requests() == 0;
-        t.add(new Target("no-op re-sync: no membership writes, no SQS messages, no Segment requests",
-                noop.membershipPuts() + " membership writes, " + noop.sqsMessagesSent() + " SQS messages, "
+        long deltaMessages = noop.deltaMessagesSent();
+        boolean clean = noop.membershipWrites() == 0 && deltaMessages == 0 && r.noop().segment().requests() == 0;
+        t.add(new Target("no-op re-sync: no membership writes, no delta messages, no Segment requests",
+                noop.membershipWrites() + " membership writes, " + deltaMessages + " delta messages, "
                         + r.noop().segment().requests() + " Segment requests", clean,
-                noop.sessionPuts() + " session-receipt writes (" + fmt(noop.sessionWriteUnits(), 0) + " write units) are the page receipts of the export"));
+                noop.sessionWrites() + " session writes (" + fmt(noop.sessionWriteUnits(), 0) + " write units: the page "
+                        + "receipts and their per-shard id pieces); the exit pass is " + noop.sqsJobMessagesSent()
+                        + " reconcile jobs, " + fmt(noop.writeUnits(ItemKind.CHECKPOINT) + noop.writeUnits(ItemKind.RECONCILE_SUMMARY), 0)
+                        + " write units of checkpoints and summaries"));
         t.add(new Target("no-op re-sync cost <= 15% of writing every member once",
                 String.format(Locale.ROOT, "%.1f%%", 100 * noopRatio()), noopRatio() <= 0.15,
                 "largest lines: " + largest(noopCost)));
@@ -433,12 +492,13 @@ final class Report {
                 cpuPerPage() <= 20, "thread CPU time, handlers on in-memory ports, " + r.template().javaToolOptionsString()
                 + ", x86 here (Lambda: arm64)"));
         Benchmark.ColdStartResult w = coldStart("WebhookFunction");
+        Benchmark.ColdStartResult rc = coldStart("ReconcilerFunction");
         Benchmark.ColdStartResult s = coldStart("SenderFunction");
         t.add(new Target("cold start: report the ratio to an empty handler",
-                String.format(Locale.ROOT, "webhook %.0f ms = %.2fx, sender %.0f ms = %.2fx", w.firstResponseMs(), w.ratio(),
-                        s.firstResponseMs(), s.ratio()), null,
-                String.format(Locale.ROOT, "empty handler %.0f / %.0f ms; no SnapStart here (the template enables it)",
-                        w.emptyFirstResponseMs(), s.emptyFirstResponseMs())));
+                String.format(Locale.ROOT, "webhook %.0f ms = %.2fx, reconciler %.0f ms = %.2fx, sender %.0f ms = %.2fx",
+                        w.firstResponseMs(), w.ratio(), rc.firstResponseMs(), rc.ratio(), s.firstResponseMs(), s.ratio()), null,
+                String.format(Locale.ROOT, "empty handler %.0f / %.0f / %.0f ms; no SnapStart here (the template enables it)",
+                        w.emptyFirstResponseMs(), rc.emptyFirstResponseMs(), s.emptyFirstResponseMs())));
         return t;
     }
 
@@ -483,7 +543,7 @@ final class Report {
                 fmt(r.cpu().path("webhookChangePageWithSdk").path("meanMs").asDouble(), 0) + " / "
                         + fmt(r.cpu().path("webhookFullSyncPageWithSdk").path("meanMs").asDouble(), 0) + " / "
                         + fmt(r.cpu().path("sender1000DeltasWithSdk").path("meanMs").asDouble(), 0) + " ms");
-        for (String id : List.of("WebhookFunction", "SenderFunction")) {
+        for (String id : Benchmark.FUNCTIONS) {
             Benchmark.ColdStartResult c = coldStart(id);
             row(md, "cold start " + id + ", median of " + c.launches().size() + " (first response / empty handler)",
                     fmt(c.firstResponseMs(), 0) + " / " + fmt(c.emptyFirstResponseMs(), 0) + " ms = " + fmt(c.ratio(), 2)
@@ -520,6 +580,28 @@ final class Report {
                     .append(fmt(bySender.getOrDefault(api, 0L) * per, 2)).append(" | ")
                     .append(fmt(byMapping.getOrDefault(api, 0L) * per, 2)).append(" |\n");
         }
+        md.append("\n### A full sync with exits, by caller (").append(fmt(r.exits().members(), 0))
+                .append(" members listed, ").append(fmt(r.exits().changes(), 0)).append(" exits)\n\n");
+        md.append("| API | webhook | reconciler | sender | event source mappings |\n|---|---|---|---|---|\n");
+        Map<String, Long> exitWebhook = sum(r.exits().webhook());
+        Map<String, Long> exitReconciler = sum(r.exits().reconciler());
+        Map<String, Long> exitSender = sum(r.exits().sender());
+        Map<String, Long> exitMapping = r.exits().eventSourceCalls();
+        for (String api : new TreeSet<>(r.exits().calls().keySet())) {
+            md.append("| ").append(api).append(" | ").append(fmt(exitWebhook.getOrDefault(api, 0L), 0)).append(" | ")
+                    .append(fmt(exitReconciler.getOrDefault(api, 0L), 0)).append(" | ")
+                    .append(fmt(exitSender.getOrDefault(api, 0L), 0)).append(" | ")
+                    .append(fmt(exitMapping.getOrDefault(api, 0L), 0)).append(" |\n");
+        }
+        Meter.Reading rec = Meter.Reading.ZERO;
+        for (Invocation i : r.exits().reconciler()) {
+            rec = rec.plus(i.billing());
+        }
+        md.append("\nThe reconciler's part: ").append(r.exits().reconciler().size()).append(" invocations, ")
+                .append(fmt(rec.writeUnits(), 0)).append(" write units (").append(byKindText(rec.writeUnitsByKind()))
+                .append("), ").append(fmt(rec.readUnits(), 1)).append(" read units (")
+                .append(byKindText(rec.readUnitsByKind())).append("), ")
+                .append(fmt(100 * reconcilerShare(r.exits(), exitsCost), 1)).append("% of the phase's cost.\n");
         md.append("\n### Workloads (as run)\n\n");
         md.append("| | incremental | no-op re-sync | full sync with exits |\n|---|---|---|---|\n");
         List<Phase> phases = List.of(r.incremental(), r.noop(), r.exits());
@@ -530,14 +612,18 @@ final class Report {
         for (String op : ops) {
             phaseRow(md, op, phases, p -> fmt(p.calls().getOrDefault(op, 0L), 0));
         }
-        phaseRow(md, "DynamoDB write units (membership + session)", phases, p -> fmt(p.billing().writeUnits(), 0) + " ("
-                + fmt(p.billing().membershipWriteUnits(), 0) + " + " + fmt(p.billing().sessionWriteUnits(), 0) + ")");
+        phaseRow(md, "DynamoDB write units (membership + session + other)", phases, p -> fmt(p.billing().writeUnits(), 0)
+                + " (" + fmt(p.billing().membershipWriteUnits(), 0) + " + " + fmt(p.billing().sessionWriteUnits(), 0) + " + "
+                + fmt(p.billing().writeUnits() - p.billing().membershipWriteUnits() - p.billing().sessionWriteUnits(), 0) + ")");
+        phaseRow(md, "DynamoDB write units by item", phases, p -> byKindText(p.billing().writeUnitsByKind()));
         phaseRow(md, "DynamoDB read units", phases, p -> fmt(p.billing().readUnits(), 1));
-        phaseRow(md, "SQS billed requests (messages sent)", phases, p -> fmt(p.billing().sqsBilledRequests(), 0)
-                + " (" + p.billing().sqsMessagesSent() + ")");
+        phaseRow(md, "DynamoDB read units by item", phases, p -> byKindText(p.billing().readUnitsByKind()));
+        phaseRow(md, "SQS billed requests (delta / job messages sent)", phases, p -> fmt(p.billing().sqsBilledRequests(), 0)
+                + " (" + p.billing().deltaMessagesSent() + " / " + p.billing().sqsJobMessagesSent() + ")");
         phaseRow(md, "Segment requests / identifies / bytes", phases, p -> p.segment().requests() + " / "
                 + fmt(p.segment().identifies(), 0) + " / " + fmt(p.segment().bytes(), 0));
-        phaseRow(md, "Lambda invocations (webhook + sender)", phases, p -> p.webhook().size() + " + " + p.sender().size());
+        phaseRow(md, "Lambda invocations (webhook + reconciler + sender)", phases, p -> p.webhook().size() + " + "
+                + p.reconciler().size() + " + " + p.sender().size());
         phaseRow(md, "log bytes", phases, p -> fmt(p.logBytes(), 0));
         md.append("| cost, USD (modelled Lambda duration) |");
         for (CostModel.Cost c : costs) {
@@ -551,12 +637,19 @@ final class Report {
         md.append("What ran: ").append(extrapolationNote()).append(" Wall time of the benchmark: ")
                 .append(fmt(r.totalSeconds(), 0)).append(" s.\n\n");
         md.append("Notes: DynamoDB units are computed by DynamoDB's rules from item sizes (moto's ConsumedCapacity is a "
-                + "constant per call); SQS requests count each 64 KB of payload; the event source mapping's receives and "
-                + "deletes come from a local stand-in of it, an approximation of AWS's pollers; Lambda duration is modelled "
-                + "from CPU measured through the real SDK without a network and call counts with bench/prices.json's latency "
-                + "model (an assumption), the moto-measured alternatives are shown above; latency and throughput are moto's, "
-                + "not AWS's.\n");
+                + "constant per call); SQS requests count each 64 KB of payload; the event source mappings' receives and "
+                + "deletes come from a local stand-in of them, an approximation of AWS's pollers; Lambda duration is modelled "
+                + "from CPU measured through the real SDK without a network (the reconciler: its CPU as measured on moto) "
+                + "and call counts with bench/prices.json's latency model (an assumption), the moto-measured alternatives "
+                + "are shown above; latency and throughput are moto's, not AWS's.\n");
         return md.toString();
+    }
+
+    private static <V extends Number> String byKindText(Map<ItemKind, V> values) {
+        return values.entrySet().stream().filter(e -> e.getValue().doubleValue() != 0)
+                .sorted((a, b) -> Double.compare(b.getValue().doubleValue(), a.getValue().doubleValue()))
+                .map(e -> e.getKey().label + " " + fmt(e.getValue().doubleValue(), e.getValue() instanceof Double ? 1 : 0))
+                .reduce((a, b) -> a + ", " + b).orElse("none");
     }
 
     private static void phaseRow(StringBuilder md, String label, List<Phase> phases, java.util.function.Function<Phase, String> f) {

@@ -3,6 +3,7 @@ package io.cohortsync.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.testkit.MotoExtension;
+import io.cohortsync.domain.Shards;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,15 +16,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The benchmark's own code at a tiny scale (2,000 incremental changes, a 2,000-user cohort, one cold
- * start on this classpath, a few CPU samples), so {@code make bench} cannot rot. Asserts what the
- * design guarantees per change, never a timing.
+ * start per function on this classpath, a few CPU samples), so {@code make bench} cannot rot. Asserts
+ * what the design guarantees per change, never a timing. Full syncs finish in the reconciler: its
+ * invocations, AWS requests and units are part of the full-sync phases.
  */
 @ExtendWith(MotoExtension.class)
 class BenchSmokeIT {
     private static final List<String> REQUIRED = List.of("cost_per_million_changes_usd", "floor_per_million_changes_usd",
             "naive_per_million_changes_usd", "noop_resync_cost_ratio", "identifies_per_segment_request",
             "changes_per_second", "webhook_page_p50_ms", "webhook_page_p99_ms", "cpu_ms_per_1000_member_page",
-            "cold_start_ratio_webhook", "cold_start_ratio_sender");
+            "cold_start_ratio_webhook", "cold_start_ratio_reconciler", "cold_start_ratio_sender",
+            "full_sync_exits_reconciler_invocations");
 
     @TempDir
     Path out;
@@ -49,28 +52,43 @@ class BenchSmokeIT {
         // and: the incremental workload costs what the design says, per change
         Phase incremental = results.incremental();
         assertThat(incremental.changes()).isEqualTo(2000);
-        assertThat(incremental.billing().membershipPuts()).isEqualTo(2000);
+        assertThat(incremental.billing().membershipWrites()).isEqualTo(2000);
         assertThat(incremental.billing().membershipWriteUnits()).isEqualTo(2000.0);
         assertThat(incremental.calls().get("DynamoDb.BatchGetItem")).isEqualTo(20 + 20); // webhook + sender, 100 keys a call
+        assertThat(incremental.calls().get("DynamoDb.GetItem")).isEqualTo(2); // each page reads its cohort item once
         assertThat(incremental.segment().identifies()).isEqualTo(2000);
+        assertThat(incremental.reconciler()).isEmpty();
         assertThat(Report.perPageCountsIdentical(incremental)).isTrue();
         assertThat(incremental.failedRecords()).isZero();
+        assertThat(incremental.billing().shadowMismatches()).isZero();
 
-        // and: the no-op re-sync changes nothing
+        // and: the no-op re-sync changes nothing; its exit pass runs in the reconciler, one count job per
+        // shard, which finds nobody to exit, so no apply job is queued
         Phase noop = results.noop();
-        assertThat(noop.billing().membershipPuts()).isZero();
-        assertThat(noop.billing().sqsMessagesSent()).isZero();
+        assertThat(noop.billing().membershipWrites()).isZero();
+        assertThat(noop.billing().deltaMessagesSent()).isZero();
+        assertThat(noop.billing().sqsJobMessagesSent()).isEqualTo(Shards.COUNT);
         assertThat(noop.segment().requests()).isZero();
+        assertThat(noop.reconciler()).hasSize(Shards.COUNT).allMatch(i -> i.status() == 0);
+        assertThat(noop.billing().writes(ItemKind.SESSION_IDS)).isEqualTo(2 * Shards.COUNT); // 2 pages, 16 pieces each
         assertThat(noop.billing().shadowMismatches()).isZero();
+        assertThat(results.checks()).containsEntry("noopSessionOutcome", "APPLIED 2000 members, 0 exits");
 
-        // and: the full sync with exits sends each exit once
-        assertThat(results.exits().changes()).isEqualTo(200);
-        assertThat(results.exits().segment().identifies()).isEqualTo(200);
-        assertThat(results.exits().billing().membershipPuts()).isEqualTo(200);
-        assertThat(results.checks()).containsEntry("segmentDuplicates", 0).containsEntry("segmentDroppedOverLimit", 0);
+        // and: the full sync with exits sends each exit once; the exits are the reconciler's writes, after the
+        // last page was answered
+        Phase exits = results.exits();
+        assertThat(exits.changes()).isEqualTo(200);
+        assertThat(exits.segment().identifies()).isEqualTo(200);
+        assertThat(exits.billing().membershipWrites()).isEqualTo(200);
+        assertThat(exits.webhook()).allSatisfy(page -> assertThat(page.billing().membershipWrites()).isZero());
+        assertThat(exits.reconciler().stream().mapToLong(i -> i.billing().membershipWrites()).sum()).isEqualTo(200);
+        assertThat(exits.reconciler().stream().mapToLong(i -> i.calls("DynamoDb.Query")).sum()).isPositive();
+        assertThat(exits.billing().shadowMismatches()).isZero();
+        assertThat(results.checks()).containsEntry("exitSessionOutcome", "APPLIED 2000 members, 200 exits")
+                .containsEntry("segmentDuplicates", 0).containsEntry("segmentDroppedOverLimit", 0);
 
-        // and: both cold starts answered
-        assertThat(results.coldStarts()).hasSize(2).allSatisfy(c -> assertThat(c.launches().getFirst().response()).isNotBlank());
+        // and: the three cold starts answered
+        assertThat(results.coldStarts()).hasSize(3).allSatisfy(c -> assertThat(c.launches().getFirst().response()).isNotBlank());
     }
 
     private static Path repositoryRoot() {

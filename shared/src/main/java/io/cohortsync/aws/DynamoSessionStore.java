@@ -5,6 +5,7 @@ import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.SessionStore;
 import io.cohortsync.domain.Shards;
 import io.cohortsync.domain.DependencyUnavailableException;
+import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -17,7 +18,11 @@ import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,8 +60,9 @@ public final class DynamoSessionStore implements SessionStore {
     public int recordPage(SessionKey session, int page, int totalPages, Set<String> distinctIds) {
         String pk = Keys.sessionPk(session);
         AttributeValue expires = expiresAt();
-        // Split by shard: the reconciler's job for one shard then reads only its own ids. Write units
-        // are per KB, so 16 pieces of a page cost about what one piece would.
+        // Split by shard: the reconciler's job for one shard then reads only its own ids. Write units are
+        // per KB rounded up, so 16 raw pieces of a 1,000-id page would cost ~1.6x one piece: each piece is
+        // stored deflated (distinct ids, often e-mails, compress 2-4x), which brings it back under one.
         List<List<String>> byShard = new ArrayList<>();
         for (int s = 0; s < Shards.COUNT; s++) {
             byShard.add(new ArrayList<>());
@@ -67,7 +73,7 @@ public final class DynamoSessionStore implements SessionStore {
             List<List<String>> chunks = chunks(byShard.get(shard));
             for (int i = 0; i < chunks.size(); i++) {
                 Map<String, AttributeValue> item = item(pk, idsPrefix(shard) + pageKey(page) + "#" + i, expires);
-                item.put("ids", AttributeValue.fromSs(chunks.get(i)));
+                item.put("z", AttributeValue.fromB(SdkBytes.fromByteArray(packIds(chunks.get(i)))));
                 pieces.add(item);
             }
         }
@@ -129,7 +135,14 @@ public final class DynamoSessionStore implements SessionStore {
 
     @Override
     public void forEachExportedId(SessionKey session, int shard, Consumer<String> each) {
-        query(session, idsPrefix(shard), "ids", item -> item.get("ids").ss().forEach(each));
+        query(session, idsPrefix(shard), "z, ids", item -> {
+            AttributeValue packed = item.get("z");
+            if (packed != null) {
+                unpackIds(packed.b().asByteArray(), each);
+            } else {
+                item.get("ids").ss().forEach(each); // a piece written by the previous release (a string set)
+            }
+        });
     }
 
     /** {@code I#<shard>#}: two hex digits, so one shard's prefix is never another's. */
@@ -244,6 +257,73 @@ public final class DynamoSessionStore implements SessionStore {
     /** Zero-padded so receipts sort by page. */
     private static String pageKey(int page) {
         return String.format("%07d", page);
+    }
+
+    /**
+     * A piece's ids, deflated: each id as its UTF-8 length (unsigned varint) and bytes. Length-prefixed, so
+     * an id may hold any character.
+     */
+    public static byte[] packIds(List<String> ids) {
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        for (String id : ids) {
+            byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
+            for (int n = utf8.length; ; n >>>= 7) {
+                if (n < 0x80) {
+                    raw.write(n);
+                    break;
+                }
+                raw.write((n & 0x7f) | 0x80);
+            }
+            raw.writeBytes(utf8);
+        }
+        Deflater deflater = new Deflater(Deflater.BEST_COMPRESSION);
+        try {
+            deflater.setInput(raw.toByteArray());
+            deflater.finish();
+            ByteArrayOutputStream packed = new ByteArrayOutputStream();
+            byte[] buffer = new byte[8192];
+            while (!deflater.finished()) {
+                packed.write(buffer, 0, deflater.deflate(buffer));
+            }
+            return packed.toByteArray();
+        } finally {
+            deflater.end();
+        }
+    }
+
+    /** The ids {@link #packIds} packed, in order. */
+    public static void unpackIds(byte[] packed, Consumer<String> each) {
+        Inflater inflater = new Inflater();
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        try {
+            inflater.setInput(packed);
+            byte[] buffer = new byte[8192];
+            while (!inflater.finished()) {
+                int n = inflater.inflate(buffer);
+                if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    throw new IllegalStateException("a session id piece is truncated");
+                }
+                raw.write(buffer, 0, n);
+            }
+        } catch (DataFormatException e) {
+            throw new IllegalStateException("a session id piece is not deflated data", e);
+        } finally {
+            inflater.end();
+        }
+        byte[] bytes = raw.toByteArray();
+        int i = 0;
+        while (i < bytes.length) {
+            int length = 0;
+            for (int shift = 0; ; shift += 7) {
+                int b = bytes[i++] & 0xff;
+                length |= (b & 0x7f) << shift;
+                if (b < 0x80) {
+                    break;
+                }
+            }
+            each.accept(new String(bytes, i, length, StandardCharsets.UTF_8));
+            i += length;
+        }
     }
 
     private static List<List<String>> chunks(List<String> ids) {

@@ -28,14 +28,15 @@ public final class Diff {
     /**
      * The changes that bring every user in {@code distinctIds} to {@code desiredMember}, given what is
      * stored (a user missing from {@code stored} is {@link Membership#ABSENT}). Users already in the
-     * desired state produce nothing, which is what makes replays free, except a mark while the cohort's
-     * exit pass is pending. An enter records the Segment user id the export mapped the user to
+     * desired state produce nothing, which is what makes replays free, except a mark when
+     * {@code markUnchanged} (the cohort's exit pass is pending, and these users are not of its session). An enter records the Segment user id the export mapped the user to
      * ({@code userIds}; absent = the distinct id); an exit keeps the one stored at the enter, so it
      * reaches the same profile. With {@code followRenames}, a change of a member last announced under an
      * older name carries that name ({@link Change#previousName()}), whose trait it sets to false.
      */
     public static Page page(Collection<String> distinctIds, Map<String, Membership> stored, boolean desiredMember,
-                            Map<String, String> userIds, CohortState cohort, boolean followRenames) {
+                            Map<String, String> userIds, CohortState cohort, boolean followRenames,
+                            boolean markUnchanged) {
         List<Change> changes = new ArrayList<>();
         Map<String, Membership> marks = new LinkedHashMap<>();
         for (String id : distinctIds) {
@@ -45,7 +46,7 @@ public final class Diff {
                         .stamped(cohort.nameVersion(), cohort.epoch());
                 String previousName = followRenames ? cohort.previousNameFor(current.nameVersion()).orElse(null) : null;
                 changes.add(new Change(id, current, next, previousName));
-            } else if (cohort.reconciling() && current.member() && current.listedEpoch() < cohort.epoch()) {
+            } else if (markUnchanged && current.member() && current.listedEpoch() < cohort.epoch()) {
                 marks.put(id, current);
             }
         }

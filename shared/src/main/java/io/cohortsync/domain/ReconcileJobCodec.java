@@ -52,14 +52,18 @@ public final class ReconcileJobCodec {
         }
         try {
             ReconcileJob.Kind kind = ReconcileJob.Kind.valueOf(text(json, "kind"));
-            String connection = json.hasNonNull("connection") ? json.get("connection").asText()
+            String connection = json.hasNonNull("connection") ? text(json, "connection")
                     : CohortRef.DEFAULT_CONNECTION;
             CohortRef cohort = new CohortRef(connection, text(json, "projectId"), text(json, "cohortId"));
-            if (!json.path("generation").canConvertToLong() || !json.path("shard").canConvertToInt()) {
-                throw new MalformedDeltaException("generation and shard must be numbers", null);
+            // Whole numbers only: canConvertTo* alone accepts 4.5 (and asLong() would truncate it).
+            JsonNode generation = json.path("generation");
+            JsonNode shard = json.path("shard");
+            if (!generation.isIntegralNumber() || !generation.canConvertToLong()
+                    || !shard.isIntegralNumber() || !shard.canConvertToInt()) {
+                throw new MalformedDeltaException("generation and shard must be whole numbers", null);
             }
-            return new ReconcileJob(kind, cohort, json.get("generation").asLong(),
-                    json.hasNonNull("sessionId") ? json.get("sessionId").asText() : null, json.get("shard").asInt(),
+            return new ReconcileJob(kind, cohort, generation.asLong(),
+                    json.hasNonNull("sessionId") ? text(json, "sessionId") : null, shard.asInt(),
                     Instant.parse(text(json, "queuedAt")));
         } catch (IllegalArgumentException | DateTimeParseException e) {
             throw new MalformedDeltaException("invalid reconcile job: " + e.getMessage(), null);

@@ -160,7 +160,9 @@ public final class ReconcileService {
         List<String> selected = new ArrayList<>();
         for (Map.Entry<String, Membership> item : page.items()) {
             Membership m = item.getValue();
-            if (m.member()) {
+            // A later pass starts at the previous pass's end (both ranges include it): count that member once.
+            // (It is a session id, so it never exits.)
+            if (m.member() && !item.getKey().equals(pass.start)) {
                 members++;
                 if (exits(m, item.getKey(), pass, job.generation())) {
                     selected.add(item.getKey());
@@ -286,8 +288,10 @@ public final class ReconcileService {
                 if (summary.shardsCounted() < Shards.COUNT) {
                     return;
                 }
-                Phase decision = config.massExitPolicy().holds(summary.members(), summary.matched())
-                        ? Phase.HELD : Phase.APPLY;
+                // Nothing to exit: done without the apply pass (it would only read everything again). A member
+                // entered by a request racing the completion is then linearized after it, as the race rule allows.
+                Phase decision = config.massExitPolicy().holds(summary.members(), summary.matched()) ? Phase.HELD
+                        : summary.matched() == 0 ? Phase.DONE : Phase.APPLY;
                 boolean decided = progress.decide(job, decision);
                 if (decided) {
                     p.decision = decision;
@@ -297,10 +301,14 @@ public final class ReconcileService {
                 if (phase == Phase.APPLY && (decided || replay)) {
                     jobs.enqueue(ReconcileJob.perShard(Kind.EXIT_APPLY, job.cohort(), job.generation(),
                             job.sessionId(), job.queuedAt()));
-                } else if (phase == Phase.HELD) {
-                    sessions.recordOutcome(session, new SessionOutcome(SessionOutcome.Status.HELD, job.generation(),
+                } else if (phase == Phase.HELD || phase == Phase.DONE) {
+                    sessions.recordOutcome(session, new SessionOutcome(phase == Phase.HELD
+                            ? SessionOutcome.Status.HELD : SessionOutcome.Status.APPLIED, job.generation(),
                             summary.members(), summary.matched()));
                     cohorts.finishReconcile(job.cohort(), job.generation());
+                    if (decided) {
+                        p.total = progress.summary(job).orElse(summary);
+                    }
                 }
             }
             case EXIT_APPLY -> {

@@ -194,11 +194,15 @@ public final class CohortSyncService {
                           Tally tally) {
         CohortState state = cohort.state;
         CohortRef ref = export.cohort();
+        // The race rule's marks, while an exit pass is pending; not for a page of that pass's own session
+        // (a retry): its users are in the session, the pass never exits them.
+        boolean mark = state.reconciling() && !(export.action() == Action.MEMBERS
+                && Objects.equals(export.sessionId(), state.reconcileSession()));
         List<String> pending = ids;
         boolean consistent = false;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             Map<String, Membership> stored = store.read(ref, pending, consistent);
-            Diff.Page diff = Diff.page(pending, stored, desired, export.userIds(), state, followRenames);
+            Diff.Page diff = Diff.page(pending, stored, desired, export.userIds(), state, followRenames, mark);
             List<Change> changes = diff.changes();
             Map<String, Membership> marks = diff.marks();
             Set<String> conflicts = new LinkedHashSet<>();

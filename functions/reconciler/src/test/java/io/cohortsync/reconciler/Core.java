@@ -4,6 +4,7 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.ReconcileJob;
+import io.cohortsync.domain.SessionStore;
 import io.cohortsync.mixpanel.Action;
 import io.cohortsync.mixpanel.CohortExport;
 import io.cohortsync.reconcile.JobOutcome;
@@ -34,6 +35,7 @@ final class Core {
     final InMemoryState state = new InMemoryState();
     final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T10:00:00Z"));
     MembershipStore store = state.members;
+    SessionStore sessions = state.sessions;
     ReconcileConfig config = new ReconcileConfig(MassExitPolicy.DEFAULT, 50_000, 1_000, 0, Duration.ofSeconds(30),
             Duration.ofMinutes(15));
     boolean followRenames = true;
@@ -50,12 +52,18 @@ final class Core {
         return this;
     }
 
+    /** Puts a wrapper (fault injection, counting) between both cores and the session receipts. */
+    Core withSessions(UnaryOperator<SessionStore> wrap) {
+        this.sessions = wrap.apply(state.sessions);
+        return this;
+    }
+
     CohortSyncService webhook() {
-        return new CohortSyncService(store, state.deltas, state.sessions, state.cohorts, state.jobs, followRenames, clock);
+        return new CohortSyncService(store, state.deltas, sessions, state.cohorts, state.jobs, followRenames, clock);
     }
 
     ReconcileService reconciler() {
-        return new ReconcileService(store, state.sessions, state.cohorts, state.progress, state.jobs, state.deltas,
+        return new ReconcileService(store, sessions, state.cohorts, state.progress, state.jobs, state.deltas,
                 config, clock);
     }
 

@@ -9,6 +9,7 @@ import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
+import io.cohortsync.domain.SessionStore;
 import io.cohortsync.domain.Shards;
 import io.cohortsync.reconcile.JobOutcome;
 import io.cohortsync.reconcile.ReconcileConfig;
@@ -22,8 +23,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 import static io.cohortsync.reconciler.Core.COHORT;
@@ -91,6 +94,26 @@ class ReconcileCoreTest {
         // and each absent member exited exactly once (one version bump)
         users("u", 1500, 500).forEach(id ->
                 assertThat(tiny.state.members.get(COHORT, id)).isEqualTo(big.state.members.get(COHORT, id)));
+    }
+
+    @Test
+    void sessionOutcome_countsEachMemberOnce_whateverThePassSize() {
+        // given the same 2,000 members and the same full sync, reconciled in one pass per shard and in
+        // passes of 7 session ids (each later pass starts at the previous one's last id)
+        List<String> listed = users("u", 0, 1500);
+        Core big = new Core();
+        Core tiny = new Core().withConfig(new ReconcileConfig(MassExitPolicy.DEFAULT, 7, 5, 0,
+                Duration.ofSeconds(30), Duration.ofMinutes(15)));
+        for (Core core : List.of(big, tiny)) {
+            core.add(NAME, users("u", 0, 2000));
+            core.fullSync(NAME, "s1", listed, 1000);
+            core.drain();
+        }
+
+        // then both count 2,000 members and 500 exits
+        SessionOutcome expected = new SessionOutcome(SessionOutcome.Status.APPLIED, 1, 2000, 500);
+        assertThat(big.state.sessions.outcome(new SessionKey(COHORT, "s1"))).contains(expected);
+        assertThat(tiny.state.sessions.outcome(new SessionKey(COHORT, "s1"))).contains(expected);
     }
 
     @Test
@@ -435,6 +458,19 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void retriedPageOfThePendingSession_marksNobody_sinceItsUsersCanNeverExit() {
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 20));
+        core.fullSync(NAME, "s1", users("u", 0, 15), 10);
+        long writes = core.state.members.writes;
+
+        SyncResult retry = core.page(NAME, "s1", 2, 2, users("u", 10, 5));
+
+        assertThat(retry.marked()).isZero();
+        assertThat(core.state.members.writes).isEqualTo(writes);
+    }
+
+    @Test
     void unchangedMembers_costNoWrite_whenNoReconcileIsPending() {
         Core core = new Core();
         core.add(NAME, users("u", 0, 100));
@@ -444,6 +480,100 @@ class ReconcileCoreTest {
 
         assertThat(again.marked()).isZero();
         assertThat(core.state.members.writes).isEqualTo(writes);
+    }
+
+    @Test
+    void replayedPages_recordNothingAgain_andQueueNothing() {
+        // given a 2-page full sync that completed and was reconciled, with every page recording counted
+        AtomicInteger recorded = new AtomicInteger();
+        Core core = new Core().withSessions(real -> new DelegatingSessions(real) {
+            @Override
+            public int recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
+                recorded.incrementAndGet();
+                return super.recordPage(session, page, totalPages, ids);
+            }
+        });
+        core.add(NAME, users("u", 0, 10));
+        core.fullSync(NAME, "s1", users("u", 0, 10), 5);
+        core.page(NAME, "one", 1, 1, users("u", 0, 10));
+        core.drain();
+        assertThat(recorded).hasValue(3);
+        long writes = core.state.members.writes;
+        long jobs = core.state.jobs.sent;
+
+        // when Mixpanel sends every page again (a retry, a restart from the top)
+        List<SyncResult> replays = List.of(core.page(NAME, "s1", 1, 2, users("u", 0, 5)),
+                core.page(NAME, "s1", 2, 2, users("u", 5, 5)), core.page(NAME, "one", 1, 1, users("u", 0, 10)));
+
+        // then no page is recorded again, nothing is written or queued, and each replay is already decided
+        assertThat(recorded).hasValue(3);
+        assertThat(core.state.members.writes).isEqualTo(writes);
+        assertThat(core.state.jobs.sent).isEqualTo(jobs);
+        assertThat(replays).allSatisfy(r ->
+                assertThat(r.session()).isEqualTo(SyncResult.SessionStatus.ALREADY_DECIDED));
+    }
+
+    @Test
+    void twoLastPagesRecordedAtOnce_completeTheSession_whicheverIsCountedLast() {
+        // given page 2 of 2 arriving while page 1 is being recorded (two requests at the same time)
+        Core[] holder = new Core[1];
+        AtomicInteger injected = new AtomicInteger();
+        Core core = new Core().withSessions(real -> new DelegatingSessions(real) {
+            @Override
+            public int recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
+                if (page == 1 && injected.getAndIncrement() == 0) {
+                    // the racing request for page 2 runs to its end before page 1's receipt lands
+                    assertThat(holder[0].page(NAME, "s1", 2, 2, users("u", 5, 5)).session())
+                            .isEqualTo(SyncResult.SessionStatus.INCOMPLETE);
+                }
+                return super.recordPage(session, page, totalPages, ids);
+            }
+        });
+        holder[0] = core;
+        core.add(NAME, users("u", 0, 12));
+
+        // when page 1's request finishes
+        SyncResult first = core.page(NAME, "s1", 1, 2, users("u", 0, 5));
+
+        // then it counted both pages and completed the session: the exit pass runs
+        assertThat(injected).hasValue(1);
+        assertThat(first.session()).isEqualTo(SyncResult.SessionStatus.RECONCILING);
+        core.drain();
+        assertThat(core.state.members.memberIds(COHORT)).containsExactlyInAnyOrderElementsOf(users("u", 0, 10));
+    }
+
+    /** Passes every call through; tests override the one they watch or inject a fault into. */
+    static class DelegatingSessions implements SessionStore {
+        private final SessionStore real;
+
+        DelegatingSessions(SessionStore real) {
+            this.real = real;
+        }
+
+        @Override
+        public int recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
+            return real.recordPage(session, page, totalPages, ids);
+        }
+
+        @Override
+        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+            return real.pagesIfRecorded(session, page);
+        }
+
+        @Override
+        public void forEachExportedId(SessionKey session, int shard, Consumer<String> each) {
+            real.forEachExportedId(session, shard, each);
+        }
+
+        @Override
+        public Optional<SessionOutcome> outcome(SessionKey session) {
+            return real.outcome(session);
+        }
+
+        @Override
+        public void recordOutcome(SessionKey session, SessionOutcome outcome) {
+            real.recordOutcome(session, outcome);
+        }
     }
 
     /** Passes every call through; tests override the one they inject a fault into. */

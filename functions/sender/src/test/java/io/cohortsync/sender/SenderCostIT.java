@@ -27,7 +27,8 @@ class SenderCostIT {
     @Test
     void handleRequest_costsOneSegmentRequestAndTenReads_per1000Deltas(AwsStack stack) {
         try (SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY)) {
-            SenderHarness s = new SenderHarness(stack, segment, Map.of());
+            // The function as deployed (environment wiring, sync history on): what a real invocation costs.
+            SenderHarness s = SenderHarness.deployed(stack, segment, Map.of());
             Measurement cold = measure(s, segment, "cold", 0);
             Measurement warm = measure(s, segment, "warm", 1000);
 

@@ -4,12 +4,17 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.aws.AwsClients;
+import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.SecretsManagerSource;
+import io.cohortsync.aws.SqsDeadLetterQueue;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
+import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.testkit.Tee;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.LambdaContexts;
@@ -36,6 +41,10 @@ import java.util.Map;
  * The real sender (handler, factory, adapters) on a fresh moto stack, pointed at a Segment stand-in,
  * with its log captured. Deltas are produced the way the webhook produces them ({@link SqsDeltaQueue})
  * and membership committed the way it commits ({@link DynamoMembershipStore#commit}).
+ *
+ * <p>By default the handler is {@link SenderHandler#withPorts} around the real adapters (what tools
+ * that wire their own ports use); {@link #deployed} builds it exactly as the Lambda runtime does
+ * (environment, {@link AwsClients}, sync history on), for measurements of the deployed function.
  */
 final class SenderHarness {
     static final CohortRef COHORT = new CohortRef("2195193", "1457721");
@@ -48,22 +57,54 @@ final class SenderHarness {
     final SegmentStandIn segment;
     final Map<String, String> env;
     final DynamoMembershipStore store;
+    final DynamoCohortStore cohorts;
     final SqsDeltaQueue queue;
     final SenderHandler handler;
     final Instant observedAt = Instant.now();
     private final ByteArrayOutputStream log = new ByteArrayOutputStream();
 
     SenderHarness(AwsStack stack, SegmentStandIn segment, Map<String, String> overrides) {
+        this(stack, segment, overrides, false);
+    }
+
+    /** The handler as the Lambda runtime builds it ({@code SenderFactory.fromEnvironment}), its output captured. */
+    static SenderHarness deployed(AwsStack stack, SegmentStandIn segment, Map<String, String> overrides) {
+        return new SenderHarness(stack, segment, overrides, true);
+    }
+
+    private SenderHarness(AwsStack stack, SegmentStandIn segment, Map<String, String> overrides, boolean deployed) {
         this.stack = stack;
         this.segment = segment;
         this.env = new HashMap<>(stack.environment());
         env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
         env.putAll(overrides);
-        this.store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 16);
+        Clock clock = Clock.systemUTC();
+        // The test's own writes (commits, cohort items) go to the stack's table, whatever TABLE_NAME the sender gets.
+        this.store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 16, Duration.ofDays(30), clock);
+        this.cohorts = new DynamoCohortStore(stack.dynamo, stack.tableName, Duration.ofHours(72), clock);
         this.queue = new SqsDeltaQueue(stack.sqs, stack.queueUrl);
         PrintStream out = new PrintStream(new Tee(log, System.out), true, StandardCharsets.UTF_8);
-        this.handler = new SenderHandler(SenderFactory.create(SenderConfig.fromEnvironment(env),
-                AwsClients.fromLambdaEnvironment(env), out, Clock.systemUTC()));
+        SenderConfig config = SenderConfig.fromEnvironment(env);
+        if (deployed) {
+            this.handler = new SenderHandler(SenderFactory.create(config, AwsClients.fromLambdaEnvironment(env), out,
+                    clock));
+        } else {
+            // The sender's own adapters read what its configuration names (a test may point them at a missing table).
+            this.handler = SenderHandler.withPorts(config,
+                    new DynamoMembershipStore(stack.dynamo, config.tableName(), 1, Duration.ZERO, clock),
+                    new DynamoCohortStore(stack.dynamo, config.tableName(), Duration.ZERO, clock),
+                    new SqsDeltaQueue(stack.sqs, config.deltaQueueUrl()),
+                    new SqsDeadLetterQueue(stack.sqs, config.dlqUrl()),
+                    new SecretsManagerSource(stack.secrets),
+                    new SegmentClient(config.segmentBaseUrl(), clock), out, clock);
+        }
+    }
+
+    /** Stores the cohort item the webhook would have stored (its current name, its name history). */
+    void storeCohort(CohortRef cohort, CohortState state) {
+        if (!cohorts.create(cohort, state)) {
+            throw new IllegalStateException("test setup: the cohort item exists already");
+        }
     }
 
     /**
@@ -90,6 +131,15 @@ final class SenderHarness {
             byCohort.computeIfAbsent(d.cohort(), c -> new ArrayList<>())
                     .add(new Change(d.distinctId(), from, d.membership()));
         }
+        commitChanges(byCohort);
+    }
+
+    /** Commits exact changes (e.g. a rename's re-announcement, which keeps membership and bumps the name version). */
+    void commit(CohortRef cohort, Change... changes) {
+        commitChanges(Map.of(cohort, List.of(changes)));
+    }
+
+    private void commitChanges(Map<CohortRef, List<Change>> byCohort) {
         byCohort.forEach((cohort, changes) -> {
             if (!store.commit(cohort, changes).isEmpty()) {
                 throw new IllegalStateException("test setup: a commit lost its condition");

@@ -3,9 +3,14 @@ package io.cohortsync.sender;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cohortsync.aws.SqsDeadLetterQueue;
+import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
+import io.cohortsync.domain.Membership;
+import io.cohortsync.segment.IdentifyMessage;
+import io.cohortsync.segment.MessageIds;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Infrastructure;
@@ -627,6 +632,93 @@ class SenderIT {
         assertThat(segment.acceptedIdentifies()).allSatisfy(m ->
                 assertThat(m.path("timestamp").asText()).isEqualTo("2026-11-28T11:00:00.123Z"));
         assertThat(s.logText()).doesNotContain("u-1001").doesNotContain("u-1002");
+    }
+
+    // ---- renames: no profile keeps an old name's trait true (README "The rename rule")
+
+    private static final String OLD_NAME = "Old users";
+    private static final String OLD_TRAIT = IdentifyMessage.DEFAULT_TRAIT_PREFIX + OLD_NAME;
+
+    /**
+     * ALICE entered under {@link #OLD_NAME} (v1, name version 1); the cohort was renamed to the harness's
+     * name (name version 2); the reconciler re-announced her (v2: {old: false, new: true}) and then she
+     * exited (v3, announced under the new name only). The v2 re-announcement is queued: the table's v3
+     * makes it stale. Returns that stale delta.
+     */
+    private static Delta staleReannouncement(SenderHarness s, CohortState cohort) {
+        s.storeCohort(COHORT, cohort);
+        Membership entered = new Membership(true, 1, null, 1, 0);
+        Membership renamed = new Membership(true, 2, null, 2, 0);
+        Membership exited = new Membership(false, 3, null, 2, 0);
+        s.commit(COHORT, new Change(ALICE, Membership.ABSENT, entered));
+        s.commit(COHORT, new Change(ALICE, entered, renamed, OLD_NAME));
+        s.commit(COHORT, new Change(ALICE, renamed, exited));
+        Delta reannouncement = new Delta(COHORT, SenderHarness.COHORT_NAME, ALICE, true, 2, s.observedAt, null,
+                OLD_NAME, null);
+        s.enqueue(reannouncement);
+        return reannouncement;
+    }
+
+    @Test
+    void handleRequest_sendsOnlyTheOldNamesFalse_underItsOwnMessageId_whenARenamedDeltaIsStale(AwsStack stack) {
+        // given a stale delta that names a previous name, the cohort still under its new name
+        SenderHarness s = sender(stack);
+        Delta stale = staleReannouncement(s, CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME));
+
+        // when
+        SQSBatchResponse response = s.poll();
+
+        // then the delta's own identify is dropped, and one identify clears the old name and nothing else
+        assertThat(failedIds(response)).isEmpty();
+        String clearingId = MessageIds.clearing(stale, IdentifyMessage.DEFAULT_TRAIT_PREFIX, null);
+        assertThat(clearingId).isNotEqualTo(MessageIds.of(stale, IdentifyMessage.DEFAULT_TRAIT_PREFIX, null));
+        assertThat(segment.acceptedIdentifies()).singleElement().satisfies(m -> {
+            assertThat(m.path("userId").asText()).isEqualTo(ALICE);
+            assertThat(m.path("traits").toString()).isEqualTo("{\"" + OLD_TRAIT + "\":false}");
+            assertThat(m.path("messageId").asText()).isEqualTo(clearingId);
+        });
+        assertThat(s.lastSummary().path("stale").asInt()).isEqualTo(1);
+        assertThat(s.lastSummary().path("sent").asInt()).isZero();
+        assertThat(s.lastSummary().path("clearedOldNames").asInt()).isEqualTo(1);
+        assertThat(s.metricLines().getLast().path("OldNamesCleared").asDouble()).isEqualTo(1.0);
+    }
+
+    @Test
+    void handleRequest_sendsNoClearing_whenTheCohortCarriesThePreviousNameAgain(AwsStack stack) {
+        // given the same stale delta, but the cohort was renamed back to the old name since
+        SenderHarness s = sender(stack);
+        staleReannouncement(s, CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME).renamed(OLD_NAME));
+
+        // when
+        SQSBatchResponse response = s.poll();
+
+        // then nothing is sent: a false for the old name would now clear the cohort's current trait
+        assertThat(failedIds(response)).isEmpty();
+        assertThat(segment.requests()).isEmpty();
+        assertThat(s.lastSummary().path("stale").asInt()).isEqualTo(1);
+        assertThat(s.lastSummary().has("clearedOldNames")).isFalse();
+    }
+
+    @Test
+    void handleRequest_resendsTheSameClearingId_whenTheStaleDeltaIsRedelivered(AwsStack stack) {
+        // given the stale renamed delta, delivered twice by SQS
+        SenderHarness s = sender(stack);
+        Delta stale = staleReannouncement(s, CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME));
+        List<Message> messages = s.receive();
+
+        // when
+        SQSBatchResponse first = s.invoke(messages);
+        SQSBatchResponse second = s.invoke(messages);
+
+        // then both deliveries sent the same clearing id, and Segment kept one copy
+        assertThat(failedIds(first)).isEmpty();
+        assertThat(failedIds(second)).isEmpty();
+        String clearingId = MessageIds.clearing(stale, IdentifyMessage.DEFAULT_TRAIT_PREFIX, null);
+        assertThat(segment.requests()).hasSize(2).allSatisfy(r -> assertThat(r.messages()).singleElement()
+                .satisfies(m -> assertThat(m.path("messageId").asText()).isEqualTo(clearingId)));
+        assertThat(segment.acceptedIdentifies()).hasSize(1);
+        assertThat(segment.duplicates()).isEqualTo(1);
+        assertThat(segment.finalTraits().get(ALICE)).containsOnlyKeys(OLD_TRAIT);
     }
 
     // ---- observability
