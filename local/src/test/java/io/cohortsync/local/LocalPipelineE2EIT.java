@@ -307,8 +307,17 @@ class LocalPipelineE2EIT {
         assertThat(last).containsEntry("u-1001", false).containsEntry("u-1002", true).containsEntry("u-1008", true)
                 .hasSize(8);
         assertThat(console.toString(StandardCharsets.UTF_8)).contains("identify userId=u-1007");
-        // and the sample full sync's exit pass ran in the reconciler, to its end
-        assertThat(pipeline.reconcilerInvocations()).isGreaterThanOrEqualTo(32); // 16 shards counted, 16 applied
+        // and the sample full sync's exit pass ran in the reconciler, to its end: all 16 shards counted, nobody
+        // to exit (the cohort was empty before it), so it was done without an apply pass
+        JsonNode reconcile = JSON.readTree(status("1457721").body()).path("reconcile");
+        assertThat(reconcile).singleElement().satisfies(r -> {
+            assertThat(r.path("work").asText()).isEqualTo("EXIT");
+            assertThat(r.path("sessionId").asText()).isEqualTo("7f0d2c1e-sample");
+            assertThat(r.path("shardsCounted").asInt()).isEqualTo(16);
+            assertThat(r.path("exits").asInt()).isZero();
+            assertThat(r.path("done").asBoolean()).isTrue();
+        });
+        assertThat(pipeline.reconcilerInvocations()).isGreaterThanOrEqualTo(16);
         assertThat(pipeline.deadLetters() + pipeline.reconcileDeadLetters()).isZero();
     }
 
