@@ -22,20 +22,40 @@ public final class ChaosRun {
     }
 
     public static ChaosStats run(long seed, int runs, PrintStream console, OutputCapture capture, Path failureLogs) {
+        List<Long> seeds = new java.util.ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            seeds.add(Seeds.schedule(seed, i));
+        }
+        return run(seeds, console, capture, failureLogs);
+    }
+
+    /** Runs the given schedules (each replays alone with {@code make chaos SEED=<its seed> RUNS=1}). */
+    public static ChaosStats run(List<Long> scheduleSeeds, PrintStream console, OutputCapture capture,
+                                 Path failureLogs) {
         ChaosStats total = new ChaosStats();
         long started = System.nanoTime();
+        int runs = scheduleSeeds.size();
         for (int i = 0; i < runs; i++) {
-            long scheduleSeed = Seeds.schedule(seed, i);
+            long scheduleSeed = scheduleSeeds.get(i);
             long scheduleStarted = System.nanoTime();
             capture.drain();
             ChaosStats s = ChaosSchedule.run(scheduleSeed, capture.stream(), capture::text);
             String output = capture.drain();
             total.merge(s);
             if (Boolean.getBoolean("chaos.verbose")) {
-                console.printf("  schedule %d (seed %d): %.1f s, %,d AWS requests, %,d changes, %,d reconciler invocations%n",
+                console.printf("  schedule %d (seed %d): %.1f s, %,d AWS requests, %,d changes, %,d reconciler invocations;"
+                                + " %d exit passes, %d renames, %d diffs racing a pass, %d marked, %d big, %d upgraded,"
+                                + " %d parallel steps, %d reconciler faults%n",
                         i, scheduleSeed, (System.nanoTime() - scheduleStarted) / 1e9, s.counter("AWS requests to the emulator"),
-                        s.counter("changes committed"), s.counter("reconciler invocations"));
-                console.println("    " + io.cohortsync.testkit.AwsRequestCounter.snapshot());
+                        s.counter("changes committed"), s.counter("reconciler invocations"),
+                        s.counter("exit passes finished (epochs reached)"), s.counter("name versions reached beyond the first"),
+                        s.counter("diffs naming users a full sync left out, its exit pass pending"),
+                        s.counter("members marked while an exit pass was pending"),
+                        s.counter("cohorts with thousands of members"),
+                        s.counter("cohorts upgraded from the single-partition layout"),
+                        s.counter("steps with connections syncing in parallel"),
+                        s.faults().entrySet().stream().filter(e -> e.getKey().startsWith("reconciler "))
+                                .mapToLong(Map.Entry::getValue).sum());
             }
             if (!s.violations().isEmpty()) {
                 console.printf("schedule %d FAILED: seed %d (replay: make chaos SEED=%d RUNS=1)%n", i, scheduleSeed,
@@ -105,6 +125,8 @@ public final class ChaosRun {
                 "users with several changes accepted", "older change offered to Segment after a newer one",
                 "requests with unusable members", "same change accepted under two cohort names",
                 "members marked while an exit pass was pending", "requests that marked members (a pass pending)",
+                "diffs naming users a full sync left out, its exit pass pending",
+                "users named so (a full sync left them out, its exit pass pending)", "steps with the reconciler paused",
                 "cohorts upgraded from the single-partition layout",
                 "old names cleared on their own (stale rename deltas)", "exit passes held by the mass-exit guard",
                 "segment duplicates dropped by messageId", "segment timeouts seen",

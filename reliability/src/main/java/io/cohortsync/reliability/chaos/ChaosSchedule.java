@@ -288,13 +288,20 @@ public final class ChaosSchedule {
                     }
                 }
             }
+            // Now and then the reconciler does nothing for a step (throttled, or just behind): a full sync of
+            // this step keeps its exit pass pending into the next step's diffs.
+            boolean paused = r.nextDouble() < 0.3;
+            if (paused) {
+                stats.count("steps with the reconciler paused");
+            }
+            boolean slow = laggingReconciler || paused;
             double kind = r.nextDouble();
             if (kind < 0.55 || kind < 0.75 && byConnection.size() == 1) {
                 mixpanel.betweenRequests = () -> {
                     pollSome(laggingSender ? (r.nextDouble() < 0.05 ? 1 : 0) : r.nextInt(3));
-                    pollReconciler(laggingReconciler ? (r.nextDouble() < 0.05 ? 1 : 0) : r.nextInt(8));
+                    pollReconciler(paused ? 0 : laggingReconciler ? (r.nextDouble() < 0.05 ? 1 : 0) : r.nextInt(8));
                 };
-                mixpanel.betweenAttempts = () -> pollReconciler(laggingReconciler ? 0 : r.nextInt(6));
+                mixpanel.betweenAttempts = () -> pollReconciler(slow ? 0 : r.nextInt(6));
                 for (MixpanelSim.Cohort c : shuffled(r)) {
                     syncOne(c, r);
                 }
@@ -326,7 +333,7 @@ public final class ChaosSchedule {
                     }
                 });
                 Thread reconciler = Thread.ofPlatform().name("chaos-reconciler").start(() -> {
-                    int max = laggingReconciler ? 2 : 200;
+                    int max = paused ? 0 : laggingReconciler ? 2 : 200;
                     for (int i = 0; i < max && !done.get(); i++) {
                         if (!pollReconciler(true)) {
                             pause();
@@ -346,7 +353,7 @@ public final class ChaosSchedule {
             mixpanel.betweenRequests = () -> { };
             mixpanel.betweenAttempts = () -> { };
             pollSome(laggingSender ? (r.nextDouble() < 0.2 ? 1 : 0) : r.nextInt(4));
-            pollReconciler(laggingReconciler ? (r.nextDouble() < 0.2 ? 3 : 0) : r.nextInt(40));
+            pollReconciler(paused ? 0 : laggingReconciler ? (r.nextDouble() < 0.2 ? 3 : 0) : r.nextInt(40));
             // Mixpanel's next scheduled sync: the default cadence is 30 minutes.
             env.clock.advance(Duration.ofMinutes(1 + r.nextInt(40)));
         }
@@ -365,6 +372,13 @@ public final class ChaosSchedule {
     private void mutate(MixpanelSim.Cohort c, SplittableRandom r) {
         if (r.nextDouble() < 0.2) {
             return;
+        }
+        List<String> leftOut = List.copyOf(c.leftOut);
+        if (!leftOut.isEmpty() && r.nextDouble() < 0.5) {
+            // Someone the last full sync left out comes back: Mixpanel's next diff adds them again.
+            for (int i = 0; i < 1 + r.nextInt(2); i++) {
+                c.truth.add(leftOut.get(r.nextInt(leftOut.size())));
+            }
         }
         List<String> members = new ArrayList<>(c.truth);
         int scale = c.big ? members.size() / 100 : 0;
