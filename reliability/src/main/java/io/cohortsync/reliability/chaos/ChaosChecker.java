@@ -195,6 +195,40 @@ final class ChaosChecker {
         for (MixpanelSim.Cohort c : cohorts) {
             checkCohort(seed, env, c, table.getOrDefault(c.id, Map.of()), traits, stats);
         }
+        explain(env, reports, table, stats);
+    }
+
+    /** For a failing schedule: the full story of each (cohort, user) a violation names (at most 20). */
+    private static void explain(ChaosEnv env, List<MixpanelSim.Report> reports, Map<String, Map<String, Membership>> table,
+                                ChaosStats stats) {
+        Set<String> keys = new TreeSet<>();
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("(c\\d+)\\|([^ ]+@example\\.com)");
+        for (ChaosStats.Violation v : stats.violations()) {
+            java.util.regex.Matcher m = p.matcher(v.detail());
+            if (m.find() && keys.size() < 20) {
+                keys.add(m.group(1) + "|" + m.group(2));
+            }
+        }
+        List<JsonNode> accepted = env.segment.acceptedIdentifies();
+        for (String key : keys) {
+            String[] parts = key.split("\\|", 2);
+            StringBuilder b = new StringBuilder(key).append('\n');
+            b.append("  table: ").append(table.getOrDefault(parts[0], Map.of()).get(parts[1])).append('\n');
+            env.ledger.history(parts[0], parts[1]).forEach(h -> b.append("  handed over: ").append(h).append('\n'));
+            for (JsonNode m : accepted) {
+                if (m.path("userId").asText().equals(parts[1])) {
+                    DeltaLedger.Entry e = env.ledger.decode(m.path("messageId").asText());
+                    if (e != null && e.change().cohort().cohortId().equals(parts[0])) {
+                        b.append("  Segment accepted: v").append(e.change().version()).append(e.clearing() ? " clearing" : "")
+                                .append(" traits ").append(m.path("traits")).append('\n');
+                    }
+                }
+            }
+            reports.stream().filter(r -> (r.cohortId() + "|" + r.user()).equals(key)).forEach(r -> b
+                    .append("  Mixpanel reported: ").append(r.member() ? "in" : "out").append(r.certain() ? "" : " (uncertain)")
+                    .append('\n'));
+            stats.diagnostic(b.toString());
+        }
     }
 
     /** Whether an identify's traits are exactly what its ledger entry stands for. */

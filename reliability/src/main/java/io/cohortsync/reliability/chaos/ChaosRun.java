@@ -64,7 +64,8 @@ public final class ChaosRun {
                 if (s.violations().size() > 12) {
                     console.println("    … " + (s.violations().size() - 12) + " more");
                 }
-                keep(failureLogs, scheduleSeed, output);
+                keep(failureLogs, scheduleSeed, output + "\n---- diagnostics (driver, not function output) ----\n"
+                        + String.join("\n", s.diagnostics()));
             } else if (Boolean.getBoolean("chaos.keepLogs")) {
                 keep(failureLogs, scheduleSeed, output);
             }

@@ -35,6 +35,8 @@ public final class DeltaLedger {
     private final Map<String, Entry> byMessageId = new ConcurrentHashMap<>();
     private final Set<ChangeKey> durable = ConcurrentHashMap.newKeySet();
     private final Map<String, Set<String>> namesByCohort = new ConcurrentHashMap<>();
+    /** Every delta handed over, in order, with who queued it: a failing schedule's user histories. */
+    private final java.util.List<String> handovers = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     public DeltaLedger(String traitPrefix) {
         this.traitPrefix = traitPrefix;
@@ -46,7 +48,15 @@ public final class DeltaLedger {
 
     /** Called before the real queue sees the deltas: even a delta whose send failed half-way is decodable. */
     public void handedOver(Iterable<Delta> deltas) {
+        handedOver("", deltas);
+    }
+
+    /** As {@link #handedOver(Iterable)}, noting the port that queued them ({@code queue.enqueue}, {@code deltas.enqueue}). */
+    public void handedOver(String port, Iterable<Delta> deltas) {
         for (Delta d : deltas) {
+            handovers.add(d.cohort().cohortId() + "|" + d.distinctId() + "\t" + port + " v" + d.version()
+                    + (d.member() ? " in" : " out") + " name=" + d.cohortName()
+                    + (d.previousName() == null ? "" : " previous=" + d.previousName()) + " at " + d.observedAt());
             byMessageId.putIfAbsent(MessageIds.of(d, traitPrefix), new Entry(key(d), d.cohortName(), d.previousName(),
                     false));
             Set<String> names = namesByCohort.computeIfAbsent(d.cohort().cohortId(),
@@ -64,6 +74,14 @@ public final class DeltaLedger {
     public void queued(Iterable<Delta> deltas) {
         for (Delta d : deltas) {
             durable.add(key(d));
+        }
+    }
+
+    /** The deltas handed over for one (cohort, user), in order (for a failing schedule's diagnostics). */
+    public java.util.List<String> history(String cohortId, String user) {
+        String key = cohortId + "|" + user + "\t";
+        synchronized (handovers) {
+            return handovers.stream().filter(h -> h.startsWith(key)).map(h -> h.substring(key.length())).toList();
         }
     }
 

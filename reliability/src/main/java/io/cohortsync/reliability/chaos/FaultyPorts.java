@@ -246,7 +246,7 @@ public final class FaultyPorts {
      */
     public static DeltaQueue deltaQueue(String port, DeltaQueue real, Faults faults, DeltaLedger ledger) {
         return deltas -> {
-            ledger.handedOver(deltas);
+            ledger.handedOver(port, deltas);
             faults.run(port, SQS, () -> {
                 real.enqueue(deltas);
                 ledger.queued(deltas);

@@ -118,8 +118,9 @@ final class MixpanelSim {
     }
 
     /** One HTTP request Mixpanel makes (and retries). */
+    /** @param completing the page expected to complete its session (every other page answered already) */
     record Request(long seq, Cohort cohort, String name, String action, List<String> users, String body,
-                   boolean outage) {
+                   boolean outage, boolean completing) {
         boolean desiredMember() {
             return !"remove_members".equals(action);
         }
@@ -238,6 +239,9 @@ final class MixpanelSim {
         } else {
             for (int p : order) {
                 Request r = pageRequest(e, p, rng);
+                if (e.acked.size() == total - 1 && !e.acked.contains(p)) {
+                    r = new Request(r.seq(), r.cohort(), r.name(), r.action(), r.users(), r.body(), r.outage(), true);
+                }
                 e.sent.add(p);
                 Outcome o = deliver(r, false);
                 report(r, o);
@@ -251,7 +255,7 @@ final class MixpanelSim {
                     // Mixpanel retries a page that had worked (its client gave up waiting): a duplicate page
                     stats.fault("mixpanel-duplicate-request");
                     Request again = new Request(requestSeq.incrementAndGet(), c, r.name(), r.action(), r.users(), r.body(),
-                            false);
+                            false, false);
                     Outcome repeated = deliver(again, false);
                     report(again, repeated);
                     if (repeated == Outcome.ACK) {
@@ -328,7 +332,8 @@ final class MixpanelSim {
             if (rng.nextDouble() < 0.06) {
                 // A retry racing the original: the same request twice at once.
                 stats.fault("mixpanel-request-racing-its-retry");
-                Request twin = new Request(requestSeq.incrementAndGet(), c, r.name(), r.action(), r.users(), r.body(), false);
+                Request twin = new Request(requestSeq.incrementAndGet(), c, r.name(), r.action(), r.users(), r.body(), false,
+                        false);
                 Outcome[] other = new Outcome[1];
                 Thread t = Thread.ofPlatform().name("mixpanel-twin").start(() -> other[0] = deliver(twin, true));
                 o = deliver(r, true);
@@ -392,7 +397,8 @@ final class MixpanelSim {
             stats.count("requests with unusable members");
         }
         boolean outage = faultsOn && rng.nextDouble() < outageRate;
-        return new Request(requestSeq.incrementAndGet(), c, name, action, List.copyOf(users), root.toString(), outage);
+        return new Request(requestSeq.incrementAndGet(), c, name, action, List.copyOf(users), root.toString(), outage,
+                false);
     }
 
     Outcome deliver(Request r, boolean concurrent) {
@@ -401,7 +407,7 @@ final class MixpanelSim {
                 betweenAttempts.run();
             }
             SplittableRandom rng = Seeds.stream(seed, "webhook", r.seq(), attempt);
-            Faults.Plan plan = faultsOn ? plan(rng, r.outage()) : Faults.Plan.NONE;
+            Faults.Plan plan = faultsOn ? plan(rng, r.outage(), r.completing()) : Faults.Plan.NONE;
             ChaosEnv.WebhookAnswer a = env.invokeWebhook(r.cohort().connection, r.body(), plan);
             stats.count("webhook requests");
             if (attempt > 1) {
@@ -427,15 +433,17 @@ final class MixpanelSim {
         return Outcome.GAVE_UP;
     }
 
-    private Faults.Plan plan(SplittableRandom rng, boolean outage) {
+    private Faults.Plan plan(SplittableRandom rng, boolean outage, boolean completing) {
         if (!outage && rng.nextDouble() >= faultRate) {
             return Faults.Plan.NONE;
         }
         double kind = rng.nextDouble();
         Faults.Action action = kind < 0.4 ? Faults.Action.THROTTLE
                 : kind < 0.65 ? Faults.Action.CRASH_BEFORE : Faults.Action.CRASH_AFTER;
-        // A request makes about ten port calls (cohort item, reads, enqueue, commits or marks, receipts, jobs).
-        return new Faults.Plan(action, 1 + rng.nextInt(outage ? 3 : 10), rng.nextBoolean());
+        // A request makes about ten port calls (cohort item, reads, enqueue, commits or marks, receipts, jobs);
+        // on a page that completes its session, half the faults aim at its last calls: the completion and its jobs.
+        int atCall = !outage && completing && rng.nextBoolean() ? 7 + rng.nextInt(6) : 1 + rng.nextInt(outage ? 3 : 10);
+        return new Faults.Plan(action, atCall, rng.nextBoolean());
     }
 
     private void report(Request r, Outcome o) {
