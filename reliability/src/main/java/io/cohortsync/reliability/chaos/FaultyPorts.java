@@ -111,13 +111,13 @@ public final class FaultyPorts {
     public static SessionStore sessions(SessionStore real, Faults faults) {
         return new SessionStore() {
             @Override
-            public void recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
-                faults.run("sessions.recordPage", DYNAMODB, () -> real.recordPage(session, page, totalPages, ids));
+            public int recordPage(SessionKey session, int page, int totalPages, Set<String> ids) {
+                return faults.call("sessions.recordPage", DYNAMODB, () -> real.recordPage(session, page, totalPages, ids));
             }
 
             @Override
-            public Set<Integer> receivedPages(SessionKey session) {
-                return faults.call("sessions.receivedPages", DYNAMODB, () -> real.receivedPages(session));
+            public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+                return faults.call("sessions.pagesIfRecorded", DYNAMODB, () -> real.pagesIfRecorded(session, page));
             }
 
             @Override

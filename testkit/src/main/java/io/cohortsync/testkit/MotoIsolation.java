@@ -1,4 +1,4 @@
-package io.cohortsync.reliability.support;
+package io.cohortsync.testkit;
 
 import software.amazon.awssdk.core.SdkRequest;
 import software.amazon.awssdk.core.interceptor.Context;
@@ -37,7 +37,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       So a transaction runs alone: it holds a write lock, every other DynamoDB call a read lock.</li>
  * </ul>
  * Queries and scans take no stripe (they read whole partitions; items are replaced whole or updated one
- * attribute at a time by this code). Registered as an SDK global interceptor by this module's classpath
+ * attribute at a time by this code). Registered as an SDK global interceptor by testkit's classpath
  * resource, so it covers the functions' own clients too; test infrastructure only, never in a function.
  */
 public final class MotoIsolation implements ExecutionInterceptor {
