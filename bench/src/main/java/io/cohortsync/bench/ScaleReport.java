@@ -285,7 +285,7 @@ final class ScaleReport {
         md.append("\n|---|").append("---|".repeat(rows.size() - 1)).append('\n');
         growth(md, rows, "webhook page CPU, median", Row::pageP50Cpu);
         growth(md, rows, "last page CPU", Row::lastPageCpu);
-        growth(md, rows, "last page read units (it reads every receipt so far)", Row::lastPageReadUnits);
+        growth(md, rows, "last page read units (its receipt and the page counter, not the session so far)", Row::lastPageReadUnits);
         growth(md, rows, "webhook read units, whole session", Row::webhookRcu);
         growth(md, rows, "reconcile CPU", Row::reconcileCpuS);
         growth(md, rows, "reconcile heap (live)", Row::heapLiveMb);
