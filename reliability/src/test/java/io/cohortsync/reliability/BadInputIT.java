@@ -3,28 +3,28 @@ package io.cohortsync.reliability;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cohortsync.aws.DynamoMembershipStore;
-import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.SecretsManagerSource;
-import io.cohortsync.aws.SqsDeltaQueue;
+import io.cohortsync.domain.ReconcileJob;
+import io.cohortsync.domain.ReconcileJobCodec;
+import io.cohortsync.domain.Shards;
 import io.cohortsync.reliability.support.LeakScanner;
 import io.cohortsync.reliability.support.OutputCapture;
-import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.QueueReader;
-import io.cohortsync.webhook.WebhookConfig;
 import io.cohortsync.webhook.WebhookHandler;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,9 +33,11 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 /**
  * Every request of the bad-input corpus through the real webhook handler on moto: the status the spec
  * asks for (400 for a body a human must fix, 401 for credentials, 503 when the secret cannot be read,
- * never a 500), Mixpanel's failure envelope, nothing stored or queued, and no PII or secret in the log
- * line or the error message. Well-formed requests with unusable members are answered 200, the usable
- * members synced, the others skipped and counted in the log line.
+ * never a 500), Mixpanel's failure envelope, nothing stored (no item of any kind: membership
+ * {@code M#…#<shard>}, cohort {@code C#…}, reconcile {@code R#…}, session {@code S#…}) and nothing queued
+ * (deltas or reconcile jobs), and no PII or secret in the log line or the error message. Well-formed
+ * requests with unusable members are answered 200, the usable members synced in their shards, the
+ * others skipped and counted in the log line.
  */
 @ExtendWith(MotoExtension.class)
 class BadInputIT {
@@ -59,8 +61,10 @@ class BadInputIT {
         // given the real handler on this stack, its log captured
         String captured;
         APIGatewayV2HTTPResponse response;
-        QueueReader.drainMessages(stack.sqs, stack.queueUrl); // a failed case before this one must not leak into it
-        int itemsBefore = items(stack);
+        // a failed case before this one must not leak into it
+        QueueReader.drainMessages(stack.sqs, stack.queueUrl);
+        QueueReader.drainMessages(stack.sqs, stack.reconcileQueueUrl);
+        Set<String> keysBefore = keys(stack);
         try (OutputCapture capture = OutputCapture.start(false)) {
             WebhookHandler handler = handler(stack, c);
             // when the request arrives
@@ -92,16 +96,28 @@ class BadInputIT {
 
         // and nothing stored or queued, unless it was answered 200
         List<?> queued = QueueReader.drainDeltas(stack.sqs, stack.queueUrl);
+        List<ReconcileJob> jobs = QueueReader.drainMessages(stack.sqs, stack.reconcileQueueUrl).stream()
+                .map(m -> ReconcileJobCodec.decode(m.body())).toList();
         if (c.status() == 200) {
-            assertThat(memberships(stack)).as("membership rows").isEqualTo(c.stored());
+            assertThat(memberships(stack)).as("membership rows, each in its user's shard").isEqualTo(c.stored());
+            assertThat(keys(stack)).as("items in the old single-partition layout")
+                    .noneMatch(k -> k.startsWith("M#") && k.substring(0, k.indexOf('|')).split("#").length == 3);
             assertThat(queued).as("deltas queued").hasSize(c.stored());
             assertThat(log.path("membersSkipped").asInt()).as("membersSkipped").isEqualTo(c.skipped());
             if (c.skipped() > 0) {
                 assertThat(log.path("skippedByReason").size()).isPositive();
             }
+            // a full sync's page that completes its session queues one count job per shard for the reconciler
+            boolean completed = "RECONCILING".equals(log.path("session").asText());
+            assertThat(jobs).as("reconcile jobs queued").hasSize(completed ? Shards.COUNT : 0)
+                    .allMatch(j -> j.kind() == ReconcileJob.Kind.EXIT_COUNT);
         } else {
-            assertThat(items(stack)).as("items in the table").isEqualTo(itemsBefore);
+            Set<String> added = new HashSet<>(keys(stack));
+            added.removeAll(keysBefore);
+            assertThat(added).as("items written (membership M#…#<shard>, cohort C#…, reconcile R#…, session S#…)")
+                    .isEmpty();
             assertThat(queued).as("deltas queued").isEmpty();
+            assertThat(jobs).as("reconcile jobs queued").isEmpty();
         }
 
         // and neither the log nor the answer carries a member's data or a secret
@@ -119,13 +135,7 @@ class BadInputIT {
             case "no-password" -> secret(stack, "no-password", "{\"username\":\"mixpanel\"}");
             default -> throw new IllegalArgumentException(c.name() + ": secret must be ok, unavailable, not-json or no-password");
         };
-        Clock clock = Clock.systemUTC();
-        WebhookConfig config = new WebhookConfig(stack.tableName, stack.queueUrl, secretId, MassExitPolicy.DEFAULT,
-                Duration.ofHours(72), 6_000_000, Duration.ofSeconds(300), 16, Duration.ZERO);
-        SqsDeltaQueue queue = new SqsDeltaQueue(stack.sqs, stack.queueUrl);
-        return WebhookHandler.withPorts(config, new DynamoMembershipStore(stack.dynamo, stack.tableName, 16),
-                queue::enqueue, new DynamoSessionStore(stack.dynamo, stack.tableName, Duration.ofHours(72), clock),
-                new SecretsManagerSource(stack.secrets), clock);
+        return WebhookOnMoto.handler(stack, secretId, new SecretsManagerSource(stack.secrets), 6_000_000);
     }
 
     private static String secret(AwsStack stack, String kind, String value) {
@@ -134,13 +144,27 @@ class BadInputIT {
         return id;
     }
 
-    private static int items(AwsStack stack) {
-        return stack.dynamo.scan(s -> s.tableName(stack.tableName)).count();
+    /** Every item's {@code pk|sk}. */
+    private static Set<String> keys(AwsStack stack) {
+        Set<String> keys = new HashSet<>();
+        stack.dynamo.scanPaginator(s -> s.tableName(stack.tableName)).items()
+                .forEach(i -> keys.add(i.get("pk").s() + "|" + i.get("sk").s()));
+        return keys;
     }
 
+    /** Membership items in the sharded layout ({@code M#<project>#<cohort>#<shard>}), each in its user's shard. */
     private static int memberships(AwsStack stack) {
-        return (int) stack.dynamo.scan(s -> s.tableName(stack.tableName)).items().stream()
-                .filter(i -> i.get("pk").s().startsWith("M#")).count();
+        int n = 0;
+        for (Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> i
+                : stack.dynamo.scanPaginator(s -> s.tableName(stack.tableName)).items()) {
+            String[] pk = i.get("pk").s().split("#", -1);
+            if (pk[0].equals("M") && pk.length == 4) {
+                assertThat(pk[3]).as("shard of " + i.get("pk").s())
+                        .isEqualTo(String.format("%02x", Shards.of(i.get("sk").s())));
+                n++;
+            }
+        }
+        return n;
     }
 
     private static JsonNode json(String line) {

@@ -2,22 +2,17 @@ package io.cohortsync.reliability;
 
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cohortsync.aws.DynamoMembershipStore;
-import io.cohortsync.aws.DynamoSessionStore;
 import io.cohortsync.aws.SecretsManagerSource;
-import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.SecretSource;
 import io.cohortsync.reliability.chaos.Faults;
 import io.cohortsync.reliability.chaos.FaultyPorts;
 import io.cohortsync.reliability.support.LeakScanner;
 import io.cohortsync.reliability.support.OutputCapture;
-import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.QueueReader;
-import io.cohortsync.webhook.WebhookConfig;
 import io.cohortsync.webhook.WebhookHandler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,8 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -62,12 +55,7 @@ class SecurityIT {
     }
 
     private WebhookHandler handler(String secretId, SecretSource secrets) {
-        Clock clock = Clock.systemUTC();
-        WebhookConfig config = new WebhookConfig(stack.tableName, stack.queueUrl, secretId, MassExitPolicy.DEFAULT,
-                Duration.ofHours(72), LIMIT, Duration.ofSeconds(300), 16, Duration.ZERO);
-        return WebhookHandler.withPorts(config, new DynamoMembershipStore(stack.dynamo, stack.tableName, 16),
-                new SqsDeltaQueue(stack.sqs, stack.queueUrl)::enqueue,
-                new DynamoSessionStore(stack.dynamo, stack.tableName, Duration.ofHours(72), clock), secrets, clock);
+        return WebhookOnMoto.handler(stack, secretId, secrets, LIMIT);
     }
 
     private WebhookHandler handler() {

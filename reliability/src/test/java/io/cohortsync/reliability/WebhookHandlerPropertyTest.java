@@ -7,14 +7,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.reliability.support.LeakScanner;
 import io.cohortsync.reliability.support.OutputCapture;
-import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.InMemoryState;
 import io.cohortsync.webhook.WebhookConfig;
 import io.cohortsync.webhook.WebhookHandler;
+import io.cohortsync.webhook.WebhookPorts;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -51,11 +53,14 @@ class WebhookHandlerPropertyTest {
     static void wire() {
         // The handler logs to stdout: capture it (thousands of lines), and scan it for leaks at the end.
         capture = OutputCapture.start(false);
-        WebhookConfig config = new WebhookConfig("t", "q", "webhook-secret", new MassExitPolicy(0.5, 1000),
-                Duration.ofHours(72), 6_000_000, Duration.ofSeconds(300), 16, Duration.ZERO);
-        handler = WebhookHandler.withPorts(config, new InMemoryPorts.Store(), new InMemoryPorts.Queue(),
-                new InMemoryPorts.Sessions(), id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME
-                        + "\",\"password\":\"" + AwsStack.WEBHOOK_PASSWORD + "\"}", Clock.systemUTC());
+        WebhookConfig config = new WebhookConfig("t", "q", "rq", "webhook-secret", Duration.ofHours(72), 6_000_000,
+                Duration.ofSeconds(300), 16, Duration.ZERO);
+        // Every port in memory with the adapters' semantics (testkit), so every body that parses really syncs.
+        InMemoryState state = new InMemoryState();
+        handler = WebhookHandler.withPorts(config, new WebhookPorts(state.members, state.deltas, state.sessions,
+                state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED,
+                id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
+                        + AwsStack.WEBHOOK_PASSWORD + "\"}"), Clock.systemUTC());
     }
 
     @AfterContainer

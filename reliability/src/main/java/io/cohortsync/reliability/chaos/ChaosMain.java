@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * {@code make chaos SEED=… RUNS=…}: runs RUNS seeded schedules on a {@code moto_server} started here
  * (unless {@code AWS_ENDPOINT_URL} names an emulator), prints the table, and exits 1 if any promise was
  * broken (the seeds of failing schedules are printed; their function output is kept under
- * {@code reliability/target/chaos-failures/}).
+ * {@code reliability/target/chaos-failures/}). {@code --describe} prints what each schedule is made of
+ * (cohorts, connections, a big cohort, an upgrade, lagging functions) without running anything.
  */
 public final class ChaosMain {
     private ChaosMain() {
@@ -19,13 +20,23 @@ public final class ChaosMain {
         long seed = 20261128L;
         int runs = 50;
         Path logs = Path.of("reliability", "target", "chaos-failures");
-        for (int i = 0; i + 1 < args.length; i += 2) {
+        boolean describe = false;
+        for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--seed" -> seed = Long.parseLong(args[i + 1].trim());
-                case "--runs" -> runs = Integer.parseInt(args[i + 1].trim());
-                case "--logs" -> logs = Path.of(args[i + 1]);
+                case "--seed" -> seed = Long.parseLong(args[++i].trim());
+                case "--runs" -> runs = Integer.parseInt(args[++i].trim());
+                case "--logs" -> logs = Path.of(args[++i]);
+                case "--describe" -> describe = true;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
+        }
+        if (describe) {
+            // What each schedule of the run is made of, without running anything.
+            for (int i = 0; i < runs; i++) {
+                long s = Seeds.schedule(seed, i);
+                System.out.printf("schedule %d (seed %d): %s%n", i, s, ChaosSchedule.params(s));
+            }
+            return;
         }
         MotoServer moto = null;
         String external = System.getenv("AWS_ENDPOINT_URL");

@@ -24,6 +24,16 @@ public final class ChaosStats {
     private final Map<String, Long> counters = new TreeMap<>();
     private final Map<String, Long> faults = new TreeMap<>();
     private final List<Violation> violations = new ArrayList<>();
+    /** What explains a failing schedule's violations (user histories), written next to its output. */
+    private final List<String> diagnostics = new ArrayList<>();
+
+    public synchronized void diagnostic(String text) {
+        diagnostics.add(text);
+    }
+
+    public synchronized List<String> diagnostics() {
+        return List.copyOf(diagnostics);
+    }
 
     public synchronized void count(String name) {
         add(name, 1);

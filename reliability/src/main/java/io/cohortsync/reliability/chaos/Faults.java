@@ -6,8 +6,8 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Injects one planned fault into one invocation (a webhook request attempt or a sender invocation)
- * through the port wrappers in {@link FaultyPorts}. The plan names the n-th eligible port call of the
+ * Injects one planned fault into one invocation (a webhook request attempt, a sender or a reconciler
+ * invocation) through the port wrappers in {@link FaultyPorts}. The plan names the n-th eligible port call of the
  * invocation and what happens there: the dependency is throttled ({@link DependencyUnavailableException},
  * as the real adapters raise it after the SDK's own retries), or the function dies just before or just
  * after the call took effect ({@link SimulatedCrash}). Plans are per thread, so concurrent invocations
@@ -77,6 +77,18 @@ public final class Faults {
     /** A port call of {@code dependency} ({@code null} for a non-AWS port such as Segment). */
     public <T> T call(String port, String dependency, Supplier<T> body) {
         return call(port, dependency, body, null);
+    }
+
+    /** A port call that returns nothing. */
+    public void run(String port, String dependency, Runnable body) {
+        run(port, dependency, body, null);
+    }
+
+    public void run(String port, String dependency, Runnable body, Runnable partialBody) {
+        call(port, dependency, () -> {
+            body.run();
+            return null;
+        }, partialBody);
     }
 
     /**

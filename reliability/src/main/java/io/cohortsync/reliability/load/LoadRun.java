@@ -2,19 +2,37 @@ package io.cohortsync.reliability.load;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cohortsync.aws.AwsClients;
+import io.cohortsync.aws.DynamoCohortStore;
+import io.cohortsync.aws.DynamoMembershipStore;
+import io.cohortsync.aws.DynamoReconcileStore;
+import io.cohortsync.aws.DynamoSessionStore;
+import io.cohortsync.aws.SqsDeltaQueue;
+import io.cohortsync.aws.SqsReconcileQueue;
+import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.local.LocalPipeline;
+import io.cohortsync.reconcile.ReconcileConfig;
+import io.cohortsync.reconciler.ReconcilerConfig;
+import io.cohortsync.reconciler.ReconcilerFactory;
+import io.cohortsync.reconciler.ReconcilerHandler;
 import io.cohortsync.reliability.support.LeakScanner;
 import io.cohortsync.reliability.support.OutputCapture;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.Infrastructure;
+import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.QueueReader;
 import io.cohortsync.testkit.SegmentStandIn;
+import io.cohortsync.testkit.SqsEvents;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -37,15 +55,21 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A burst on the local stack ({@link LocalPipeline}: the real webhook behind the API Gateway stand-in,
  * the real sender behind the SQS event-source stand-in, moto, and the Segment stand-in): the pages of
  * one full sync, all sent at once, each also replayed at the same moment, by a Mixpanel-like client
  * that retries 429/5xx and timeouts (API Gateway gives up on an integration after 30 s) up to 5 times.
- * Then it waits for the pipeline to drain and checks that every request was answered 2xx in the end,
- * nothing was lost or sent twice, and Segment ends with every user in the cohort.
+ * Then it waits for the pipeline to drain (the delta queue, and the reconcile queue the completed
+ * sessions' exit passes go to) and checks that every request was answered 2xx in the end, nothing was
+ * lost or sent twice, Segment ends with every user in the cohort, and no exit pass is left pending.
+ *
+ * <p>The real reconciler runs beside the pipeline on its own queue ({@link ReconcilerDriver}), its
+ * {@code RECONCILE_QUEUE_URL} passed to the functions through {@link LocalPipeline.Options#functionEnvironment}.
  */
 public final class LoadRun {
     private static final AtomicInteger RUN = new AtomicInteger();
@@ -71,7 +95,8 @@ public final class LoadRun {
     public record Result(int requests, int attempts, int restarts, int replayedFromDlq, Map<String, Integer> answers,
                          int members, double burstSeconds, int changes,
                          double webhookSeconds, double endToEndSeconds, double p50Millis, double p99Millis,
-                         double maxMillis, double handlerP50Millis, double handlerP99Millis, List<String> problems) {
+                         double maxMillis, double handlerP50Millis, double handlerP99Millis, long reconcileJobs,
+                         List<String> problems) {
         /** Member entries (originals and replays) per second until every page had been answered 2xx. */
         public double membersPerSecond() {
             return members / webhookSeconds;
@@ -97,6 +122,8 @@ public final class LoadRun {
                     + " front door included; a 30 s answer is API Gateway's timeout)%n", p50Millis, p99Millis, maxMillis);
             out.printf(Locale.ROOT, "  webhook latency, handler            p50 %.0f ms, p99 %.0f ms (durationMs of its log lines)%n",
                     handlerP50Millis, handlerP99Millis);
+            out.printf(Locale.ROOT, "  reconcile jobs run                  %,d (the exit passes of the full syncs, one shard each)%n",
+                    reconcileJobs);
             out.printf(Locale.ROOT, "  problems                            %s%n", problems.isEmpty() ? "none" : problems);
         }
     }
@@ -107,14 +134,23 @@ public final class LoadRun {
     public static Result run(Options options, OutputCapture capture) throws Exception {
         String prefix = "load-" + ProcessHandle.current().pid() + "-" + RUN.incrementAndGet();
         List<String> problems = Collections.synchronizedList(new ArrayList<>());
-        try (SqsClient sqs = new AwsClients(Region.US_EAST_1, StaticCredentialsProvider.create(
-                AwsBasicCredentials.create("testing", "testing"))).sqs();
+        AwsClients aws = new AwsClients(Region.US_EAST_1, StaticCredentialsProvider.create(
+                AwsBasicCredentials.create("testing", "testing")));
+        String[] reconcileQueues;
+        try (SqsClient setup = aws.sqs()) {
+            reconcileQueues = Infrastructure.createReconcileQueues(setup, prefix + "-reconcile");
+        }
+        try (SqsClient sqs = aws.sqs();
+             DynamoDbClient dynamo = aws.dynamoDb();
              SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
              LocalPipeline pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1", 0,
                      segment.baseUrl().toString(), AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD,
                      // failed records come back after 10 s (the deployed queue waits 360 s): long enough that a
                      // busy emulator does not exhaust maxReceiveCount within a burst, short enough to finish
-                     AwsStack.SEGMENT_WRITE_KEY, prefix, null, Duration.ofSeconds(10), capture.stream()))) {
+                     AwsStack.SEGMENT_WRITE_KEY, prefix, null, Duration.ofSeconds(10), capture.stream(),
+                     Map.of("RECONCILE_QUEUE_URL", reconcileQueues[0])));
+             ReconcilerDriver reconciler = new ReconcilerDriver(sqs, reconcileQueues[0],
+                     reconcilerHandler(pipeline.environment(), dynamo, sqs, capture.stream()))) {
             // full syncs: per cohort, pages of users sharing one session
             Map<String, String> traitOf = new HashMap<>();
             List<String> users = Exports.users(prefix + "-u", 0, options.pages() * options.usersPerPage());
@@ -181,10 +217,12 @@ public final class LoadRun {
             int quiet = 0;
             while (quiet < 2 || segment.acceptedIdentifies().size() < expected) {
                 if (Instant.now().isAfter(deadline)) {
-                    problems.add("the pipeline did not drain within " + options.drainTimeout().toSeconds() + " s");
+                    problems.add("the pipeline did not drain within " + options.drainTimeout().toSeconds() + " s"
+                            + " (delta pipeline idle: " + pipeline.idle() + ", reconcile queue " + reconciler.describe()
+                            + ", identifies accepted " + segment.acceptedIdentifies().size() + " of " + expected + ")");
                     break;
                 }
-                quiet = pipeline.idle() ? quiet + 1 : 0;
+                quiet = pipeline.idle() && reconciler.idle() ? quiet + 1 : 0;
                 if (quiet >= 2 && segment.acceptedIdentifies().size() < expected) {
                     int replayed = replayDeadLetters(sqs, pipeline);
                     if (replayed == 0) {
@@ -201,6 +239,21 @@ public final class LoadRun {
                     .max(Instant::compareTo).orElse(Instant.now());
 
             check(users, traitOf, accepted, segment, pipeline, problems);
+            if (reconciler.errors() > 0) {
+                capture.console().printf("  (the reconciler's event source saw %d failed emulator calls)%n",
+                        reconciler.errors());
+            }
+            if (reconciler.deadLetters(reconcileQueues[1]) > 0) {
+                problems.add(reconciler.deadLetters(reconcileQueues[1]) + " jobs in the reconcile DLQ");
+            }
+            DynamoCohortStore cohortItems = new DynamoCohortStore(dynamo, pipeline.environment().get("TABLE_NAME"),
+                    Duration.ofHours(72), java.time.Clock.systemUTC());
+            for (int c = 0; c < options.cohorts(); c++) {
+                CohortState state = cohortItems.load(new CohortRef(Exports.PROJECT, "load-" + c)).orElse(null);
+                if (state == null || state.epoch() < 1 || state.reconciling()) {
+                    problems.add("cohort load-" + c + "'s full sync did not complete its exit pass");
+                }
+            }
             String output = capture.text();
             new LeakScanner().scan(output).forEach(l -> problems.add("leak in the functions' output: " + l));
 
@@ -222,7 +275,7 @@ public final class LoadRun {
                     requests * options.usersPerPage(), seconds(start, burstDone[0]),
                     accepted.size(), seconds(start, answered), seconds(start, drained), percentile(sorted, 50),
                     percentile(sorted, 99), sorted.isEmpty() ? 0 : sorted.getLast(), percentile(handler, 50),
-                    percentile(handler, 99), List.copyOf(problems));
+                    percentile(handler, 99), reconciler.invocations(), List.copyOf(problems));
         }
     }
 
@@ -289,6 +342,152 @@ public final class LoadRun {
         }
         if (segment.droppedInvalid() + segment.droppedOverLimit() > 0) {
             problems.add("Segment dropped messages over its limits or without a user");
+        }
+    }
+
+    /**
+     * The real reconciler, wired as its factory wires it from the functions' environment, except that a job
+     * arriving before its commit looks again after 2 s rather than 30 s: moto commits far slower than
+     * DynamoDB, so count jobs often overtake the page that completes their session (as LocalPipeline looks
+     * again sooner at deltas ahead of the table).
+     */
+    private static ReconcilerHandler reconcilerHandler(Map<String, String> env, DynamoDbClient dynamo, SqsClient sqs,
+                                                       PrintStream out) {
+        ReconcilerConfig c = ReconcilerConfig.fromEnvironment(env);
+        ReconcileConfig r = c.reconcile();
+        ReconcilerConfig config = new ReconcilerConfig(c.tableName(), c.deltaQueueUrl(), c.reconcileQueueUrl(),
+                new ReconcileConfig(r.massExitPolicy(), r.passIds(), r.chunk(), r.maxChunksPerRun(), Duration.ofSeconds(2),
+                        r.neverCommittedAfter()), c.commitConcurrency(), c.deltaDelay(), c.exitedTtl(), c.historyTtl(),
+                c.deadlineMargin());
+        java.time.Clock clock = java.time.Clock.systemUTC();
+        Duration sessionTtl = Duration.ofHours(72);
+        SqsDeltaQueue deltas = new SqsDeltaQueue(sqs, config.deltaQueueUrl());
+        return ReconcilerHandler.of(ReconcilerFactory.create(config,
+                new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency(), config.exitedTtl(), clock),
+                new DynamoSessionStore(dynamo, config.tableName(), sessionTtl, clock),
+                new DynamoCohortStore(dynamo, config.tableName(), sessionTtl, clock),
+                new DynamoReconcileStore(dynamo, config.tableName(), Duration.ofDays(30), clock),
+                new SqsReconcileQueue(sqs, config.reconcileQueueUrl()),
+                batch -> deltas.enqueueDelayed(batch, config.deltaDelay()), SyncHistory.DISABLED, out, clock));
+    }
+
+    /**
+     * The reconcile queue's event source: the real reconciler handler, one job per invocation on each of
+     * {@link #POLLERS} pollers (Lambda scales an SQS event source out), failed jobs visible again at once,
+     * each poller waiting 250 ms after an empty receive (as Lambda's poller does).
+     */
+    static final class ReconcilerDriver implements AutoCloseable {
+        static final int POLLERS = 4;
+        private final SqsClient sqs;
+        private final String queueUrl;
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final AtomicInteger busy = new AtomicInteger();
+        private final AtomicLong invocations = new AtomicLong();
+        /** Emulator calls of the driver itself that failed (receive, delete). */
+        private final AtomicLong errors = new AtomicLong();
+        private final List<Thread> threads = new ArrayList<>();
+
+        ReconcilerDriver(SqsClient sqs, String queueUrl, ReconcilerHandler handler) {
+            this.sqs = sqs;
+            this.queueUrl = queueUrl;
+            for (int i = 0; i < POLLERS; i++) {
+                threads.add(Thread.ofPlatform().daemon().name("load-reconciler-" + i).start(() -> poll(handler)));
+            }
+        }
+
+        private void poll(ReconcilerHandler handler) {
+            while (running.get()) {
+                boolean handled = false;
+                busy.incrementAndGet();
+                List<software.amazon.awssdk.services.sqs.model.Message> jobs = List.of();
+                try {
+                    jobs = SqsEvents.receive(sqs, queueUrl, 1);
+                    if (!jobs.isEmpty()) {
+                        invocations.incrementAndGet();
+                        SqsEvents.settle(sqs, queueUrl, jobs, handler.handleRequest(SqsEvents.event(queueUrl, jobs),
+                                LambdaContexts.withRemaining("cohort-sync-reconciler",
+                                        Duration.ofSeconds(Infrastructure.RECONCILER_TIMEOUT_SECONDS))));
+                        handled = true;
+                    }
+                } catch (RuntimeException e) {
+                    // The emulator refused a call: hand the job back at once (not after the 720 s visibility
+                    // timeout), as the event source does for a failed invocation; the next poll takes it again.
+                    errors.incrementAndGet();
+                    for (var m : jobs) {
+                        try {
+                            sqs.changeMessageVisibility(b -> b.queueUrl(queueUrl).receiptHandle(m.receiptHandle())
+                                    .visibilityTimeout(0));
+                        } catch (RuntimeException again) {
+                            // It reappears after its visibility timeout.
+                        }
+                    }
+                } finally {
+                    busy.decrementAndGet();
+                }
+                if (!handled) {
+                    pause();
+                }
+            }
+        }
+
+        /** Messages visible, in flight and delayed, and pollers busy: for a problem report. */
+        String describe() {
+            Map<QueueAttributeName, String> a = sqs.getQueueAttributes(b -> b.queueUrl(queueUrl).attributeNames(
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
+            return "visible " + a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES) + ", in flight "
+                    + a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE) + ", delayed "
+                    + a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED) + ", pollers busy " + busy.get()
+                    + ", failed emulator calls " + errors.get();
+        }
+
+        private boolean queueEmpty() {
+            Map<QueueAttributeName, String> a = sqs.getQueueAttributes(b -> b.queueUrl(queueUrl).attributeNames(
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
+            return a.values().stream().allMatch("0"::equals);
+        }
+
+        /** No job visible, in flight or delayed, and none being handled. */
+        boolean idle() {
+            return busy.get() == 0 && queueEmpty() && busy.get() == 0;
+        }
+
+        long invocations() {
+            return invocations.get();
+        }
+
+        long errors() {
+            return errors.get();
+        }
+
+        int deadLetters(String dlqUrl) {
+            return Integer.parseInt(sqs.getQueueAttributes(b -> b.queueUrl(dlqUrl)
+                    .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)).attributes()
+                    .get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES));
+        }
+
+        private void pause() {
+            try {
+                Thread.sleep(250); // poll interval while the queue is empty, not a guess at how long anything takes
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running.set(false);
+            }
+        }
+
+        @Override
+        public void close() {
+            running.set(false);
+            try {
+                for (Thread t : threads) {
+                    t.join(Duration.ofSeconds(Infrastructure.RECONCILER_TIMEOUT_SECONDS));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
