@@ -35,13 +35,13 @@ public final class LocalPipeline implements AutoCloseable {
     /** The reconciler's event source: one job per invocation (a job runs until its deadline, then continues itself). */
     static final int RECONCILER_BATCH_SIZE = 1;
     /**
-     * Reconciler invocations side by side. Lambda runs a cohort's 16 shard jobs concurrently; locally
-     * they run one at a time, because moto does not serialize concurrent UpdateItem calls on one item
-     * as DynamoDB does: shards reporting into their summary at the same moment lose each other's
-     * report, and the exit pass then never completes. (Seen with 4; moto, not the function, is the
-     * bottleneck here anyway.)
+     * Reconciler invocations side by side, as Lambda runs a cohort's shard jobs (up to
+     * ReconcilerMaxConcurrency, 16). Four here: moto, not the function, is the bottleneck. This relies on
+     * testkit's MotoIsolation (an SDK global interceptor, on this classpath): without it moto loses one
+     * of two concurrent UpdateItems on an item, and shards reporting into their summary at the same
+     * moment stalled an exit pass at 15 of 16.
      */
-    static final int RECONCILER_CONCURRENCY = 1;
+    static final int RECONCILER_CONCURRENCY = 4;
 
     /** Everything a run can vary; see {@link LocalMain} for the environment variables behind each. */
     public record Options(String host, int port, String segmentEndpoint, String webhookUsername,
