@@ -503,18 +503,31 @@ public final class ChaosSchedule {
         }
     }
 
+    /** The sender's and the reconciler's port calls made only by some invocations or late in them. */
+    private static final Set<String> RARE_SENDER_PORTS = Set.of("cohorts.load", "requeue.enqueueDelayed", "dlq.send");
+    private static final Set<String> RARE_RECONCILER_PORTS = Set.of("cohorts.finishReconcile", "cohorts.finishMigration",
+            "progress.report", "progress.decide", "progress.summary", "sessions.recordOutcome", "store.read",
+            "store.commit", "store.commitUnlisted", "store.migrateLegacy", "deltas.enqueue", "jobs.enqueue",
+            "jobs.enqueueDelayed");
+
     private Faults.Plan senderPlan(SplittableRandom r) {
-        return plan(r, senderPortFaultRate, 4);
+        return plan(r, senderPortFaultRate, 4, RARE_SENDER_PORTS);
     }
 
-    private static Faults.Plan plan(SplittableRandom r, double rate, int calls) {
+    /**
+     * A fault at the n-th of the first {@code calls} port calls, or (a third of them) at the first, second or
+     * third call among the {@code rare} ones.
+     */
+    private static Faults.Plan plan(SplittableRandom r, double rate, int calls, Set<String> rare) {
         if (r.nextDouble() >= rate) {
             return Faults.Plan.NONE;
         }
         double k = r.nextDouble();
         Faults.Action action = k < 0.45 ? Faults.Action.THROTTLE
                 : k < 0.65 ? Faults.Action.CRASH_BEFORE : Faults.Action.CRASH_AFTER;
-        return new Faults.Plan(action, 1 + r.nextInt(calls), r.nextBoolean());
+        boolean targeted = r.nextDouble() < 0.33;
+        return new Faults.Plan(action, targeted ? 1 + r.nextInt(3) : 1 + r.nextInt(calls), r.nextBoolean(),
+                targeted ? rare : null);
     }
 
     /**
@@ -535,8 +548,9 @@ public final class ChaosSchedule {
         }
         boolean concurrent = r.nextDouble() < 0.12;
         // A job makes a dozen or more port calls: load, checkpoint, session ids, scan, enqueue, commit, save, …
-        EventSource.PollPlan plan = new EventSource.PollPlan(plan(r, reconcilerPortFaultRate, 14),
-                concurrent ? plan(r, reconcilerPortFaultRate, 14) : Faults.Plan.NONE, r.nextDouble() < 0.3,
+        EventSource.PollPlan plan = new EventSource.PollPlan(plan(r, reconcilerPortFaultRate, 14, RARE_RECONCILER_PORTS),
+                concurrent ? plan(r, reconcilerPortFaultRate, 14, RARE_RECONCILER_PORTS) : Faults.Plan.NONE,
+                r.nextDouble() < 0.3,
                 r.nextDouble() < 0.15, concurrent, r.nextBoolean(), r.nextDouble() < 0.05, r.nextDouble() < 0.05);
         return jobs.poll(plan, r);
     }

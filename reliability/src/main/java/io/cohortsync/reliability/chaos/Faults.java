@@ -20,17 +20,26 @@ public final class Faults {
     /**
      * @param atCall  1-based index among the invocation's eligible port calls (throttles count AWS calls only)
      * @param partial for {@code CRASH_AFTER} on a multi-change commit: only the first half was written
+     * @param ports   when not empty, only calls of these ports count toward {@code atCall}: the failure points
+     *                an invocation reaches late or only sometimes (a mark, a completion, a decision, an exit
+     *                commit) are hit too; none if the invocation makes fewer such calls
      */
-    public record Plan(Action action, int atCall, boolean partial) {
+    public record Plan(Action action, int atCall, boolean partial, java.util.Set<String> ports) {
         public static final Plan NONE = new Plan(Action.NONE, 0, false);
 
         public Plan {
             Objects.requireNonNull(action, "action");
+            ports = ports == null ? java.util.Set.of() : java.util.Set.copyOf(ports);
+        }
+
+        public Plan(Action action, int atCall, boolean partial) {
+            this(action, atCall, partial, null);
         }
 
         @Override
         public String toString() {
-            return action == Action.NONE ? "none" : action + "@" + atCall + (partial ? "(partial)" : "");
+            return action == Action.NONE ? "none" : action + "@" + atCall + (ports.isEmpty() ? "" : " of " + ports)
+                    + (partial ? "(partial)" : "");
         }
     }
 
@@ -55,7 +64,7 @@ public final class Faults {
             return fired;
         }
 
-        /** A short kind for counting: {@code throttle:DynamoDB}, {@code crash-before-store.commit}, {@code crash-after-queue.enqueue}. */
+        /** A short kind for counting: {@code throttle:DynamoDB store.mark}, {@code crash-before-store.commit}, {@code crash-mid-queue.enqueue}. */
         public String kind() {
             return firedKind;
         }
@@ -100,6 +109,9 @@ public final class Faults {
             return body.get();
         }
         Plan plan = inv.plan;
+        if (!plan.ports().isEmpty() && !plan.ports().contains(port)) {
+            return body.get();
+        }
         int index;
         if (plan.action() == Action.THROTTLE) {
             if (dependency == null) {
@@ -115,7 +127,7 @@ public final class Faults {
         switch (plan.action()) {
             case THROTTLE -> {
                 inv.fired = "throttle " + dependency + " at " + port;
-                inv.firedKind = "throttle:" + dependency;
+                inv.firedKind = "throttle:" + dependency + " " + port;
                 throw new DependencyUnavailableException(dependency, port + " throttled (injected)", null);
             }
             case CRASH_BEFORE -> {
