@@ -288,10 +288,11 @@ public final class ReconcileService {
                 if (summary.shardsCounted() < Shards.COUNT) {
                     return;
                 }
-                // Nothing to exit: done without the apply pass (it would only read everything again). A member
-                // entered by a request racing the completion is then linearized after it, as the race rule allows.
+                // The apply pass runs even when the count found nobody: it is the second look that catches a
+                // member committed by a request that read the cohort before the completion and wrote after the
+                // count had passed it (chaos found such late writes; skipping the pass let them stand).
                 Phase decision = config.massExitPolicy().holds(summary.members(), summary.matched()) ? Phase.HELD
-                        : summary.matched() == 0 ? Phase.DONE : Phase.APPLY;
+                        : Phase.APPLY;
                 boolean decided = progress.decide(job, decision);
                 if (decided) {
                     p.decision = decision;
