@@ -154,13 +154,15 @@ public final class ChaosEnv implements AutoCloseable {
         webhook.put("username", AwsStack.WEBHOOK_USERNAME).put("password", AwsStack.WEBHOOK_PASSWORD);
         ObjectNode segmentSecret = JSON.createObjectNode().put("writeKey", AwsStack.SEGMENT_WRITE_KEY);
         passwords.put(CohortRef.DEFAULT_CONNECTION, AwsStack.WEBHOOK_PASSWORD);
+        ObjectNode webhookConnections = webhook.putObject("connections");
+        ObjectNode segmentConnections = segmentSecret.putObject("connections");
         for (String c : connections) {
             if (!c.equals(CohortRef.DEFAULT_CONNECTION)) {
                 String password = AwsStack.WEBHOOK_PASSWORD + "-" + c;
                 passwords.put(c, password);
-                webhook.with("connections").putObject(c).put("username", AwsStack.WEBHOOK_USERNAME + "-" + c)
+                webhookConnections.putObject(c).put("username", AwsStack.WEBHOOK_USERNAME + "-" + c)
                         .put("password", password);
-                segmentSecret.with("connections").putObject(c).put("writeKey", AwsStack.SEGMENT_WRITE_KEY);
+                segmentConnections.putObject(c).put("writeKey", AwsStack.SEGMENT_WRITE_KEY);
             }
         }
         Infrastructure.putSecret(stack.secrets, stack.webhookSecretId, webhook.toString());

@@ -196,7 +196,7 @@ public final class ChaosSchedule {
 
     /**
      * The cohort was synced by an earlier version, which stored it in one partition
-     * ({@code M#<project>#<cohort>}, no name versions or marks) and maybe a cohort item holding only its name;
+     * ({@code M#<project>#<cohort>}, no name versions or marks) and a cohort item holding only its name;
      * Segment holds what that version sent, Mixpanel's snapshot is its membership. The first request
      * after the upgrade queues a migration (and answers 503 until the reconciler moved every item).
      */
@@ -219,11 +219,10 @@ public final class ChaosSchedule {
             sent.add(new Delta(c.ref, c.name, u, member, version, env.clock.instant()));
             mixpanel.reports.add(new MixpanelSim.Report(c.id, u, member, true));
         }
-        if (p.nextBoolean()) {
-            env.stack.dynamo.putItem(b -> b.tableName(env.stack.tableName).item(Map.of(
-                    Keys.PK, AttributeValue.fromS(Keys.cohortPk(c.ref)), Keys.SK, AttributeValue.fromS("META"),
-                    "name", AttributeValue.fromS(c.name))));
-        }
+        // The earlier version (following renames, its default) recorded the cohort's name after every request.
+        env.stack.dynamo.putItem(b -> b.tableName(env.stack.tableName).item(Map.of(
+                Keys.PK, AttributeValue.fromS(Keys.cohortPk(c.ref)), Keys.SK, AttributeValue.fromS("META"),
+                "name", AttributeValue.fromS(c.name))));
         env.ledger.handedOver(sent);
         env.ledger.queued(sent);
         if (!sent.isEmpty()) {

@@ -38,10 +38,4 @@ public final class JobLedger {
         }
         return n;
     }
-
-    /** Whether any job of {@code kind} for this cohort and generation was queued (any session). */
-    boolean any(ReconcileJob.Kind kind, String cohortId, long generation) {
-        return queued.stream().anyMatch(k -> k.kind() == kind && k.cohortId().equals(cohortId)
-                && k.generation() == generation);
-    }
 }

@@ -120,8 +120,11 @@ final class MixpanelSim {
         }
     }
 
-    /** One HTTP request Mixpanel makes (and retries). */
-    /** @param completing the page expected to complete its session (every other page answered already) */
+    /**
+     * One HTTP request Mixpanel makes (and retries).
+     *
+     * @param completing the page expected to complete its session (every other page answered already)
+     */
     record Request(long seq, Cohort cohort, String name, String action, List<String> users, String body,
                    boolean outage, boolean completing) {
         boolean desiredMember() {
