@@ -70,16 +70,8 @@ public final class ReconcileService {
      *                                        checkpoint says where to resume)
      */
     public JobOutcome run(ReconcileJob job, Instant deadline) {
-        Optional<CohortState> loaded = cohorts.load(job.cohort());
-        CohortState state = loaded.orElse(null);
-        JobOutcome.Status gate = gate(job, state);
-        if (gate == JobOutcome.Status.WAITING) {
-            if (Duration.between(job.queuedAt(), clock.instant()).compareTo(config.neverCommittedAfter()) > 0) {
-                return JobOutcome.of(JobOutcome.Status.NEVER_COMMITTED);
-            }
-            jobs.enqueueDelayed(List.of(job), config.notYetCommittedWait());
-            return JobOutcome.of(gate);
-        }
+        CohortState state = cohorts.load(job.cohort()).orElse(null);
+        JobOutcome.Status gate = gated(job, state);
         if (gate != null) {
             return JobOutcome.of(gate);
         }
@@ -102,6 +94,15 @@ public final class ReconcileService {
                 jobs.enqueue(List.of(job));
                 return p.outcome(JobOutcome.Status.CONTINUED);
             }
+            if (p.chunks > 0) {
+                // A run can last minutes: a rename or a newer session may have committed since the last chunk.
+                // Exits and announcements carry the cohort's current name, and a superseded job stops here.
+                state = cohorts.load(job.cohort()).orElse(null);
+                JobOutcome.Status moved = gated(job, state);
+                if (moved != null) {
+                    return p.outcome(moved);
+                }
+            }
             Checkpoint next;
             switch (job.kind()) {
                 case EXIT_COUNT, EXIT_APPLY -> {
@@ -116,6 +117,11 @@ public final class ReconcileService {
                 default -> throw new IllegalStateException("unknown kind " + job.kind());
             }
             if (!progress.save(job, cp, next)) {
+                // Another copy of this job moved the checkpoint first. It may be SQS delivering this very
+                // message twice, and acknowledging here deletes it for both: if the winner then fails, nothing
+                // brings the job back. A delayed copy does; it resumes from the winner's checkpoint, or finds
+                // the shard done (chaos: a lost race followed by the winner's failure left a pass unfinished).
+                jobs.enqueueDelayed(List.of(job), config.notYetCommittedWait());
                 return p.outcome(JobOutcome.Status.LOST_RACE);
             }
             p.chunks++;
@@ -127,10 +133,26 @@ public final class ReconcileService {
         }
     }
 
+    /** {@link #gate}, with a waiting job queued again (or dropped once it can no longer be committed). */
+    private JobOutcome.Status gated(ReconcileJob job, CohortState state) {
+        JobOutcome.Status gate = gate(job, state);
+        if (gate == JobOutcome.Status.WAITING) {
+            if (Duration.between(job.queuedAt(), clock.instant()).compareTo(config.neverCommittedAfter()) > 0) {
+                return JobOutcome.Status.NEVER_COMMITTED;
+            }
+            jobs.enqueueDelayed(List.of(job), config.notYetCommittedWait());
+        }
+        return gate;
+    }
+
     /** Whether the job's work is still current: null to go on, else why not. */
     private static JobOutcome.Status gate(ReconcileJob job, CohortState state) {
         if (job.kind() == Kind.MIGRATE) {
-            return state != null && state.migrating() ? null : JobOutcome.Status.ALREADY_DONE;
+            if (state == null) {
+                // Queued before the request that found old state committed the migration's start.
+                return JobOutcome.Status.WAITING;
+            }
+            return state.migrating() ? null : JobOutcome.Status.ALREADY_DONE;
         }
         if (state == null) {
             return JobOutcome.Status.WAITING;
@@ -204,7 +226,8 @@ public final class ReconcileService {
             if (changes.isEmpty()) {
                 return committed;
             }
-            deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), state.name(), c, observedAt)).toList());
+            String name = state.name();
+            deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), name, c, observedAt)).toList());
             Set<String> conflicts = store.commitUnlisted(job.cohort(), changes, job.generation());
             committed += changes.size() - conflicts.size();
             if (conflicts.isEmpty()) {
@@ -212,9 +235,20 @@ public final class ReconcileService {
             }
             pending = List.copyOf(conflicts);
             stored = store.read(job.cohort(), pending, true);
+            state = current(job, state, stored);
         }
         throw new DependencyUnavailableException("DynamoDB", pending.size()
                 + " memberships kept changing while the exit pass wrote them", null);
+    }
+
+    /**
+     * The cohort state to re-judge lost races with: reloaded when a re-read member was announced under a
+     * newer name than {@code state} knows (a rename committed meanwhile), so the change carries that name
+     * and clears the one the member was announced under, never an older one.
+     */
+    private CohortState current(ReconcileJob job, CohortState state, Map<String, Membership> reread) {
+        boolean renamed = reread.values().stream().anyMatch(m -> m.nameVersion() > state.nameVersion());
+        return renamed ? cohorts.load(job.cohort()).orElse(state) : state;
     }
 
     /** One chunk of a rename: every member on an older name version is announced under the current one, once. */
@@ -250,12 +284,14 @@ public final class ReconcileService {
             if (changes.isEmpty()) {
                 break;
             }
-            deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), state.name(), c, observedAt)).toList());
+            String name = state.name();
+            deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), name, c, observedAt)).toList());
             Set<String> conflicts = store.commit(job.cohort(), changes);
             changed += changes.size() - conflicts.size();
             pending = List.copyOf(conflicts);
             if (!pending.isEmpty()) {
                 stored = store.read(job.cohort(), pending, true);
+                state = current(job, state, stored);
             }
         }
         p.add(page.items().size(), matched, changed);

@@ -95,6 +95,7 @@ public final class SegmentStandIn implements AutoCloseable {
     private final Set<String> seenMessageIds = new HashSet<>();
     private final Deque<Failure> failures = new ArrayDeque<>();
     private final Deque<Duration> delays = new ArrayDeque<>();
+    private final Deque<Runnable> onRequest = new ArrayDeque<>();
     private String writeKey;
     private Predicate<JsonNode> rejectWhen = m -> false;
     private int duplicates;
@@ -152,11 +153,22 @@ public final class SegmentStandIn implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code action} when the next request arrives, before it is answered: a test's way to change
+     * the world between a sender's attempt and its retry (e.g. commit a newer change).
+     */
+    public void onNextRequest(Runnable action) {
+        synchronized (lock) {
+            onRequest.addLast(Objects.requireNonNull(action, "action"));
+        }
+    }
+
     /** Forgets programmed failures and delays not used yet: Segment is healthy again. */
     public void recover() {
         synchronized (lock) {
             failures.clear();
             delays.clear();
+            onRequest.clear();
         }
     }
 
@@ -241,6 +253,13 @@ public final class SegmentStandIn implements AutoCloseable {
             }
             Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
             exchange.getRequestHeaders().forEach((k, v) -> headers.put(k, String.join(",", v)));
+            Runnable action;
+            synchronized (lock) {
+                action = onRequest.pollFirst();
+            }
+            if (action != null) {
+                action.run();
+            }
             Failure failure;
             Duration delay;
             Answer answer;

@@ -367,6 +367,107 @@ class ReconcileCoreTest {
     }
 
     @Test
+    void jobThatLosesTheCheckpointRace_queuesADelayedCopy_soTheWinnersFailureCannotLoseTheJob() {
+        // given a count job whose first chunk is overtaken by another copy of the same job (SQS delivering one
+        // message twice: the loser's acknowledgement deletes it for both)
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 40));
+        core.fullSync(NAME, "s1", users("u", 0, 30), 1000);
+        ReconcileJob job = core.state.jobs.poll();
+        boolean[] raced = {false};
+        core.withStore(real -> new DelegatingStore(real) {
+            @Override
+            public ScanPage scan(CohortRef cohort, int shard, String from, String to, String cursor, int limit) {
+                if (!raced[0]) {
+                    raced[0] = true;
+                    core.outcomes.add(core.reconciler().run(job, core.clock.instant().plusSeconds(3600)));
+                }
+                return super.scan(cohort, shard, from, to, cursor, limit);
+            }
+        });
+        long delayedBefore = core.state.jobs.delayed;
+
+        // when the overtaken copy finishes its chunk
+        JobOutcome loser = core.reconciler().run(job, core.clock.instant().plusSeconds(3600));
+
+        // then it lost the race, and a delayed copy of the job is queued to look again
+        assertThat(core.outcomes).singleElement().extracting(JobOutcome::status).isEqualTo(JobOutcome.Status.DONE);
+        assertThat(loser.status()).isEqualTo(JobOutcome.Status.LOST_RACE);
+        assertThat(core.state.jobs.delayed).isEqualTo(delayedBefore + 1);
+        assertThat(core.state.jobs.waiting).contains(job);
+        // and the pass still ends with exactly the 10 absent members out
+        core.drain();
+        assertThat(core.state.members.memberIds(COHORT)).containsExactlyInAnyOrderElementsOf(users("u", 0, 30));
+    }
+
+    @Test
+    void migrationJobAheadOfTheMigrationsStart_waits_insteadOfCallingItDone() {
+        // given old state, and a MIGRATE job that runs before its request recorded the migration's start
+        Core core = new Core();
+        for (String id : users("u", 0, 5)) {
+            core.state.members.putLegacy(COHORT, id, new Membership(true, 1));
+        }
+        ReconcileJob early = new ReconcileJob(ReconcileJob.Kind.MIGRATE, COHORT, 0, null, 0, core.clock.instant());
+
+        // when it runs
+        JobOutcome outcome = core.reconciler().run(early, core.clock.instant().plusSeconds(60));
+
+        // then it waits (queued again with a delay) instead of being acknowledged as done
+        assertThat(outcome.status()).isEqualTo(JobOutcome.Status.WAITING);
+        assertThat(core.state.jobs.delayed).isEqualTo(1);
+        assertThat(core.state.members.hasLegacyState(COHORT)).isTrue();
+    }
+
+    @Test
+    void exitThatLosesARaceToARename_isReJudgedUnderTheNewName_soNoTraitStaysTrue() {
+        // given 20 members under the first name, and a full sync listing 10 of them
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 20));
+        core.fullSync(NAME, "s1", users("u", 0, 10), 1000);
+        // and, just before the exit pass's first write, the cohort is renamed and that shard's rename job
+        // announces its members under the new name (so the pending exits lose their conditional write)
+        boolean[] renamed = {false};
+        core.withStore(real -> new DelegatingStore(real) {
+            @Override
+            public Set<String> commitUnlisted(CohortRef cohort, List<Change> changes, long unlistedBefore) {
+                if (!renamed[0]) {
+                    renamed[0] = true;
+                    core.add("Renamed", List.of());
+                    int shard = Shards.of(changes.get(0).distinctId());
+                    core.reconciler().run(new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, 2, null, shard,
+                            core.clock.instant()), core.clock.instant().plusSeconds(3600));
+                }
+                return super.commitUnlisted(cohort, changes, unlistedBefore);
+            }
+        });
+
+        // when everything runs
+        core.drain();
+
+        // then the 10 absent members are out, and every trait they were ever given is false at the end
+        // (what Segment holds once each user's deltas are sent in version order); members hold the new name
+        assertThat(renamed[0]).isTrue();
+        assertThat(core.state.members.memberIds(COHORT)).containsExactlyInAnyOrderElementsOf(users("u", 0, 10));
+        Map<String, Map<String, Boolean>> traits = finalTraits(core.state.deltas.snapshot());
+        users("u", 10, 10).forEach(id -> assertThat(traits.get(id)).as(id).doesNotContainValue(true));
+        users("u", 0, 10).forEach(id -> assertThat(traits.get(id)).as(id)
+                .containsEntry("Renamed", true).doesNotContainEntry(NAME, true));
+    }
+
+    /** Each user's traits after their deltas are applied in version order (an identify sets its name, clears the previous). */
+    private static Map<String, Map<String, Boolean>> finalTraits(List<Delta> deltas) {
+        Map<String, Map<String, Boolean>> traits = new java.util.HashMap<>();
+        deltas.stream().sorted(java.util.Comparator.comparingLong(Delta::version)).forEach(d -> {
+            Map<String, Boolean> t = traits.computeIfAbsent(d.distinctId(), k -> new java.util.HashMap<>());
+            if (d.previousName() != null) {
+                t.put(d.previousName(), false);
+            }
+            t.put(d.cohortName(), d.member());
+        });
+        return traits;
+    }
+
+    @Test
     void jobAheadOfItsCommit_waits_andIsDroppedOnceItsCommitCanNoLongerCome() {
         // given a count job for an epoch the cohort never reached (its request died before the commit)
         Core core = new Core();

@@ -142,7 +142,7 @@ final class SenderService {
         }
         List<Delta> send = new ArrayList<>();
         List<Delta> later = new ArrayList<>();
-        List<Delta> staleRenamed = new ArrayList<>();
+        Map<Delta, Membership> staleRenamed = new LinkedHashMap<>();
         Instant now = clock.instant();
         for (Delta d : sources.keySet()) {
             Membership m = stored.get(d.cohort()).getOrDefault(d.distinctId(), Membership.ABSENT);
@@ -151,7 +151,7 @@ final class SenderService {
                 case STALE -> {
                     inv.stale++;
                     if (d.previousName() != null) {
-                        staleRenamed.add(d);
+                        staleRenamed.put(d, m);
                     }
                 }
                 case NOT_YET_COMMITTED -> later.add(d);
@@ -202,15 +202,17 @@ final class SenderService {
     /**
      * Stale deltas that name a previous name: their own identify can no longer be sent, but the old
      * name's false must still reach the profile (README "The rename rule"), unless the cohort carries
-     * that name again. A failed read of the cohort's name brings the records back.
+     * that name again and the user is a member (then {@code true} is right). A failed read of the
+     * cohort's name brings the records back.
      */
-    private List<Delta> clears(Invocation inv, List<Delta> staleRenamed, Map<Delta, Set<String>> sources) {
+    private List<Delta> clears(Invocation inv, Map<Delta, Membership> staleRenamed, Map<Delta, Set<String>> sources) {
         if (staleRenamed.isEmpty()) {
             return List.of();
         }
         Map<CohortRef, String> currentNames = new HashMap<>();
         List<Delta> clears = new ArrayList<>();
-        for (Delta d : staleRenamed) {
+        for (Map.Entry<Delta, Membership> stale : staleRenamed.entrySet()) {
+            Delta d = stale.getKey();
             String current;
             try {
                 current = currentNames.computeIfAbsent(d.cohort(),
@@ -219,7 +221,9 @@ final class SenderService {
                 sources.get(d).forEach(id -> inv.fail(id, e.getMessage()));
                 continue;
             }
-            if (!d.previousName().equals(current)) {
+            // Renamed back to the old name: a member keeps it true; anyone else needs its false (chaos: a user
+            // who left under the second name kept the first name's true once the cohort was renamed back).
+            if (!d.previousName().equals(current) || !stale.getValue().member()) {
                 clears.add(d);
             }
         }
@@ -284,7 +288,13 @@ final class SenderService {
                 }
                 case MessageOutcome.Unsent u ->
                         deltas.forEach(d -> sources.get(d).forEach(id -> inv.fail(id, "Segment: " + u.reason())));
-                case MessageOutcome.Withdrawn w -> inv.stale += deltas.size();
+                case MessageOutcome.Withdrawn w -> {
+                    inv.stale += deltas.size();
+                    // A renamed delta overtaken while its retry waited: its old name's false is still owed. The
+                    // record comes back, and on redelivery the delta is stale and its clearing goes on its own.
+                    deltas.stream().filter(d -> d.previousName() != null).forEach(d -> sources.get(d).forEach(
+                            id -> inv.fail(id, "a renamed change was overtaken; its old name's false follows")));
+                }
             }
         });
     }

@@ -684,19 +684,79 @@ class SenderIT {
     }
 
     @Test
-    void handleRequest_sendsNoClearing_whenTheCohortCarriesThePreviousNameAgain(AwsStack stack) {
-        // given the same stale delta, but the cohort was renamed back to the old name since
+    void handleRequest_stillClearsTheOldName_whenTheCohortCarriesItAgain_butTheUserLeft(AwsStack stack) {
+        // given the same stale delta (Alice left under the second name), and the cohort renamed back to the
+        // old name since: nobody re-announces a non-member, so the v1 true for the old name is still on her
         SenderHarness s = sender(stack);
-        staleReannouncement(s, CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME).renamed(OLD_NAME));
+        Delta stale = staleReannouncement(s,
+                CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME).renamed(OLD_NAME));
 
         // when
         SQSBatchResponse response = s.poll();
 
-        // then nothing is sent: a false for the old name would now clear the cohort's current trait
+        // then the old (now current) name's false is sent: she is not a member
+        assertThat(failedIds(response)).isEmpty();
+        assertThat(segment.acceptedIdentifies()).singleElement().satisfies(m -> {
+            assertThat(m.path("traits").toString()).isEqualTo("{\"" + OLD_TRAIT + "\":false}");
+            assertThat(m.path("messageId").asText())
+                    .isEqualTo(MessageIds.clearing(stale, IdentifyMessage.DEFAULT_TRAIT_PREFIX, null));
+        });
+        assertThat(s.lastSummary().path("clearedOldNames").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void handleRequest_sendsNoClearing_whenTheCohortCarriesThePreviousNameAgain_andTheUserIsAMember(AwsStack stack) {
+        // given Alice entered under the old name (v1), was re-announced under the second (v2, queued), and,
+        // the cohort renamed back, re-announced under the old name again (v3: old true, second false)
+        SenderHarness s = sender(stack);
+        s.storeCohort(COHORT, CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME).renamed(OLD_NAME));
+        Membership entered = new Membership(true, 1, null, 1, 0);
+        Membership renamed = new Membership(true, 2, null, 2, 0);
+        Membership renamedBack = new Membership(true, 3, null, 3, 0);
+        s.commit(COHORT, new Change(ALICE, Membership.ABSENT, entered));
+        s.commit(COHORT, new Change(ALICE, entered, renamed, OLD_NAME));
+        s.commit(COHORT, new Change(ALICE, renamed, renamedBack, SenderHarness.COHORT_NAME));
+        s.enqueue(new Delta(COHORT, SenderHarness.COHORT_NAME, ALICE, true, 2, s.observedAt, null, OLD_NAME, null));
+
+        // when
+        SQSBatchResponse response = s.poll();
+
+        // then nothing is sent: a false for the old name would clear the trait of a current member
         assertThat(failedIds(response)).isEmpty();
         assertThat(segment.requests()).isEmpty();
         assertThat(s.lastSummary().path("stale").asInt()).isEqualTo(1);
         assertThat(s.lastSummary().has("clearedOldNames")).isFalse();
+    }
+
+    @Test
+    void handleRequest_bringsARenamedDeltaBack_whenItIsOvertakenBeforeItsRetry_soItsOldNameIsCleared(AwsStack stack) {
+        // given Alice's re-announcement under the new name (v2: new true, old false) is current when first
+        // sent, Segment fails that request, and her exit (v3) commits before the retry
+        SenderHarness s = sender(stack);
+        s.storeCohort(COHORT, CohortState.first(OLD_NAME).renamed(SenderHarness.COHORT_NAME));
+        Membership entered = new Membership(true, 1, null, 1, 0);
+        Membership renamed = new Membership(true, 2, null, 2, 0);
+        s.commit(COHORT, new Change(ALICE, Membership.ABSENT, entered));
+        s.commit(COHORT, new Change(ALICE, entered, renamed, OLD_NAME));
+        Delta reannouncement = new Delta(COHORT, SenderHarness.COHORT_NAME, ALICE, true, 2, s.observedAt, null,
+                OLD_NAME, null);
+        s.enqueue(reannouncement);
+        segment.failNext(1, 500);
+        segment.onNextRequest(() -> s.commit(COHORT, new Change(ALICE, renamed, new Membership(false, 3, null, 2, 0))));
+        List<Message> messages = s.receive();
+
+        // when the batch is handled (the retry is withdrawn), and SQS brings the record back
+        SQSBatchResponse first = s.invoke(messages);
+        SQSBatchResponse second = s.invoke(messages);
+
+        // then the first run kept the record, and the redelivery sent the old name's false on its own
+        assertThat(failedIds(first)).containsExactly(messages.get(0).messageId());
+        assertThat(failedIds(second)).isEmpty();
+        assertThat(segment.acceptedIdentifies()).singleElement().satisfies(m -> {
+            assertThat(m.path("traits").toString()).isEqualTo("{\"" + OLD_TRAIT + "\":false}");
+            assertThat(m.path("messageId").asText())
+                    .isEqualTo(MessageIds.clearing(reannouncement, IdentifyMessage.DEFAULT_TRAIT_PREFIX, null));
+        });
     }
 
     @Test
