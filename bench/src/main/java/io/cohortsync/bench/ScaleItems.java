@@ -214,11 +214,7 @@ final class ScaleItems {
     }
 
     private static String work(ReconcileJob job) {
-        return switch (job.kind()) {
-            case EXIT_COUNT, EXIT_APPLY -> "EXIT";
-            case RENAME -> "RENAME";
-            case MIGRATE -> "MIGRATE";
-        };
+        return job.kind().work();
     }
 
     private static Map<String, AttributeValue> item(String pk, String sk) {

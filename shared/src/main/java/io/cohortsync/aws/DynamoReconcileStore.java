@@ -42,11 +42,7 @@ public final class DynamoReconcileStore implements ReconcileStore {
     }
 
     static String work(ReconcileJob.Kind kind) {
-        return switch (kind) {
-            case EXIT_COUNT, EXIT_APPLY -> "EXIT";
-            case RENAME -> "RENAME";
-            case MIGRATE -> "MIGRATE";
-        };
+        return kind.work();
     }
 
     private static String summarySk(ReconcileJob job) {

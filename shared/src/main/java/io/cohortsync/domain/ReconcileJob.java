@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param sessionId  the completed session (exit passes), else null
  * @param shard      0..{@link Shards#COUNT}-1; 0 for MIGRATE (the old layout is one partition)
  * @param queuedAt   when the job was first queued: a job whose commit never lands is dropped after a while
+ * @param ids        RECHECK only: the users to judge again (all in {@code shard}); empty for every other kind
  */
 public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String sessionId, int shard,
-                           Instant queuedAt) {
+                           Instant queuedAt, java.util.List<String> ids) {
     public enum Kind {
         /** Count the members a completed session would exit (the mass-exit guard decides on the total). */
         EXIT_COUNT,
@@ -23,7 +24,29 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
         /** Re-announce members under the cohort's current name. */
         RENAME,
         /** Move the cohort's old single-partition state into its shards. */
-        MIGRATE
+        MIGRATE,
+        /**
+         * Judge a few users again: a request's writes that may have landed after a rename's or an exit
+         * pass's job had passed them (README "Late writes"). {@code generation} is the epoch the request
+         * saw after its commits, {@code sessionId} that epoch's session (null before the first).
+         */
+        RECHECK;
+
+        /**
+         * The piece of work a job belongs to, which keys its summary and checkpoints: an exit pass's two
+         * phases are one work, and a re-check reads its epoch's exit summary (it keeps no checkpoint).
+         */
+        public String work() {
+            return switch (this) {
+                case EXIT_COUNT, EXIT_APPLY, RECHECK -> "EXIT";
+                case RENAME -> "RENAME";
+                case MIGRATE -> "MIGRATE";
+            };
+        }
+    }
+
+    public ReconcileJob(Kind kind, CohortRef cohort, long generation, String sessionId, int shard, Instant queuedAt) {
+        this(kind, cohort, generation, sessionId, shard, queuedAt, java.util.List.of());
     }
 
     public ReconcileJob {
@@ -39,16 +62,27 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
         if ((kind == Kind.EXIT_COUNT || kind == Kind.EXIT_APPLY) && (sessionId == null || sessionId.isBlank())) {
             throw new IllegalArgumentException("an exit job needs its sessionId");
         }
+        ids = ids == null ? java.util.List.of() : java.util.List.copyOf(ids);
+        if ((kind == Kind.RECHECK) == ids.isEmpty()) {
+            throw new IllegalArgumentException(kind == Kind.RECHECK ? "a re-check needs the ids to judge"
+                    : "only a re-check carries ids");
+        }
+        for (String id : ids) {
+            if (Shards.of(id) != shard) {
+                throw new IllegalArgumentException("a re-check's ids must all be in its shard " + shard);
+            }
+        }
     }
 
     /** The same job for another shard. */
     public ReconcileJob forShard(int otherShard) {
-        return new ReconcileJob(kind, cohort, generation, sessionId, otherShard, queuedAt);
+        return new ReconcileJob(kind, cohort, generation, sessionId, otherShard, queuedAt, ids);
     }
 
     /** The same work in the next phase. */
     public ReconcileJob as(Kind next) {
-        return new ReconcileJob(next, cohort, generation, sessionId, shard, queuedAt);
+        return new ReconcileJob(next, cohort, generation, sessionId, shard, queuedAt,
+                next == Kind.RECHECK ? ids : java.util.List.of());
     }
 
     /** One job per shard. */
@@ -58,8 +92,39 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
                 .mapToObj(s -> new ReconcileJob(kind, cohort, generation, sessionId, s, queuedAt)).toList();
     }
 
+    /**
+     * RECHECK jobs for {@code ids} (users one request committed), one per shard they fall in, each
+     * carrying at most {@code maxIdBytes} of ids as JSON (counted at their worst-case escaping) so that its
+     * message fits SQS's limit.
+     */
+    public static java.util.List<ReconcileJob> rechecks(CohortRef cohort, long epoch, String sessionId,
+                                                        java.util.Collection<String> ids, int maxIdBytes,
+                                                        Instant queuedAt) {
+        java.util.Map<Integer, java.util.List<String>> byShard = new java.util.TreeMap<>();
+        ids.forEach(id -> byShard.computeIfAbsent(Shards.of(id), s -> new java.util.ArrayList<>()).add(id));
+        java.util.List<ReconcileJob> jobs = new java.util.ArrayList<>();
+        byShard.forEach((shard, shardIds) -> {
+            java.util.List<String> part = new java.util.ArrayList<>();
+            int bytes = 0;
+            for (String id : shardIds) {
+                // Worst case in JSON: every byte escaped as a six-character escape, plus quotes and a comma.
+                int size = 6 * id.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 3;
+                if (!part.isEmpty() && bytes + size > maxIdBytes) {
+                    jobs.add(new ReconcileJob(Kind.RECHECK, cohort, epoch, sessionId, shard, queuedAt, part));
+                    part = new java.util.ArrayList<>();
+                    bytes = 0;
+                }
+                part.add(id);
+                bytes += size;
+            }
+            jobs.add(new ReconcileJob(Kind.RECHECK, cohort, epoch, sessionId, shard, queuedAt, part));
+        });
+        return jobs;
+    }
+
     /** For logs: no user data, just what and where. */
     public String describe() {
-        return kind + " " + cohort.cohortId() + " gen " + generation + " shard " + shard;
+        return kind + " " + cohort.cohortId() + " gen " + generation + " shard " + shard
+                + (ids.isEmpty() ? "" : " (" + ids.size() + " users)");
     }
 }

@@ -12,7 +12,8 @@ import java.time.format.DateTimeParseException;
  * The reconcile queue's message format (README "Full syncs, renames and the reconciler"):
  * <pre>{"schema":"cohort-sync.reconcile/1","kind":"EXIT_COUNT","projectId":"2195193","cohortId":"1457721",
  *  "generation":4,"sessionId":"7f0d…","shard":3,"queuedAt":"2026-12-01T10:00:00Z"}</pre>
- * plus {@code connection} for a non-default connection. A message carries no user data.
+ * plus {@code connection} for a non-default connection, and {@code ids} (the distinct ids to judge
+ * again) on a RECHECK only: like the delta queue's messages, those carry user ids; logs never do.
  */
 public final class ReconcileJobCodec {
     public static final String SCHEMA = "cohort-sync.reconcile/1";
@@ -36,6 +37,9 @@ public final class ReconcileJobCodec {
         }
         json.put("shard", job.shard());
         json.put("queuedAt", job.queuedAt().toString());
+        if (!job.ids().isEmpty()) {
+            job.ids().forEach(json.putArray("ids")::add);
+        }
         return json.toString();
     }
 
@@ -62,9 +66,21 @@ public final class ReconcileJobCodec {
                     || !shard.isIntegralNumber() || !shard.canConvertToInt()) {
                 throw new MalformedDeltaException("generation and shard must be whole numbers", null);
             }
+            java.util.List<String> ids = new java.util.ArrayList<>();
+            if (json.has("ids")) {
+                if (!json.get("ids").isArray()) {
+                    throw new MalformedDeltaException("ids must be an array of strings", null);
+                }
+                for (JsonNode id : json.get("ids")) {
+                    if (!id.isTextual()) {
+                        throw new MalformedDeltaException("ids must be an array of strings", null);
+                    }
+                    ids.add(id.asText());
+                }
+            }
             return new ReconcileJob(kind, cohort, generation.asLong(),
                     json.hasNonNull("sessionId") ? text(json, "sessionId") : null, shard.asInt(),
-                    Instant.parse(text(json, "queuedAt")));
+                    Instant.parse(text(json, "queuedAt")), ids);
         } catch (IllegalArgumentException | DateTimeParseException e) {
             throw new MalformedDeltaException("invalid reconcile job: " + e.getMessage(), null);
         }

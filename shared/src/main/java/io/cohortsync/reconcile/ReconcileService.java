@@ -75,6 +75,9 @@ public final class ReconcileService {
         if (gate != null) {
             return JobOutcome.of(gate);
         }
+        if (job.kind() == Kind.RECHECK) {
+            return recheck(job, state);
+        }
         boolean exitPass = job.kind() == Kind.EXIT_COUNT || job.kind() == Kind.EXIT_APPLY;
         if (exitPass && Duration.between(job.queuedAt(), clock.instant()).compareTo(config.exitJobMaxAge()) > 0) {
             return JobOutcome.of(JobOutcome.Status.EXPIRED);
@@ -156,6 +159,9 @@ public final class ReconcileService {
         }
         if (state == null) {
             return JobOutcome.Status.WAITING;
+        }
+        if (job.kind() == Kind.RECHECK) {
+            return null; // queued after the commits it looks at: the state it needs is there
         }
         if (job.kind() == Kind.RENAME) {
             if (state.nameVersion() < job.generation()) {
@@ -239,6 +245,93 @@ public final class ReconcileService {
         }
         throw new DependencyUnavailableException("DynamoDB", pending.size()
                 + " memberships kept changing while the exit pass wrote them", null);
+    }
+
+    /**
+     * README "Late writes": the users of one call whose writes may have landed after a rename's or an
+     * exit pass's job had passed them. Each is announced again if it was last announced under an older
+     * name, and exited if the epoch's session does not list it, no later call listed it, and the pass
+     * decided to apply (a held pass exits nobody; a newer epoch's pass covers the user itself).
+     * Idempotent like every other change: conditional writes on the version read.
+     */
+    private JobOutcome recheck(ReconcileJob job, CohortState state) {
+        Progress p = new Progress();
+        Map<String, Membership> stored = store.read(job.cohort(), job.ids(), true);
+        CohortState current = state;
+        // 1. Names: everyone of these on an older name version, member or not, gets the current one.
+        List<String> pending = job.ids();
+        Instant observedAt = clock.instant();
+        for (int attempt = 1; ; attempt++) {
+            Map<String, Membership> now = stored;
+            CohortState s = current;
+            List<Change> changes = pending.stream()
+                    .filter(id -> now.containsKey(id) && now.get(id).nameVersion() < s.nameVersion())
+                    .map(id -> new Change(id, now.get(id), now.get(id).next(now.get(id).member())
+                            .stamped(s.nameVersion(), 0), s.previousNameFor(now.get(id).nameVersion()).orElse(null)))
+                    .toList();
+            if (changes.isEmpty()) {
+                break;
+            }
+            if (attempt > MAX_ATTEMPTS) {
+                throw new DependencyUnavailableException("DynamoDB", changes.size()
+                        + " memberships kept changing while the re-check announced them", null);
+            }
+            deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), s.name(), c, observedAt)).toList());
+            Set<String> conflicts = store.commit(job.cohort(), changes);
+            p.add(0, changes.size() - conflicts.size(), 0);
+            stored = new java.util.HashMap<>(stored);
+            stored.putAll(store.read(job.cohort(), job.ids(), true));
+            current = current(job, current, stored);
+            pending = List.copyOf(conflicts);
+        }
+        // 2. Exits, for the epoch the call saw complete.
+        if (job.sessionId() == null || current.epoch() != job.generation()
+                || Duration.between(job.queuedAt(), clock.instant()).compareTo(config.exitJobMaxAge()) > 0) {
+            return p.scanned(job.ids().size()).outcome(JobOutcome.Status.DONE);
+        }
+        Phase phase = progress.summary(job).map(ReconcileStore.Summary::phase).orElse(null);
+        if (phase == null ? current.reconciling() : phase == Phase.COUNTING) {
+            // The count has not been decided yet: the mass-exit guard decides first.
+            jobs.enqueueDelayed(List.of(job), config.notYetCommittedWait());
+            return p.scanned(job.ids().size()).outcome(JobOutcome.Status.WAITING);
+        }
+        if (phase != Phase.APPLY && phase != Phase.DONE) {
+            return p.scanned(job.ids().size()).outcome(JobOutcome.Status.DONE);
+        }
+        Set<String> listed = new java.util.HashSet<>();
+        Set<String> wanted = Set.copyOf(job.ids());
+        sessions.forEachExportedId(new SessionKey(job.cohort(), job.sessionId()), job.shard(), id -> {
+            if (wanted.contains(id)) {
+                listed.add(id);
+            }
+        });
+        pending = job.ids();
+        for (int attempt = 1; ; attempt++) {
+            Map<String, Membership> now = stored;
+            CohortState s = current;
+            List<Change> changes = pending.stream()
+                    .filter(id -> now.containsKey(id) && now.get(id).member()
+                            && now.get(id).listedEpoch() < job.generation() && !listed.contains(id))
+                    .map(id -> new Change(id, now.get(id), now.get(id).next(false).stamped(s.nameVersion(), 0),
+                            s.previousNameFor(now.get(id).nameVersion()).orElse(null)))
+                    .toList();
+            if (changes.isEmpty()) {
+                break;
+            }
+            if (attempt > MAX_ATTEMPTS) {
+                throw new DependencyUnavailableException("DynamoDB", changes.size()
+                        + " memberships kept changing while the re-check exited them", null);
+            }
+            deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), s.name(), c, observedAt)).toList());
+            Set<String> conflicts = store.commitUnlisted(job.cohort(), changes, job.generation());
+            p.add(0, 0, changes.size() - conflicts.size());
+            pending = List.copyOf(conflicts);
+            if (!pending.isEmpty()) {
+                stored = store.read(job.cohort(), pending, true);
+                current = current(job, current, stored);
+            }
+        }
+        return p.scanned(job.ids().size()).outcome(JobOutcome.Status.DONE);
     }
 
     /**
@@ -407,6 +500,11 @@ public final class ReconcileService {
         long changed;
         Phase decision;
         ReconcileStore.Summary total;
+
+        Progress scanned(long count) {
+            scanned = count;
+            return this;
+        }
 
         void add(long moreScanned, long moreMatched, long moreChanged) {
             scanned += moreScanned;

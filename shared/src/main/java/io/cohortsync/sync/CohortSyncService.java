@@ -47,6 +47,8 @@ public final class CohortSyncService {
     static final int SLICE = 1000;
     /** Rounds of re-read + re-diff after lost races before giving up with a retryable error. */
     static final int MAX_ATTEMPTS = 4;
+    /** Ids per re-check job, as JSON: well inside SQS's 256 KiB message with the rest of the job. */
+    static final int RECHECK_ID_BYTES = 200_000;
 
     private final MembershipStore store;
     private final DeltaQueue queue;
@@ -79,6 +81,7 @@ public final class CohortSyncService {
         for (List<String> slice : slices(export.distinctIds())) {
             converge(cohort, slice, desired, export, observedAt, tally);
         }
+        int rechecked = recheckLateWrites(export, cohort.state, tally, observedAt);
         int listedChanges = tally.committed;
         int unchanged = export.distinctIds().size() - listedChanges;
         int enters = desired ? listedChanges : 0;
@@ -86,7 +89,29 @@ public final class CohortSyncService {
         SyncResult result = export.action() != Action.MEMBERS
                 ? new SyncResult(export, enters, exits, unchanged, tally.queued, SyncResult.SessionStatus.NONE, 0, 0)
                 : fullSync(export, cohort.state, observedAt, tally, enters, unchanged);
-        return result.completed(cohort.renameStarted, observedAt, tally.marked);
+        return result.completed(cohort.renameStarted, observedAt, tally.marked, rechecked);
+    }
+
+    /**
+     * README "Late writes": after its commits, a call that changed someone reads the cohort again. If a
+     * rename or a session's completion committed since its first read, the jobs that followed that
+     * commit may have passed its users before its writes landed: queue a re-check of them. (A page of
+     * the session that completed needs none for exits: its users are listed.) @return users queued
+     */
+    private int recheckLateWrites(CohortExport export, CohortState read, Tally tally, Instant observedAt) {
+        if (tally.committedIds.isEmpty()) {
+            return 0;
+        }
+        CohortState now = cohorts.load(export.cohort()).orElse(read);
+        boolean renamed = now.nameVersion() != read.nameVersion();
+        boolean completed = now.epoch() != read.epoch() && !(export.action() == Action.MEMBERS
+                && Objects.equals(export.sessionId(), now.reconcileSession()));
+        if (!renamed && !completed) {
+            return 0;
+        }
+        jobs.enqueue(ReconcileJob.rechecks(export.cohort(), now.epoch(), now.reconcileSession(), tally.committedIds,
+                RECHECK_ID_BYTES, observedAt));
+        return tally.committedIds.size();
     }
 
     /** The cohort's state as this call must see it: created, migrated or renamed first if need be. */
@@ -212,6 +237,8 @@ public final class CohortSyncService {
                 tally.queued += changes.size();
                 Set<String> lost = store.commit(ref, changes);
                 tally.committed += changes.size() - lost.size();
+                changes.stream().map(Change::distinctId).filter(id -> !lost.contains(id))
+                        .forEach(tally.committedIds::add);
                 conflicts.addAll(lost);
             }
             if (!marks.isEmpty()) {
@@ -242,6 +269,8 @@ public final class CohortSyncService {
     }
 
     private static final class Tally {
+        /** Bounded by the call's own page. */
+        final Set<String> committedIds = new LinkedHashSet<>();
         int committed;
         int queued;
         int marked;

@@ -17,19 +17,21 @@ import java.time.Instant;
  * @param renamed       name version this call started a rename to (0: none)
  * @param observedAt    when the call was handled: the {@code observedAt} of its deltas
  * @param marked        unchanged members stamped for a pending exit pass (README "The race rule")
+ * @param rechecked     users this call committed and queued for a re-check, because a rename or a
+ *                      session's completion committed while it wrote (README "Late writes")
  */
 public record SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
                          SessionStatus session, int pagesReceived, int sessionExits, long renamed,
-                         Instant observedAt, int marked) {
+                         Instant observedAt, int marked, int rechecked) {
 
     public SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
                       SessionStatus session, int pagesReceived, int sessionExits) {
-        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null, 0);
+        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null, 0, 0);
     }
 
-    public SyncResult completed(long renameVersion, Instant at, int markedCount) {
+    public SyncResult completed(long renameVersion, Instant at, int markedCount, int recheckedCount) {
         return new SyncResult(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits,
-                renameVersion, at, markedCount);
+                renameVersion, at, markedCount, recheckedCount);
     }
 
     public enum SessionStatus {

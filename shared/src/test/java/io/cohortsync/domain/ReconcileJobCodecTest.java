@@ -29,8 +29,11 @@ class ReconcileJobCodecTest {
     void decode_returnsTheEncodedJob_forEveryKind(ReconcileJob.Kind kind) {
         // given a job of each kind, as each is queued (exit passes carry their session, the others none)
         boolean exitPass = kind == ReconcileJob.Kind.EXIT_COUNT || kind == ReconcileJob.Kind.EXIT_APPLY;
+        boolean recheck = kind == ReconcileJob.Kind.RECHECK;
+        java.util.List<String> ids = recheck ? idsInShard(Shards.COUNT - 1, 3) : java.util.List.of();
         ReconcileJob job = new ReconcileJob(kind, COHORT, kind == ReconcileJob.Kind.MIGRATE ? 0 : 7,
-                exitPass ? "s-1" : null, kind == ReconcileJob.Kind.MIGRATE ? 0 : Shards.COUNT - 1, QUEUED);
+                exitPass || recheck ? "s-1" : null, kind == ReconcileJob.Kind.MIGRATE ? 0 : Shards.COUNT - 1, QUEUED,
+                ids);
 
         // when
         ReconcileJob decoded = ReconcileJobCodec.decode(ReconcileJobCodec.encode(job));
@@ -68,6 +71,48 @@ class ReconcileJobCodecTest {
         assertThat(json.path("queuedAt").asText()).isEqualTo("2026-12-01T10:00:00.123456Z");
         assertThat(ReconcileJobCodec.encode(new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, 2, null, 0, QUEUED)))
                 .doesNotContain("sessionId");
+    }
+
+    @Test
+    void rechecks_splitTheIdsByShard_andBySize_soEveryMessageFitsSqs() {
+        // given 3,000 ids of 1,024 bytes, the worst SQS could be asked to carry
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            ids.add(String.format("%04d", i) + "\u0001".repeat(1020));
+        }
+
+        // when
+        java.util.List<ReconcileJob> jobs = ReconcileJob.rechecks(COHORT, 3, "s-1", ids, 200_000, QUEUED);
+
+        // then every id is in exactly one job of its own shard, and every message is under SQS's 256 KiB
+        assertThat(jobs.stream().flatMap(j -> j.ids().stream())).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(jobs).allSatisfy(j -> {
+            assertThat(j.ids()).allMatch(id -> Shards.of(id) == j.shard());
+            assertThat(ReconcileJobCodec.encode(j).getBytes(java.nio.charset.StandardCharsets.UTF_8).length)
+                    .isLessThan(256 * 1024);
+            assertThat(ReconcileJobCodec.decode(ReconcileJobCodec.encode(j))).isEqualTo(j);
+        });
+    }
+
+    @Test
+    void recheck_refusesIdsOfAnotherShard_andOtherKindsRefuseIds() {
+        String id = idsInShard(2, 1).get(0);
+        assertThatThrownBy(() -> new ReconcileJob(ReconcileJob.Kind.RECHECK, COHORT, 1, "s", 3, QUEUED,
+                java.util.List.of(id))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ReconcileJob(ReconcileJob.Kind.RECHECK, COHORT, 1, "s", 2, QUEUED,
+                java.util.List.of())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, 1, null, 2, QUEUED,
+                java.util.List.of(id))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static java.util.List<String> idsInShard(int shard, int count) {
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; ids.size() < count; i++) {
+            if (Shards.of("user" + i + "@example.com") == shard) {
+                ids.add("user" + i + "@example.com");
+            }
+        }
+        return ids;
     }
 
     static Stream<Arguments> malformed() {

@@ -360,12 +360,7 @@ public final class InMemoryState {
         private final Map<String, Set<Integer>> done = new HashMap<>();
 
         private static String work(ReconcileJob job) {
-            String kind = switch (job.kind()) {
-                case EXIT_COUNT, EXIT_APPLY -> "EXIT";
-                case RENAME -> "RENAME";
-                case MIGRATE -> "MIGRATE";
-            };
-            return job.cohort() + "|" + kind + "|" + job.generation();
+            return job.cohort() + "|" + job.kind().work() + "|" + job.generation();
         }
 
         private static String key(ReconcileJob job) {
@@ -418,11 +413,7 @@ public final class InMemoryState {
         }
 
         private static String kindOf(ReconcileJob job) {
-            return switch (job.kind()) {
-                case EXIT_COUNT, EXIT_APPLY -> "EXIT";
-                case RENAME -> "RENAME";
-                case MIGRATE -> "MIGRATE";
-            };
+            return job.kind().work();
         }
 
         private static Summary withPhase(Summary s, Phase phase) {

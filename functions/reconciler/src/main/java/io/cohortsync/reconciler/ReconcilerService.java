@@ -124,8 +124,11 @@ public final class ReconcilerService {
                 .count("ReconcilePoison", 0)
                 .count("ReconcileChunks", outcome == null ? 0 : outcome.chunks())
                 .count("ReconcileScanned", outcome == null ? 0 : outcome.scanned())
-                .count("ReconcileExits", job.kind() == ReconcileJob.Kind.EXIT_APPLY ? changed : 0)
-                .count("ReconcileRenamed", job.kind() == ReconcileJob.Kind.RENAME ? changed : 0)
+                // A re-check reports its re-announcements as matched and its exits as changed.
+                .count("ReconcileExits", job.kind() == ReconcileJob.Kind.EXIT_APPLY
+                        || job.kind() == ReconcileJob.Kind.RECHECK ? changed : 0)
+                .count("ReconcileRenamed", job.kind() == ReconcileJob.Kind.RENAME ? changed
+                        : job.kind() == ReconcileJob.Kind.RECHECK && outcome != null ? outcome.matched() : 0)
                 .count("ReconcileMigrated", job.kind() == ReconcileJob.Kind.MIGRATE ? changed : 0)
                 .count("ReconcileWaiting", outcome != null && outcome.status() == JobOutcome.Status.WAITING ? 1 : 0)
                 .count("ReconcileDropped", outcome != null && (outcome.status() == JobOutcome.Status.NEVER_COMMITTED
@@ -171,7 +174,11 @@ public final class ReconcilerService {
             case EXIT_COUNT, EXIT_APPLY -> "reconcile";
             case RENAME -> "rename";
             case MIGRATE -> "migrate";
+            case RECHECK -> null; // a few users of one call: its counts are in the metrics and the log line
         };
+        if (action == null) {
+            return;
+        }
         boolean exitPass = action.equals("reconcile");
         try {
             history.record(new HistoryEntry(job.cohort(), clock.instant(), null, action, job.sessionId(), 0, 0, 0,

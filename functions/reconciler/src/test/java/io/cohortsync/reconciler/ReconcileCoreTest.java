@@ -454,6 +454,108 @@ class ReconcileCoreTest {
                 .containsEntry("Renamed", true).doesNotContainEntry(NAME, true));
     }
 
+    @Test
+    void diffWhoseWriteLandsAfterTheCompletionAndTheExitPass_isReChecked_andTheUserExits() {
+        // given 20 members; a plain diff queues no job at all
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 20));
+        assertThat(core.state.jobs.waiting).isEmpty();
+        // and a diff adding a new user that reads the cohort, then stalls before its write while a full sync
+        // that does not list that user completes and its whole exit pass runs (Mixpanel moved on)
+        List<String> late = users("late", 0, 1);
+        boolean[] raced = {false};
+        core.withStore(real -> new DelegatingStore(real) {
+            @Override
+            public Set<String> commit(CohortRef cohort, List<Change> changes) {
+                if (!raced[0] && changes.get(0).distinctId().equals(late.get(0))) {
+                    raced[0] = true;
+                    core.fullSync(NAME, "s1", users("u", 0, 20), 1000);
+                    core.drain();
+                }
+                return super.commit(cohort, changes);
+            }
+        });
+
+        // when the stalled diff commits, and the reconciler runs what it queued
+        SyncResult diff = core.add(NAME, late);
+        assertThat(diff.enters()).isEqualTo(1);
+        assertThat(core.state.jobs.waiting).singleElement().satisfies(j -> {
+            assertThat(j.kind()).isEqualTo(ReconcileJob.Kind.RECHECK);
+            assertThat(j.ids()).containsExactlyElementsOf(late);
+            assertThat(j.generation()).isEqualTo(1);
+            assertThat(j.sessionId()).isEqualTo("s1");
+        });
+        core.drain();
+
+        // then the user ends out, as if the diff had landed before the completion; the listed stay in
+        assertThat(raced[0]).isTrue();
+        assertThat(core.state.members.memberIds(COHORT)).containsExactlyInAnyOrderElementsOf(users("u", 0, 20));
+        assertThat(core.lastDeltas().get(late.get(0)).member()).isFalse();
+    }
+
+    @Test
+    void diffWhoseWriteLandsAfterTheRenameJobPassedTheUser_isReAnnouncedUnderTheNewName() {
+        // given 10 members, and a diff adding a new user that stalls before its write while the cohort is
+        // renamed and every rename job runs
+        Core core = new Core();
+        core.add(NAME, users("u", 0, 10));
+        List<String> late = users("late", 0, 1);
+        boolean[] raced = {false};
+        core.withStore(real -> new DelegatingStore(real) {
+            @Override
+            public Set<String> commit(CohortRef cohort, List<Change> changes) {
+                if (!raced[0] && changes.get(0).distinctId().equals(late.get(0))) {
+                    raced[0] = true;
+                    core.add("Renamed", List.of());
+                    core.drain();
+                }
+                return super.commit(cohort, changes);
+            }
+        });
+
+        // when the stalled diff commits (under the name it read), and the reconciler runs what it queued
+        core.add(NAME, late);
+        core.drain();
+
+        // then the late user holds the new name's true and the old name's false, like every other member
+        assertThat(raced[0]).isTrue();
+        Map<String, Map<String, Boolean>> traits = finalTraits(core.state.deltas.snapshot());
+        assertThat(traits.get(late.get(0))).containsEntry("Renamed", true).containsEntry(NAME, false);
+        users("u", 0, 10).forEach(id -> assertThat(traits.get(id)).containsEntry("Renamed", true)
+                .containsEntry(NAME, false));
+    }
+
+    @Test
+    void lateDiffAfterAHeldPass_exitsNobody() {
+        // given 20 members and a late diff that straddles a full sync listing only 2 of them (a mass exit,
+        // under a guard that holds any pass exiting more than half of 10 or more members)
+        Core core = new Core().withConfig(new ReconcileConfig(new MassExitPolicy(0.5, 10), 50_000, 1_000, 0,
+                Duration.ofSeconds(30), Duration.ofMinutes(15)));
+        core.add(NAME, users("u", 0, 20));
+        List<String> late = users("late", 0, 1);
+        boolean[] raced = {false};
+        core.withStore(real -> new DelegatingStore(real) {
+            @Override
+            public Set<String> commit(CohortRef cohort, List<Change> changes) {
+                if (!raced[0] && changes.get(0).distinctId().equals(late.get(0))) {
+                    raced[0] = true;
+                    core.fullSync(NAME, "s1", users("u", 0, 2), 1000);
+                    core.drain();
+                }
+                return super.commit(cohort, changes);
+            }
+        });
+
+        // when the late diff commits and its re-check runs
+        core.add(NAME, late);
+        core.drain();
+
+        // then the pass is held and the re-check exits nobody either
+        assertThat(core.state.sessions.outcome(new SessionKey(COHORT, "s1")).orElseThrow().status())
+                .isEqualTo(SessionOutcome.Status.HELD);
+        assertThat(core.state.members.memberIds(COHORT)).hasSize(21);
+    }
+
     /** Each user's traits after their deltas are applied in version order (an identify sets its name, clears the previous). */
     private static Map<String, Map<String, Boolean>> finalTraits(List<Delta> deltas) {
         Map<String, Map<String, Boolean>> traits = new java.util.HashMap<>();

@@ -354,6 +354,48 @@ class ReconcilerIT {
     }
 
     @Test
+    void recheckJob_exitsALateWrittenMemberTheSessionLeftOut_andReannouncesItUnderTheCurrentName(AwsStack stack) {
+        // given 20 members, a full sync that lists them all, reconciled; then a write that a slow diff
+        // computed before the completion lands after it: a new member, under the name it read
+        Pipeline p = new Pipeline(stack, Map.of());
+        List<String> users = Exports.users("k", 0, 20);
+        p.addAll("ck", NAME, users);
+        p.postOk(Exports.members("ck", NAME, "s-k", 1, 1, users));
+        p.reconcile();
+        p.drainDeltas();
+        String late = "late-writer@example.com";
+        CohortRef cohort = Pipeline.cohort("ck");
+        var store = new io.cohortsync.aws.DynamoMembershipStore(stack.dynamo, stack.tableName, 4,
+                Duration.ofDays(30), Clock.systemUTC());
+        assertThat(store.commit(cohort, List.of(new Change(late, Membership.ABSENT,
+                new Membership(true, 1, null, 1, 0))))).isEmpty();
+
+        // when the re-check its request queued (as it saw the epoch move) goes through the real queue
+        new io.cohortsync.aws.SqsReconcileQueue(stack.sqs, stack.reconcileQueueUrl)
+                .enqueue(ReconcileJob.rechecks(cohort, 1, "s-k", List.of(late), 200_000, Instant.now()));
+        p.reconcile();
+
+        // then the late member is out (one version up), its exit is queued, and the listed 20 are untouched
+        assertThat(p.table("ck").get(late)).satisfies(m -> {
+            assertThat(m.member()).isFalse();
+            assertThat(m.version()).isEqualTo(2);
+        });
+        assertThat(p.drainDeltas()).singleElement().satisfies(d -> {
+            assertThat(d.distinctId()).isEqualTo(late);
+            assertThat(d.member()).isFalse();
+            assertThat(d.cohortName()).isEqualTo(NAME);
+        });
+        assertThat(users).allMatch(id -> p.table("ck").get(id).member());
+        // and the job's log line counts it (no ids in it)
+        JsonNode line = captured.toString(StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains("reconcile job handled") && l.contains("\"kind\":\"RECHECK\""))
+                .map(Pipeline::parse).toList().getLast();
+        assertThat(line.path("status").asText()).isEqualTo("DONE");
+        assertThat(line.path("changed").asInt()).isEqualTo(1);
+        assertThat(line.toString()).doesNotContain(late);
+    }
+
+    @Test
     void removeMembersWhileRenameJobsAreHalfDone_namesTheOldName_andIsNotReannounced(AwsStack stack) {
         // given 40 members under "Old", renamed to NAME: one rename job per shard queued
         Pipeline p = new Pipeline(stack, Map.of());

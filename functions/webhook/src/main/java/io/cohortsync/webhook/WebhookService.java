@@ -226,7 +226,8 @@ public final class WebhookService {
                 .count("ReconcilesQueued", result != null && result.session() == SyncResult.SessionStatus.RECONCILING
                         ? 1 : 0)
                 .count("RenamesQueued", result != null && result.renamed() > 0 ? 1 : 0)
-                .count("Marked", result == null ? 0 : result.marked());
+                .count("Marked", result == null ? 0 : result.marked())
+                .count("Rechecked", result == null ? 0 : result.rechecked());
         if (result != null) {
             fields.put("enters", result.enters());
             fields.put("exits", result.exits());
@@ -239,6 +240,10 @@ public final class WebhookService {
             }
             if (result.marked() > 0) {
                 fields.put("marked", result.marked());
+            }
+            if (result.rechecked() > 0) {
+                // A rename or a completion committed while this call wrote: its users are judged again.
+                fields.put("rechecked", result.rechecked());
             }
             fields.put("session", result.session().name());
             if (result.session() != SyncResult.SessionStatus.NONE) {

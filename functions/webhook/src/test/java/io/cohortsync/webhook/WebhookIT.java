@@ -963,18 +963,20 @@ class WebhookIT {
         // page recorded already? (GetItem of its receipt, 1); its ids, split into 16 shard pieces, in one
         // BatchWriteItem (25 items a call); its receipt and the session's page counter in one
         // TransactWriteItems; the counter read back (GetItem, 1): never a Query of the receipts, so a page of a
-        // 10,000-page export costs the same; its 1,000 deltas in one message (one SendMessageBatch)
-        assertThat(firstPage).isEqualTo(Map.of("DynamoDb.GetItem", 3L, "DynamoDb.BatchGetItem", 10L,
+        // 10,000-page export costs the same; its 1,000 deltas in one message (one SendMessageBatch); the cohort
+        // item read again after the commits (GetItem, 1: did a rename or a completion commit meanwhile?
+        // README "Late writes"), nothing queued since neither did
+        assertThat(firstPage).isEqualTo(Map.of("DynamoDb.GetItem", 4L, "DynamoDb.BatchGetItem", 10L,
                 "DynamoDb.PutItem", 1001L, "DynamoDb.BatchWriteItem", 1L, "DynamoDb.TransactWriteItems", 1L,
                 "Sqs.SendMessageBatch", 1L));
         // and the page that completes the session adds O(shards), never O(cohort): the GetItem of the session's
         // outcome (1), its 16 EXIT_COUNT jobs (2 SendMessageBatch of 10), the completion transaction (1)
-        assertThat(lastPage).isEqualTo(Map.of("DynamoDb.GetItem", 4L, "DynamoDb.BatchGetItem", 10L,
+        assertThat(lastPage).isEqualTo(Map.of("DynamoDb.GetItem", 5L, "DynamoDb.BatchGetItem", 10L,
                 "DynamoDb.PutItem", 1001L, "DynamoDb.BatchWriteItem", 1L, "DynamoDb.TransactWriteItems", 2L,
                 "Sqs.SendMessageBatch", 3L));
         // and the identical page again is reads only, zero writes, zero messages: the cohort item, the page's
         // receipt (recorded already), the page counter (all pages in) and the session's outcome (decided):
-        // GetItem 4; its users (BatchGetItem 10)
+        // GetItem 4; its users (BatchGetItem 10); it committed nothing, so no re-read
         for (Map<String, Long> replay : List.of(lastAgain, firstAgain)) {
             assertThat(replay).isEqualTo(Map.of("DynamoDb.GetItem", 4L, "DynamoDb.BatchGetItem", 10L));
         }
