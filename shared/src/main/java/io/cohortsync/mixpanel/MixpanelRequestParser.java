@@ -1,7 +1,9 @@
 package io.cohortsync.mixpanel;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +40,9 @@ public final class MixpanelRequestParser {
     public static final int MAX_ID_CHARS = 200;
     /** Real exports nest two or three levels deep; anything far deeper is hostile. */
     private static final int MAX_NESTING_DEPTH = 64;
-    private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
+    /** Longest {@code action} echoed back; longer ones (and anything but letters and '_') answer "unknown". */
+    public static final int MAX_ECHOED_ACTION_CHARS = 40;
+    private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1," + MAX_ECHOED_ACTION_CHARS + "}");
 
     /** Longest copied trait value; anything longer is left out (a trait, not a document). */
     public static final int MAX_TRAIT_VALUE_CHARS = 1000;
@@ -74,6 +78,41 @@ public final class MixpanelRequestParser {
         this.mapper = new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
+    /**
+     * The {@code action} a body carries, to echo in a failure envelope, read <em>without</em> parsing the
+     * export: safe to call before the caller is authenticated. A streaming read of the top-level keys up
+     * to {@code action} (other values are skipped token by token, never built into a tree), of at most
+     * {@code maxBytes} bytes. Only a JSON string of letters and '_', at most
+     * {@value #MAX_ECHOED_ACTION_CHARS} characters, comes back (Mixpanel's three actions, or a new one it
+     * might add); null for anything else (not JSON, no action, not a string, odd characters). Never throws.
+     */
+    public String sentAction(byte[] body, int maxBytes) {
+        if (body == null || body.length == 0 || maxBytes <= 0) {
+            return null;
+        }
+        try (JsonParser p = mapper.getFactory().createParser(body, 0, Math.min(body.length, maxBytes))) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if ("action".equals(name)) {
+                    return value == JsonToken.VALUE_STRING && p.getTextLength() <= MAX_ECHOED_ACTION_CHARS
+                            ? plausibleAction(p.getText()) : null;
+                }
+                p.skipChildren();
+            }
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return null; // broken, truncated at maxBytes, or too deep before any action: nothing to echo
+        }
+    }
+
+    private static String plausibleAction(String action) {
+        return action != null && ACTION_LIKE.matcher(action).matches() ? action : null;
+    }
+
     public CohortExport parse(byte[] body) {
         return parse(body, CohortRef.DEFAULT_CONNECTION);
     }
@@ -85,8 +124,7 @@ public final class MixpanelRequestParser {
             throw new InvalidExportException("body must be a JSON object", null);
         }
         JsonNode actionNode = root.get("action");
-        String sentAction = actionNode != null && actionNode.isTextual()
-                && ACTION_LIKE.matcher(actionNode.textValue()).matches() ? actionNode.textValue() : null;
+        String sentAction = actionNode != null && actionNode.isTextual() ? plausibleAction(actionNode.textValue()) : null;
         if (actionNode == null || actionNode.isNull()) {
             throw new InvalidExportException("missing 'action' (expected members, add_members or remove_members)", null);
         }

@@ -199,4 +199,38 @@ class MixpanelRequestParserTest {
                 .isInstanceOfSatisfying(InvalidExportException.class,
                         e -> assertThat(e.sentAction()).isEqualTo("add_members"));
     }
+    @Test
+    void sentAction_readsOnlyTheTopLevelKeysUpToTheAction_soABrokenOrHostileRestDoesNotMatter() {
+        // the rest of the body is never read: broken JSON, absurd nesting or megabytes after the action
+        assertThat(sentAction("{\"action\":\"add_members\",\"parameters\":{\"members\":[{oops")).isEqualTo("add_members");
+        assertThat(sentAction("{\"action\":\"members\",\"x\":" + "[".repeat(5000))).isEqualTo("members");
+        // keys before it are skipped, children and all, whatever they hold
+        assertThat(sentAction("{\"parameters\":{\"members\":[{\"a\":[1,{\"action\":\"nested\"}]}]},\"n\":1,"
+                + "\"action\":\"remove_members\"}")).isEqualTo("remove_members");
+        // an action Mixpanel might add one day is echoed too: short, letters and '_' only
+        assertThat(sentAction("{\"action\":\"update_members\"}")).isEqualTo("update_members");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "not json", "[\"action\",\"members\"]", "{\"action\":7}", "{\"action\":null}",
+            "{\"action\":[\"members\"]}", "{\"action\":{\"members\":1}}", "{\"action\":\"\"}",
+            "{\"action\":\"add members\"}", "{\"action\":\"<b>members</b>\"}", "{\"action\":\"members\\n\"}",
+            "{\"action\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "{\"parameters\":{}}",
+            "{\"parameters\":{\"action\":\"members\"}}", "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],\"action\":\"members\"}"})
+    void sentAction_isNull_whenThereIsNoPlausibleActionToEcho(String body) {
+        assertThat(sentAction(body)).isNull();
+    }
+
+    @Test
+    void sentAction_readsNoFurtherThanTheSizeLimit() {
+        String body = "{\"parameters\":{\"pad\":\"" + "x".repeat(10_000) + "\"},\"action\":\"members\"}";
+        assertThat(parser.sentAction(body.getBytes(StandardCharsets.UTF_8), 1_000)).isNull();
+        assertThat(parser.sentAction(body.getBytes(StandardCharsets.UTF_8), body.length())).isEqualTo("members");
+        assertThat(parser.sentAction("{\"action\":\"members\"}".getBytes(StandardCharsets.UTF_8), 0)).isNull();
+        assertThat(parser.sentAction(null, 100)).isNull();
+    }
+
+    private String sentAction(String body) {
+        return parser.sentAction(body.getBytes(StandardCharsets.UTF_8), 6_000_000);
+    }
 }

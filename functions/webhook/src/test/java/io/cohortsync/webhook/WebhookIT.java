@@ -984,6 +984,65 @@ class WebhookIT {
         assertThat(queries.ofMembership()).isEmpty();
     }
 
+    // ---- Protocol lenience seen in the wild (issue 13, items 5-8) ----
+
+    /** The placeholder project of cohorts whose calls carry no {@code mixpanel_project_id} (README "What we accept"). */
+    private static final String NO_PROJECT = "unknown-project";
+    private static final String CREDENTIALS = ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD);
+
+    /** The last EMF line the webhook wrote. */
+    private JsonNode lastWebhookMetrics() {
+        return Emf.lines(captured.toString(StandardCharsets.UTF_8)).stream().map(WebhookIT::json)
+                .filter(l -> "webhook".equals(l.path("Function").asText())).reduce((a, b) -> b).orElseThrow();
+    }
+
+    private JsonNode status(String query) throws IOException {
+        APIGatewayV2HTTPResponse r = handler.handleRequest(statusEvent(query, CREDENTIALS), null);
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(200);
+        return JSON.readTree(r.getBody());
+    }
+
+    @Test
+    void failureEnvelopes_echoTheActionMixpanelSent_whateverTheFailure() throws Exception {
+        String body = Exports.add("c24", NAME, Exports.users("e", 0, 2));
+        // 401: wrong, missing or garbled credentials
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(body,
+                ApiGatewayEvents.basic("mixpanel", "wrong")), null), 401).path("action").asText()).isEqualTo("add_members");
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(body, (String) null), null), 401)
+                .path("action").asText()).isEqualTo("add_members");
+        // 401 for a body whose action comes after the rest and whose rest is broken: the check reads no more
+        // than the top-level keys up to the action, then the credentials decide
+        String late = "{\"parameters\":{\"members\":[" + Exports.member("e9@example.com") + "]},\"action\":\"remove_members\"}";
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(late, (String) null), null), 401)
+                .path("action").asText()).isEqualTo("remove_members");
+        String broken = "{\"action\":\"members\",\"parameters\":{\"members\":[{oops";
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(broken, (String) null), null), 401)
+                .path("action").asText()).isEqualTo("members");
+        // 404: the URL names no connection
+        assertThat(assertFailure(handler.handleRequest(onPath("/mixpanel/nope", body, CREDENTIALS), null), 404)
+                .path("action").asText()).isEqualTo("add_members");
+        // 400: a body that is not a usable export, and one over the size limit
+        assertThat(assertFailure(post(broken), 400).path("action").asText()).isEqualTo("members");
+        config = configWith(config.tableName(), config.webhookSecretId(), 10_000);
+        handler = handler(Function.identity(), Function.identity());
+        assertThat(assertFailure(post(Exports.members("c24", NAME, "s-24", 1, 1, Exports.users("e", 0, 200))), 400)
+                .path("action").asText()).isEqualTo("members");
+        // 503: the secret cannot be read
+        config = configWith(config.tableName(), "no-such-secret", config.maxBodyBytes());
+        handler = handler(Function.identity(), Function.identity());
+        assertThat(assertFailure(post(body), 503).path("action").asText()).isEqualTo("add_members");
+        // and what is not a plausible action name is never echoed: not a string, too long, or not a word
+        for (String action : List.of("7", "{\"a\":1}", "[\"members\"]", "\"" + "a".repeat(41) + "\"",
+                "\"<script>alert(1)</script>\"", "\"members\\u0000\"", "null")) {
+            String odd = "{\"action\":" + action + ",\"parameters\":{}}";
+            assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(odd, (String) null), null), 401)
+                    .path("action").asText()).as(action).isEqualTo("unknown");
+        }
+        // and none of it left a trace
+        assertThat(itemCount()).isZero();
+        assertThat(drain()).isEmpty();
+    }
+
     /** The AWS requests (every service, by operation) that one webhook request made. */
     private Map<String, Long> measure(String body) {
         AwsRequestCounter.reset();
