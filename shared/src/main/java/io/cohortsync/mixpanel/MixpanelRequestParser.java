@@ -138,7 +138,11 @@ public final class MixpanelRequestParser {
         if (params == null || !params.isObject()) {
             throw new InvalidExportException("missing 'parameters' object", sentAction);
         }
-        String projectId = requiredId(params, "mixpanel_project_id", sentAction);
+        // Public receivers' fixtures omit the project id; the cohort id alone keys state, so a missing (or
+        // empty) one is no reason to pause the sync: such cohorts live under an explicit placeholder project.
+        String sentProjectId = optionalId(params, "mixpanel_project_id", sentAction);
+        boolean projectIdMissing = sentProjectId == null;
+        String projectId = projectIdMissing ? CohortRef.UNKNOWN_PROJECT : sentProjectId;
         String cohortId = requiredId(params, "mixpanel_cohort_id", sentAction);
         String cohortName = cohortName(params, sentAction);
         String sessionId = optionalId(params, "mixpanel_session_id", sentAction);
@@ -185,7 +189,7 @@ public final class MixpanelRequestParser {
             }
         }
         return new CohortExport(action, new CohortRef(connection, projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits);
+                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, new ExportNotes(projectIdMissing));
     }
 
     /** The allow-listed properties this member carries, as traits; unusable values are left out. */

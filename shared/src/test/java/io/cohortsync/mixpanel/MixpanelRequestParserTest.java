@@ -1,5 +1,6 @@
 package io.cohortsync.mixpanel;
 
+import io.cohortsync.domain.CohortRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -61,6 +62,23 @@ class MixpanelRequestParserTest {
         assertThat(export.session()).isEmpty();
         assertThat(export.page()).isEqualTo(1);
         assertThat(export.totalPages()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", ",\"mixpanel_project_id\":null", ",\"mixpanel_project_id\":\"\"", ",\"mixpanel_project_id\":\"  \""})
+    void parse_keysTheCohortUnderThePlaceholderProject_whenTheProjectIdIsMissingOrEmpty(String project) {
+        // as public receivers' fixtures send it: no project id, no session id
+        CohortExport export = parse("""
+                {"action":"members","parameters":{"mixpanel_cohort_id":"mp-42","mixpanel_cohort_name":"Power users"%s,
+                 "members":[{"mixpanel_distinct_id":"user-1"},{"mixpanel_distinct_id":"user-2"}]}}""".formatted(project));
+        assertThat(export.cohort()).isEqualTo(new CohortRef("unknown-project", "mp-42"));
+        assertThat(CohortRef.UNKNOWN_PROJECT).isEqualTo("unknown-project").doesNotContainPattern("[0-9]");
+        assertThat(export.notes().projectIdMissing()).isTrue();
+        assertThat(export.distinctIds()).containsExactly("user-1", "user-2");
+        // and a call that names its project is not flagged
+        assertThat(parse("""
+                {"action":"members","parameters":{"mixpanel_project_id":7,"mixpanel_cohort_id":"mp-42",
+                 "mixpanel_cohort_name":"Power users"}}""").notes().projectIdMissing()).isFalse();
     }
 
     @Test
@@ -141,7 +159,6 @@ class MixpanelRequestParserTest {
             "{\"action\":\"delete_everything\",\"parameters\":{}}",
             "{\"action\":\"members\"}",
             "{\"action\":\"members\",\"parameters\":[]}",
-            "{\"action\":\"members\",\"parameters\":{\"mixpanel_cohort_id\":\"1\",\"mixpanel_cohort_name\":\"n\"}}",
             "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_name\":\"n\"}}",
             "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\"}}",
             "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":{},\"mixpanel_cohort_name\":\"n\"}}",

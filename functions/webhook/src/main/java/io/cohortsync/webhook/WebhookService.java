@@ -56,7 +56,8 @@ public final class WebhookService {
 
     /**
      * {@code GET /mixpanel/status?project=…&cohort=…[&limit=…]}: the cohort's recent sync history, for
-     * the same credentials Mixpanel uses. 400 for missing parameters, 401 for credentials, 503 when the
+     * the same credentials Mixpanel uses ({@code project=}{@value CohortRef#UNKNOWN_PROJECT} for cohorts
+     * whose calls carry no project id). 400 for missing parameters, 401 for credentials, 503 when the
      * history cannot be read.
      */
     StatusResponse status(String authorization, Map<String, String> query) {
@@ -69,7 +70,8 @@ public final class WebhookService {
             String project = query.get("project");
             String cohort = query.get("cohort");
             if (project == null || project.isBlank() || cohort == null || cohort.isBlank()) {
-                return StatusResponse.error(400, "query parameters 'project' and 'cohort' are required");
+                return StatusResponse.error(400, "query parameters 'project' and 'cohort' are required (project="
+                        + CohortRef.UNKNOWN_PROJECT + " for cohorts whose calls carry no mixpanel_project_id)");
             }
             int limit;
             try {
@@ -207,6 +209,9 @@ public final class WebhookService {
     private static void describe(CohortExport export, Map<String, Object> fields) {
         fields.put("action", export.action().wireName());
         fields.put("projectId", export.cohort().projectId());
+        if (export.notes().projectIdMissing()) {
+            fields.put("projectIdMissing", true); // keyed under CohortRef.UNKNOWN_PROJECT
+        }
         fields.put("cohortId", export.cohort().cohortId());
         export.session().ifPresent(s -> fields.put("sessionId", s));
         fields.put("page", export.page());
@@ -235,6 +240,7 @@ public final class WebhookService {
                 .millis("WebhookLatency", millis)
                 .count("MembersReceived", export == null ? 0 : export.membersReceived())
                 .count("MembersSkipped", export == null ? 0 : export.skippedCount())
+                .count("ProjectIdMissing", export != null && export.notes().projectIdMissing() ? 1 : 0)
                 .count("Enters", result == null ? 0 : result.enters())
                 .count("Exits", result == null ? 0 : result.exits())
                 .count("Unchanged", result == null ? 0 : result.unchanged())

@@ -987,7 +987,7 @@ class WebhookIT {
     // ---- Protocol lenience seen in the wild (issue 13, items 5-8) ----
 
     /** The placeholder project of cohorts whose calls carry no {@code mixpanel_project_id} (README "What we accept"). */
-    private static final String NO_PROJECT = "unknown-project";
+    private static final String NO_PROJECT = CohortRef.UNKNOWN_PROJECT;
     private static final String CREDENTIALS = ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD);
 
     /** The last EMF line the webhook wrote. */
@@ -1041,6 +1041,36 @@ class WebhookIT {
         // and none of it left a trace
         assertThat(itemCount()).isZero();
         assertThat(drain()).isEmpty();
+    }
+
+    @Test
+    void missingProjectId_syncsUnderThePlaceholderProject_isCounted_andStatusCanAddressIt() throws Exception {
+        // given a call shaped like public receivers' fixtures: no mixpanel_project_id, no session id
+        String body = "{\"action\":\"add_members\",\"parameters\":{\"mixpanel_cohort_id\":\"c20\","
+                + "\"mixpanel_cohort_name\":\"" + NAME + "\",\"members\":["
+                + Exports.member("p0@example.com") + "," + Exports.member("p1@example.com") + "]}}";
+        // when it arrives
+        // then it syncs (a 400 would pause the sync), keyed under the explicit placeholder project
+        assertSuccess(post(body), "add_members");
+        assertThat(drain()).extracting(Delta::distinctId, d -> d.cohort().projectId()).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("p0@example.com", NO_PROJECT),
+                org.assertj.core.groups.Tuple.tuple("p1@example.com", NO_PROJECT));
+        // and the request's log line and metrics say so
+        assertThat(lastWebhookLine().path("projectIdMissing").asBoolean()).isTrue();
+        assertThat(lastWebhookLine().path("projectId").asText()).isEqualTo(NO_PROJECT);
+        assertThat(lastWebhookMetrics().path("ProjectIdMissing").asInt()).isEqualTo(1);
+        // and a retry changes nothing: the placeholder is stable
+        assertSuccess(post(body), "add_members");
+        assertThat(drain()).isEmpty();
+        // and GET /mixpanel/status addresses the cohort with project=<placeholder>
+        JsonNode status = status("project=" + NO_PROJECT + "&cohort=c20");
+        assertThat(status.path("projectId").asText()).isEqualTo(NO_PROJECT);
+        assertThat(status.path("history")).singleElement().satisfies(h -> assertThat(h.path("enters").asInt()).isEqualTo(2));
+        // and a call that names its project is not flagged, and its cohort is another one
+        assertSuccess(post(Exports.add("c20", NAME, List.of("p0@example.com"))), "add_members");
+        assertThat(lastWebhookLine().has("projectIdMissing")).isFalse();
+        assertThat(lastWebhookMetrics().path("ProjectIdMissing").asInt()).isZero();
+        assertThat(drain()).singleElement().satisfies(d -> assertThat(d.cohort()).isEqualTo(cohort("c20")));
     }
 
     /** The AWS requests (every service, by operation) that one webhook request made. */
