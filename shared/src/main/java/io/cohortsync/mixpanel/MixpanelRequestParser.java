@@ -153,9 +153,17 @@ public final class MixpanelRequestParser {
                     + " pages must carry 'mixpanel_session_id'", sentAction);
         }
 
-        JsonNode members = params.get("members");
-        if (members != null && !members.isNull() && !members.isArray()) {
-            throw new InvalidExportException("'members' must be an array", sentAction);
+        // parameters.members is the documented place; some tools show members at the top level. Either
+        // is accepted; when both are there, parameters.members wins (and the log says so).
+        JsonNode inParams = present(params.get("members"));
+        JsonNode atTop = present(root.get("members"));
+        ExportNotes.MembersSource membersFrom = inParams != null
+                ? atTop != null ? ExportNotes.MembersSource.BOTH_PARAMETERS_USED : ExportNotes.MembersSource.PARAMETERS
+                : atTop != null ? ExportNotes.MembersSource.TOP_LEVEL : ExportNotes.MembersSource.NONE;
+        JsonNode members = inParams != null ? inParams : atTop;
+        if (members != null && !members.isArray()) {
+            throw new InvalidExportException(inParams != null ? "'parameters.members' must be an array"
+                    : "'members' must be an array", sentAction);
         }
         Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
         Set<String> ids = new LinkedHashSet<>();
@@ -189,7 +197,13 @@ public final class MixpanelRequestParser {
             }
         }
         return new CohortExport(action, new CohortRef(connection, projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, new ExportNotes(projectIdMissing));
+                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, new ExportNotes(projectIdMissing,
+                membersFrom));
+    }
+
+    /** The node, or null when it is absent or JSON null. */
+    private static JsonNode present(JsonNode node) {
+        return node == null || node.isNull() ? null : node;
     }
 
     /** The allow-listed properties this member carries, as traits; unusable values are left out. */

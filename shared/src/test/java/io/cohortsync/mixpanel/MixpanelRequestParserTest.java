@@ -82,6 +82,50 @@ class MixpanelRequestParserTest {
     }
 
     @Test
+    void parse_readsMembersFromTheTopLevel_whenParametersHoldNone() {
+        // as a capture of a test event shows it: members next to parameters, not inside
+        CohortExport export = parse("""
+                {"action":"members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","mixpanel_integration_id":"0"},
+                 "members":[{"mixpanel_distinct_id":"top-1","$distinct_id":"top-1"},{"mixpanel_distinct_id":"top-2"}]}""");
+        assertThat(export.distinctIds()).containsExactly("top-1", "top-2");
+        assertThat(export.notes().membersFrom()).isEqualTo(ExportNotes.MembersSource.TOP_LEVEL);
+        // a null in parameters is no list: the top-level one is used
+        assertThat(parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":null},"members":[{"mixpanel_distinct_id":"top-1"}]}""")
+                .distinctIds()).containsExactly("top-1");
+    }
+
+    @Test
+    void parse_prefersParametersMembers_whenBothPlacesCarryAList() {
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":[{"mixpanel_distinct_id":"in-params"}]},
+                 "members":[{"mixpanel_distinct_id":"at-top"},{"mixpanel_distinct_id":"at-top-2"}]}""");
+        assertThat(export.distinctIds()).containsExactly("in-params");
+        assertThat(export.membersReceived()).isEqualTo(1);
+        assertThat(export.notes().membersFrom()).isEqualTo(ExportNotes.MembersSource.BOTH_PARAMETERS_USED);
+        // and a broken list in parameters is not papered over by the top-level one: parameters win, named
+        assertThatThrownBy(() -> parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":{"x":1}},"members":[]}"""))
+                .isInstanceOf(InvalidExportException.class).hasMessageContaining("'parameters.members'");
+        assertThatThrownBy(() -> parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"},"members":"everyone"}"""))
+                .isInstanceOf(InvalidExportException.class).hasMessageContaining("'members' must be an array");
+        // and the documented shape, or none at all, says so
+        assertThat(parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":[]}}""").notes().membersFrom())
+                .isEqualTo(ExportNotes.MembersSource.PARAMETERS);
+        assertThat(parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"}}""").notes().membersFrom()).isEqualTo(ExportNotes.MembersSource.NONE);
+    }
+
+    @Test
     void parse_ignoresBrokenPageInfo_whenActionIsADiff() {
         CohortExport export = parse("""
                 {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",

@@ -216,6 +216,7 @@ public final class WebhookService {
         export.session().ifPresent(s -> fields.put("sessionId", s));
         fields.put("page", export.page());
         fields.put("totalPages", export.totalPages());
+        fields.put("membersFrom", export.notes().membersFrom().logName());
         fields.put("membersReceived", export.membersReceived());
         fields.put("membersSkipped", export.skippedCount());
         if (!export.skipped().isEmpty()) {

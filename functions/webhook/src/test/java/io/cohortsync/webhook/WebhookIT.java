@@ -1073,6 +1073,30 @@ class WebhookIT {
         assertThat(drain()).singleElement().satisfies(d -> assertThat(d.cohort()).isEqualTo(cohort("c20")));
     }
 
+    @Test
+    void membersAtTheTopLevel_areSynced_andParametersMembersWinWhenBothAreThere() throws Exception {
+        // given a body the way some tools show it: members next to parameters, not inside
+        var top = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(Exports.add("c22", NAME, List.of()));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) top.path("parameters")).remove("members");
+        top.putArray("members").add(Exports.member("t0@example.com")).add(Exports.member("t1@example.com"));
+        // when it arrives, then its members sync, and the log says where they came from
+        assertSuccess(post(top.toString()), "add_members");
+        assertThat(drain()).extracting(Delta::distinctId).containsExactlyInAnyOrder("t0@example.com", "t1@example.com");
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("top-level");
+        assertThat(lastWebhookLine().path("membersReceived").asInt()).isEqualTo(2);
+        // when both places carry members, parameters.members wins and the top-level list is ignored
+        var both = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+                Exports.add("c22", NAME, List.of("b0@example.com")));
+        both.putArray("members").add(Exports.member("t2@example.com"));
+        assertSuccess(post(both.toString()), "add_members");
+        assertThat(drain()).extracting(Delta::distinctId).containsExactly("b0@example.com");
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("both-parameters-used");
+        // and the documented shape says so too
+        assertSuccess(post(Exports.remove("c22", NAME, List.of("t0@example.com"))), "remove_members");
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("parameters");
+        assertThat(drain()).extracting(Delta::distinctId).containsExactly("t0@example.com");
+    }
+
     /** The AWS requests (every service, by operation) that one webhook request made. */
     private Map<String, Long> measure(String body) {
         AwsRequestCounter.reset();
