@@ -1,5 +1,6 @@
 package io.cohortsync.mixpanel;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -9,13 +10,22 @@ import java.util.Objects;
  * @param projectIdMissing no usable {@code mixpanel_project_id}: the cohort is keyed under
  *                         {@link io.cohortsync.domain.CohortRef#UNKNOWN_PROJECT}
  * @param membersFrom      where the {@code members} list was read from
+ * @param integrationId    {@code parameters.mixpanel_integration_id} (seen in real traffic, documented nowhere);
+ *                         null when absent or not a usable id
+ * @param unknownFields    names (never values) of undocumented fields at the top level and, prefixed
+ *                         {@code parameters.}, inside parameters; sorted, at most {@link #MAX_UNKNOWN_FIELDS},
+ *                         then {@code (+N others)} for names left out (too many, or not plain identifiers)
  */
-public record ExportNotes(boolean projectIdMissing, MembersSource membersFrom) {
+public record ExportNotes(boolean projectIdMissing, MembersSource membersFrom, String integrationId,
+                          List<String> unknownFields) {
+    /** Unknown field names recorded per call; the rest are counted. */
+    public static final int MAX_UNKNOWN_FIELDS = 20;
     /** A call in the documented shape. */
-    public static final ExportNotes NONE = new ExportNotes(false, MembersSource.PARAMETERS);
+    public static final ExportNotes NONE = new ExportNotes(false, MembersSource.PARAMETERS, null, List.of());
 
     public ExportNotes {
         Objects.requireNonNull(membersFrom, "membersFrom");
+        unknownFields = List.copyOf(unknownFields);
     }
 
     /**

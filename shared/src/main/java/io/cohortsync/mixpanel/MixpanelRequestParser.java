@@ -42,6 +42,13 @@ public final class MixpanelRequestParser {
     private static final int MAX_NESTING_DEPTH = 64;
     /** Longest {@code action} echoed back; longer ones (and anything but letters and '_') answer "unknown". */
     public static final int MAX_ECHOED_ACTION_CHARS = 40;
+    /** Fields Mixpanel documents (or real traffic carries) at the top level and inside parameters. */
+    private static final Set<String> KNOWN_TOP_LEVEL = Set.of("action", "parameters", "members");
+    private static final Set<String> KNOWN_PARAMETERS = Set.of("mixpanel_project_id", "mixpanel_cohort_id",
+            "mixpanel_cohort_name", "mixpanel_cohort_description", "mixpanel_session_id", "page_info", "members",
+            "mixpanel_integration_id");
+    /** Unknown field names recorded as they are; any other name is only counted (it is input, maybe anything). */
+    private static final Pattern RECORDABLE_NAME = Pattern.compile("[A-Za-z0-9_$-]{1,64}");
     private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1," + MAX_ECHOED_ACTION_CHARS + "}");
 
     /** Longest copied trait value; anything longer is left out (a trait, not a document). */
@@ -196,9 +203,48 @@ public final class MixpanelRequestParser {
                 }
             }
         }
+        ExportNotes notes = new ExportNotes(projectIdMissing, membersFrom, integrationId(params.get("mixpanel_integration_id")),
+                unknownFields(root, params));
         return new CohortExport(action, new CohortRef(connection, projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, new ExportNotes(projectIdMissing,
-                membersFrom));
+                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, notes);
+    }
+
+    /**
+     * {@code mixpanel_integration_id}, seen in real traffic ({@code "0"}) and documented nowhere: kept for the
+     * history when it is a usable id, otherwise left out. Never a reason to refuse the call.
+     */
+    private static String integrationId(JsonNode node) {
+        String value = node == null || node.isNull() ? null : scalarId(node);
+        if (value == null || value.isBlank() || value.length() > MAX_ID_CHARS || hasControlCharacters(value)
+                || !isWellFormed(value)) {
+            return null;
+        }
+        return value;
+    }
+
+    /** Names of the fields nobody documents, for the log and history; their values are never looked at. */
+    private static List<String> unknownFields(JsonNode root, JsonNode params) {
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        int unrecordable = 0;
+        for (String name : (Iterable<String>) root::fieldNames) {
+            if (!KNOWN_TOP_LEVEL.contains(name)) {
+                unrecordable += RECORDABLE_NAME.matcher(name).matches() && names.add(name) ? 0 : 1;
+            }
+        }
+        for (String name : (Iterable<String>) params::fieldNames) {
+            if (!KNOWN_PARAMETERS.contains(name)) {
+                unrecordable += RECORDABLE_NAME.matcher(name).matches() && names.add("parameters." + name) ? 0 : 1;
+            }
+        }
+        List<String> kept = new ArrayList<>(names);
+        int others = unrecordable + Math.max(0, kept.size() - ExportNotes.MAX_UNKNOWN_FIELDS);
+        if (kept.size() > ExportNotes.MAX_UNKNOWN_FIELDS) {
+            kept = new ArrayList<>(kept.subList(0, ExportNotes.MAX_UNKNOWN_FIELDS));
+        }
+        if (others > 0) {
+            kept.add("(+" + others + " others)");
+        }
+        return kept;
     }
 
     /** The node, or null when it is absent or JSON null. */

@@ -126,6 +126,43 @@ class MixpanelRequestParserTest {
     }
 
     @Test
+    void parse_keepsTheIntegrationId_andNamesTheUnknownFields_neverTheirValues() {
+        // as captures of real traffic carry it, plus fields nobody documents at both levels
+        CohortExport export = parse("""
+                {"action":"members","trace":"ada@example.com","zz_debug":{"who":"ada@example.com"},"bad name!":1,
+                 "parameters":{"mixpanel_project_id":"2201475","mixpanel_integration_id":"0","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","mixpanel_session_id":"9b5b","owner":"ada@example.com","añadido":true,
+                 "members":[{"mixpanel_distinct_id":"u1","Fecha de registro":"2025-01-31"}]}}""");
+        assertThat(export.notes().integrationId()).isEqualTo("0");
+        assertThat(export.notes().unknownFields())
+                .containsExactly("parameters.owner", "trace", "zz_debug", "(+2 others)")
+                .noneMatch(f -> f.contains("ada@"));
+        assertThat(export.distinctIds()).containsExactly("u1");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"7", "\"\"", "null", "true", "{\"id\":1}", "[0]", "1.5", "\"a\\u0001b\""})
+    void parse_neverRefusesACall_forItsIntegrationId(String value) {
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","mixpanel_integration_id":%s}}""".formatted(value));
+        assertThat(export.notes().integrationId()).isEqualTo(value.equals("7") ? "7" : null);
+        assertThat(export.notes().unknownFields()).isEmpty();
+    }
+
+    @Test
+    void parse_recordsAtMostTwentyUnknownFieldNames_andCountsTheRest() {
+        StringBuilder extra = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            extra.append(",\"f").append(String.format("%02d", i)).append("\":").append(i);
+        }
+        CohortExport export = parse("""
+                {"action":"add_members"%s,"parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"}}""".formatted(extra));
+        assertThat(export.notes().unknownFields()).hasSize(21).startsWith("f00", "f01").endsWith("f19", "(+10 others)");
+    }
+
+    @Test
     void parse_ignoresBrokenPageInfo_whenActionIsADiff() {
         CohortExport export = parse("""
                 {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",

@@ -180,7 +180,8 @@ public final class WebhookService {
                     result == null ? 0 : result.unchanged(), 0,
                     result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
                     response.statusCode(), response.isSuccess() ? "success" : "failure",
-                    Math.round(millis * 10) / 10.0, 0, 0, 0));
+                    Math.round(millis * 10) / 10.0, 0, 0, 0, export.notes().integrationId(),
+                    export.notes().unknownFields()));
         } catch (RuntimeException e) {
             // History is for people; the sync itself is durable already. Say so and go on.
             log.warn("sync history not written", Map.of("requestId", request.requestId(),
@@ -221,6 +222,13 @@ public final class WebhookService {
         fields.put("membersSkipped", export.skippedCount());
         if (!export.skipped().isEmpty()) {
             fields.put("skippedByReason", export.skipped());
+        }
+        if (export.notes().integrationId() != null) {
+            fields.put("integrationId", export.notes().integrationId());
+        }
+        if (!export.notes().unknownFields().isEmpty()) {
+            // tolerated, never an error; names only: values could be anything, PII included
+            fields.put("unknownFields", export.notes().unknownFields());
         }
     }
 

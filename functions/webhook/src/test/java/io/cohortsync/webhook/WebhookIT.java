@@ -1097,6 +1097,46 @@ class WebhookIT {
         assertThat(drain()).extracting(Delta::distinctId).containsExactly("t0@example.com");
     }
 
+    @Test
+    void integrationIdAndUnknownFields_areTolerated_andRecordedInTheHistory_byNameNeverByValue() throws Exception {
+        // given a call carrying mixpanel_integration_id (as captures of real traffic do) and fields nobody
+        // documents, at the top level and inside parameters, whose values look like PII
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+                Exports.add("c23", NAME, Exports.users("w", 0, 2)));
+        var params = (com.fasterxml.jackson.databind.node.ObjectNode) root.path("parameters");
+        params.put("mixpanel_integration_id", "0");
+        params.put("mixpanel_sync_owner", "ada@example.com");
+        params.putArray("surprise").add(JSON.createObjectNode().put("email", "ada@example.com"));
+        root.put("trace_contact", "ada@example.com");
+        root.putObject("debug").put("who", "ada@example.com");
+        // when it arrives, then it syncs
+        assertSuccess(post(root.toString()), "add_members");
+        assertThat(drain()).hasSize(2);
+        // and the log line names the integration and the unknown fields (names only)
+        JsonNode line = lastWebhookLine();
+        assertThat(line.path("integrationId").asText()).isEqualTo("0");
+        assertThat(line.path("unknownFields")).extracting(JsonNode::asText).containsExactly(
+                "debug", "parameters.mixpanel_sync_owner", "parameters.surprise", "trace_contact");
+        // and so does the sync history, read back through GET /mixpanel/status
+        JsonNode status = status("project=" + Exports.PROJECT + "&cohort=c23");
+        assertThat(status.path("history")).singleElement().satisfies(h -> {
+            assertThat(h.path("integrationId").asText()).isEqualTo("0");
+            assertThat(h.path("unknownFields")).extracting(JsonNode::asText).containsExactly(
+                    "debug", "parameters.mixpanel_sync_owner", "parameters.surprise", "trace_contact");
+        });
+        assertThat(status.toString()).doesNotContain("ada@");
+        // and an integration id of another type is tolerated too (numbers normalised, anything else left out)
+        params.put("mixpanel_integration_id", 7);
+        params.set("members", JSON.createArrayNode().add(Exports.member("w2@example.com")));
+        assertSuccess(post(root.toString()), "add_members");
+        assertThat(lastWebhookLine().path("integrationId").asText()).isEqualTo("7");
+        params.putObject("mixpanel_integration_id").put("odd", true);
+        params.set("members", JSON.createArrayNode().add(Exports.member("w3@example.com")));
+        assertSuccess(post(root.toString()), "add_members");
+        assertThat(lastWebhookLine().has("integrationId")).isFalse();
+        assertThat(drain()).hasSize(2);
+    }
+
     /** The AWS requests (every service, by operation) that one webhook request made. */
     private Map<String, Long> measure(String body) {
         AwsRequestCounter.reset();
