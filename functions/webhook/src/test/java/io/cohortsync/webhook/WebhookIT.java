@@ -1137,6 +1137,15 @@ class WebhookIT {
         assertThat(drain()).hasSize(2);
     }
 
+    @Test
+    void sampleEventInTheShapeSeenInTheWild_runsThroughTheHandler() throws Exception {
+        APIGatewayV2HTTPResponse r = handler.handleRequest(ApiGatewayEvents.fixture("webhook-add-members-wild-shape.json"), null);
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(200);
+        assertThat(drain()).extracting(d -> d.cohort().projectId()).containsOnly(NO_PROJECT).hasSize(2);
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("top-level");
+        assertThat(lastWebhookLine().path("integrationId").asText()).isEqualTo("0");
+    }
+
     /** The AWS requests (every service, by operation) that one webhook request made. */
     private Map<String, Long> measure(String body) {
         AwsRequestCounter.reset();
