@@ -78,7 +78,7 @@ enum Command {
             the cohort's 16 shard partitions; a cohort still stored in the single partition of an earlier
             version (or being moved from it) is refused, nothing queued, until the reconciler has moved it.
 
-              --project P       the Mixpanel project id
+              --project P       the Mixpanel project id (unknown-project for cohorts whose calls carry none)
               --cohort C        the cohort id to backfill
               --all             every cohort of the project that has membership in the table
               --name NAME       the cohort's name, when none is stored (only with --cohort)

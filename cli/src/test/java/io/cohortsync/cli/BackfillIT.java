@@ -140,6 +140,24 @@ class BackfillIT {
     }
 
     @Test
+    void backfill_addressesCohortsWhoseCallsCarryNoProjectId_withThePlaceholderProject(AwsStack stack) {
+        // given a cohort the webhook keyed under the placeholder (its calls carried no mixpanel_project_id)
+        seed(stack);
+        CohortRef noProject = new CohortRef(CohortRef.UNKNOWN_PROJECT, POWER.cohortId());
+        Seed.history(stack, noProject, "yann@example.com", null, true);
+        Seed.name(stack, noProject, POWER_NAME);
+
+        // when
+        CliRun r = backfill(stack, "--project", "unknown-project", "--all");
+
+        // then only that cohort is queued, as a delta of the placeholder project
+        assertThat(r.code()).as(r.all()).isZero();
+        assertThat(r.out()).contains("unknown-project/1457721 \"Power users\": 1 member in 1 message");
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).singleElement()
+                .satisfies(d -> assertThat(d.cohort()).isEqualTo(noProject));
+    }
+
+    @Test
     void backfill_queuesNothing_whenDryRun(AwsStack stack) {
         seed(stack);
 

@@ -74,6 +74,12 @@ public final class DynamoSyncHistory implements SyncHistory {
         item.put("sent", n(e.sent()));
         item.put("rejected", n(e.rejected()));
         item.put("wouldSend", n(e.wouldSend()));
+        if (e.integrationId() != null) {
+            item.put("integrationId", AttributeValue.fromS(e.integrationId()));
+        }
+        if (!e.unknownFields().isEmpty()) {
+            item.put("unknownFields", AttributeValue.fromL(e.unknownFields().stream().map(AttributeValue::fromS).toList()));
+        }
         try {
             dynamo.putItem(b -> b.tableName(table).item(item));
         } catch (SdkException ex) {
@@ -118,7 +124,9 @@ public final class DynamoSyncHistory implements SyncHistory {
                     num(i, "members"), skipped, num(i, "enters"), num(i, "exits"), num(i, "unchanged"),
                     num(i, "renamed"), s(i, "session"), num(i, "sessionExits"), num(i, "status"), s(i, "outcome"),
                     i.get("durationMs") == null ? 0 : Double.parseDouble(i.get("durationMs").n()),
-                    num(i, "sent"), num(i, "rejected"), num(i, "wouldSend")));
+                    num(i, "sent"), num(i, "rejected"), num(i, "wouldSend"), s(i, "integrationId"),
+                    i.get("unknownFields") == null ? List.of()
+                            : i.get("unknownFields").l().stream().map(AttributeValue::s).toList()));
         }
         return entries;
     }

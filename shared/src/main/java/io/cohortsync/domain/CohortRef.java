@@ -13,6 +13,13 @@ import java.util.regex.Pattern;
  */
 public record CohortRef(String connection, String projectId, String cohortId) {
     public static final String DEFAULT_CONNECTION = "default";
+    /**
+     * The project of cohorts whose calls carry no {@code mixpanel_project_id} (public receivers' fixtures
+     * omit it; the cohort id alone keys state). Mixpanel project ids are numeric, so this never names a
+     * real project. Operators address such cohorts with it ({@code GET /mixpanel/status?project=unknown-project},
+     * {@code backfill --project unknown-project}).
+     */
+    public static final String UNKNOWN_PROJECT = "unknown-project";
     /** Connection names: short, URL- and key-safe. */
     public static final Pattern CONNECTION_NAME = Pattern.compile("[A-Za-z0-9_-]{1,40}");
 

@@ -1,6 +1,7 @@
 package io.cohortsync.domain;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -15,15 +16,29 @@ import java.util.Objects;
  * @param sent       identifies Segment accepted for this call's changes
  * @param rejected   identifies Segment refused for good (in the DLQ with their reason)
  * @param wouldSend  identifies a dry run would have sent
+ * @param integrationId  the call's {@code mixpanel_integration_id} (undocumented, seen in real traffic); null if none
+ * @param unknownFields  names (never values) of the undocumented fields the call carried, tolerated
  */
 public record HistoryEntry(CohortRef cohort, Instant observedAt, String requestId, String action, String sessionId,
                            int page, int totalPages, int membersReceived, Map<String, Integer> skipped, int enters,
                            int exits, int unchanged, int renamed, String session, int sessionExits, int status,
-                           String outcome, double durationMs, long sent, long rejected, long wouldSend) {
+                           String outcome, double durationMs, long sent, long rejected, long wouldSend,
+                           String integrationId, List<String> unknownFields) {
     public HistoryEntry {
         Objects.requireNonNull(cohort, "cohort");
         Objects.requireNonNull(observedAt, "observedAt");
         Objects.requireNonNull(action, "action");
         skipped = Map.copyOf(skipped);
+        unknownFields = unknownFields == null ? List.of() : List.copyOf(unknownFields);
+    }
+
+    /** An entry not made from a Mixpanel call's body (the reconciler's): no integration id, no unknown fields. */
+    public HistoryEntry(CohortRef cohort, Instant observedAt, String requestId, String action, String sessionId,
+                        int page, int totalPages, int membersReceived, Map<String, Integer> skipped, int enters,
+                        int exits, int unchanged, int renamed, String session, int sessionExits, int status,
+                        String outcome, double durationMs, long sent, long rejected, long wouldSend) {
+        this(cohort, observedAt, requestId, action, sessionId, page, totalPages, membersReceived, skipped, enters, exits,
+                unchanged, renamed, session, sessionExits, status, outcome, durationMs, sent, rejected, wouldSend, null,
+                List.of());
     }
 }

@@ -22,13 +22,15 @@ import java.util.Optional;
  * @param skipped         members skipped, by reason
  * @param userIds         distinct id → Segment user id, for members whose mapped user id differs
  * @param extraTraits     distinct id → member properties to copy as traits (only with an allow-list)
+ * @param notes           how leniently the body was read (for the log and history, never for the sync)
  */
 public record CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
                            int totalPages, List<String> distinctIds, int membersReceived,
                            Map<SkipReason, Integer> skipped, Map<String, String> userIds,
-                           Map<String, Map<String, Object>> extraTraits) {
+                           Map<String, Map<String, Object>> extraTraits, ExportNotes notes) {
     public CohortExport {
         Objects.requireNonNull(action, "action");
+        Objects.requireNonNull(notes, "notes");
         Objects.requireNonNull(cohort, "cohort");
         Objects.requireNonNull(cohortName, "cohortName");
         if (page < 1 || totalPages < 1 || page > totalPages) {
@@ -43,7 +45,7 @@ public record CohortExport(Action action, CohortRef cohort, String cohortName, S
     public CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
                         int totalPages, List<String> distinctIds, int membersReceived, Map<SkipReason, Integer> skipped) {
         this(action, cohort, cohortName, sessionId, page, totalPages, distinctIds, membersReceived, skipped, Map.of(),
-                Map.of());
+                Map.of(), ExportNotes.NONE);
     }
 
     public Optional<String> session() {

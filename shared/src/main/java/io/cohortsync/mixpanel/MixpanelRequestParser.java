@@ -1,7 +1,9 @@
 package io.cohortsync.mixpanel;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +40,16 @@ public final class MixpanelRequestParser {
     public static final int MAX_ID_CHARS = 200;
     /** Real exports nest two or three levels deep; anything far deeper is hostile. */
     private static final int MAX_NESTING_DEPTH = 64;
-    private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1,40}");
+    /** Longest {@code action} echoed back; longer ones (and anything but letters and '_') answer "unknown". */
+    public static final int MAX_ECHOED_ACTION_CHARS = 40;
+    /** Fields Mixpanel documents (or real traffic carries) at the top level and inside parameters. */
+    private static final Set<String> KNOWN_TOP_LEVEL = Set.of("action", "parameters", "members");
+    private static final Set<String> KNOWN_PARAMETERS = Set.of("mixpanel_project_id", "mixpanel_cohort_id",
+            "mixpanel_cohort_name", "mixpanel_cohort_description", "mixpanel_session_id", "page_info", "members",
+            "mixpanel_integration_id");
+    /** Unknown field names recorded as they are; any other name is only counted (it is input, maybe anything). */
+    private static final Pattern RECORDABLE_NAME = Pattern.compile("[A-Za-z0-9_$-]{1,64}");
+    private static final Pattern ACTION_LIKE = Pattern.compile("[A-Za-z_]{1," + MAX_ECHOED_ACTION_CHARS + "}");
 
     /** Longest copied trait value; anything longer is left out (a trait, not a document). */
     public static final int MAX_TRAIT_VALUE_CHARS = 1000;
@@ -74,6 +85,41 @@ public final class MixpanelRequestParser {
         this.mapper = new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
+    /**
+     * The {@code action} a body carries, to echo in a failure envelope, read <em>without</em> parsing the
+     * export: safe to call before the caller is authenticated. A streaming read of the top-level keys up
+     * to {@code action} (other values are skipped token by token, never built into a tree), of at most
+     * {@code maxBytes} bytes. Only a JSON string of letters and '_', at most
+     * {@value #MAX_ECHOED_ACTION_CHARS} characters, comes back (Mixpanel's three actions, or a new one it
+     * might add); null for anything else (not JSON, no action, not a string, odd characters). Never throws.
+     */
+    public String sentAction(byte[] body, int maxBytes) {
+        if (body == null || body.length == 0 || maxBytes <= 0) {
+            return null;
+        }
+        try (JsonParser p = mapper.getFactory().createParser(body, 0, Math.min(body.length, maxBytes))) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if ("action".equals(name)) {
+                    return value == JsonToken.VALUE_STRING && p.getTextLength() <= MAX_ECHOED_ACTION_CHARS
+                            ? plausibleAction(p.getText()) : null;
+                }
+                p.skipChildren();
+            }
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return null; // broken, truncated at maxBytes, or too deep before any action: nothing to echo
+        }
+    }
+
+    private static String plausibleAction(String action) {
+        return action != null && ACTION_LIKE.matcher(action).matches() ? action : null;
+    }
+
     public CohortExport parse(byte[] body) {
         return parse(body, CohortRef.DEFAULT_CONNECTION);
     }
@@ -85,8 +131,7 @@ public final class MixpanelRequestParser {
             throw new InvalidExportException("body must be a JSON object", null);
         }
         JsonNode actionNode = root.get("action");
-        String sentAction = actionNode != null && actionNode.isTextual()
-                && ACTION_LIKE.matcher(actionNode.textValue()).matches() ? actionNode.textValue() : null;
+        String sentAction = actionNode != null && actionNode.isTextual() ? plausibleAction(actionNode.textValue()) : null;
         if (actionNode == null || actionNode.isNull()) {
             throw new InvalidExportException("missing 'action' (expected members, add_members or remove_members)", null);
         }
@@ -100,7 +145,11 @@ public final class MixpanelRequestParser {
         if (params == null || !params.isObject()) {
             throw new InvalidExportException("missing 'parameters' object", sentAction);
         }
-        String projectId = requiredId(params, "mixpanel_project_id", sentAction);
+        // Public receivers' fixtures omit the project id; the cohort id alone keys state, so a missing (or
+        // empty) one is no reason to pause the sync: such cohorts live under an explicit placeholder project.
+        String sentProjectId = optionalId(params, "mixpanel_project_id", sentAction);
+        boolean projectIdMissing = sentProjectId == null;
+        String projectId = projectIdMissing ? CohortRef.UNKNOWN_PROJECT : sentProjectId;
         String cohortId = requiredId(params, "mixpanel_cohort_id", sentAction);
         String cohortName = cohortName(params, sentAction);
         String sessionId = optionalId(params, "mixpanel_session_id", sentAction);
@@ -111,9 +160,17 @@ public final class MixpanelRequestParser {
                     + " pages must carry 'mixpanel_session_id'", sentAction);
         }
 
-        JsonNode members = params.get("members");
-        if (members != null && !members.isNull() && !members.isArray()) {
-            throw new InvalidExportException("'members' must be an array", sentAction);
+        // parameters.members is the documented place; some tools show members at the top level. Either
+        // is accepted; when both are there, parameters.members wins (and the log says so).
+        JsonNode inParams = present(params.get("members"));
+        JsonNode atTop = present(root.get("members"));
+        ExportNotes.MembersSource membersFrom = inParams != null
+                ? atTop != null ? ExportNotes.MembersSource.BOTH_PARAMETERS_USED : ExportNotes.MembersSource.PARAMETERS
+                : atTop != null ? ExportNotes.MembersSource.TOP_LEVEL : ExportNotes.MembersSource.NONE;
+        JsonNode members = inParams != null ? inParams : atTop;
+        if (members != null && !members.isArray()) {
+            throw new InvalidExportException(inParams != null ? "'parameters.members' must be an array"
+                    : "'members' must be an array", sentAction);
         }
         Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
         Set<String> ids = new LinkedHashSet<>();
@@ -146,8 +203,53 @@ public final class MixpanelRequestParser {
                 }
             }
         }
+        ExportNotes notes = new ExportNotes(projectIdMissing, membersFrom, integrationId(params.get("mixpanel_integration_id")),
+                unknownFields(root, params));
         return new CohortExport(action, new CohortRef(connection, projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits);
+                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, notes);
+    }
+
+    /**
+     * {@code mixpanel_integration_id}, seen in real traffic ({@code "0"}) and documented nowhere: kept for the
+     * history when it is a usable id, otherwise left out. Never a reason to refuse the call.
+     */
+    private static String integrationId(JsonNode node) {
+        String value = node == null || node.isNull() ? null : scalarId(node);
+        if (value == null || value.isBlank() || value.length() > MAX_ID_CHARS || hasControlCharacters(value)
+                || !isWellFormed(value)) {
+            return null;
+        }
+        return value;
+    }
+
+    /** Names of the fields nobody documents, for the log and history; their values are never looked at. */
+    private static List<String> unknownFields(JsonNode root, JsonNode params) {
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        int unrecordable = 0;
+        for (String name : (Iterable<String>) root::fieldNames) {
+            if (!KNOWN_TOP_LEVEL.contains(name)) {
+                unrecordable += RECORDABLE_NAME.matcher(name).matches() && names.add(name) ? 0 : 1;
+            }
+        }
+        for (String name : (Iterable<String>) params::fieldNames) {
+            if (!KNOWN_PARAMETERS.contains(name)) {
+                unrecordable += RECORDABLE_NAME.matcher(name).matches() && names.add("parameters." + name) ? 0 : 1;
+            }
+        }
+        List<String> kept = new ArrayList<>(names);
+        int others = unrecordable + Math.max(0, kept.size() - ExportNotes.MAX_UNKNOWN_FIELDS);
+        if (kept.size() > ExportNotes.MAX_UNKNOWN_FIELDS) {
+            kept = new ArrayList<>(kept.subList(0, ExportNotes.MAX_UNKNOWN_FIELDS));
+        }
+        if (others > 0) {
+            kept.add("(+" + others + " others)");
+        }
+        return kept;
+    }
+
+    /** The node, or null when it is absent or JSON null. */
+    private static JsonNode present(JsonNode node) {
+        return node == null || node.isNull() ? null : node;
     }
 
     /** The allow-listed properties this member carries, as traits; unusable values are left out. */

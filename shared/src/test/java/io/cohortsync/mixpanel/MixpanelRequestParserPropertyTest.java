@@ -139,4 +139,38 @@ class MixpanelRequestParserPropertyTest {
         assertThat(export.distinctIds()).contains("keep-me");
         assertThat(List.of(export.membersReceived())).containsExactly(members.size());
     }
+    @Property(tries = 500)
+    void parse_neverRefusesACall_forUnknownFieldsAtTheTopLevelOrInParameters(
+            @ForAll("unknownNames") List<String> topNames, @ForAll("valuesList") List<JsonNode> topValues,
+            @ForAll("unknownNames") List<String> paramNames, @ForAll("valuesList") List<JsonNode> paramValues) {
+        ObjectNode root = F.objectNode().put("action", "add_members");
+        ObjectNode p = root.putObject("parameters").put("mixpanel_project_id", "1").put("mixpanel_cohort_id", "2")
+                .put("mixpanel_cohort_name", "n");
+        p.putArray("members").addObject().put("mixpanel_distinct_id", "keep-me");
+        for (int i = 0; i < Math.min(topNames.size(), topValues.size()); i++) {
+            root.set(topNames.get(i), topValues.get(i).isMissingNode() ? F.nullNode() : topValues.get(i));
+        }
+        for (int i = 0; i < Math.min(paramNames.size(), paramValues.size()); i++) {
+            p.set(paramNames.get(i), paramValues.get(i).isMissingNode() ? F.nullNode() : paramValues.get(i));
+        }
+        CohortExport export = parser.parse(root.toString().getBytes(StandardCharsets.UTF_8));
+        assertThat(export.distinctIds()).containsExactly("keep-me");
+        assertThat(export.notes().unknownFields()).hasSizeLessThanOrEqualTo(ExportNotes.MAX_UNKNOWN_FIELDS + 1)
+                .allSatisfy(name -> assertThat(name).hasSizeLessThanOrEqualTo(80));
+    }
+
+    @Provide
+    Arbitrary<List<String>> unknownNames() {
+        java.util.Set<String> known = java.util.Set.of("action", "parameters", "members", "mixpanel_project_id",
+                "mixpanel_cohort_id", "mixpanel_cohort_name", "mixpanel_cohort_description", "mixpanel_session_id",
+                "page_info", "mixpanel_integration_id");
+        return Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(70), Arbitraries.strings().alpha().ofMinLength(1)
+                        .ofMaxLength(12).map(s -> "mixpanel_" + s))
+                .filter(n -> !known.contains(n)).list().uniqueElements().ofMaxSize(30);
+    }
+
+    @Provide
+    Arbitrary<List<JsonNode>> valuesList() {
+        return values().list().ofMaxSize(30);
+    }
 }

@@ -1,5 +1,6 @@
 package io.cohortsync.mixpanel;
 
+import io.cohortsync.domain.CohortRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -61,6 +62,104 @@ class MixpanelRequestParserTest {
         assertThat(export.session()).isEmpty();
         assertThat(export.page()).isEqualTo(1);
         assertThat(export.totalPages()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", ",\"mixpanel_project_id\":null", ",\"mixpanel_project_id\":\"\"", ",\"mixpanel_project_id\":\"  \""})
+    void parse_keysTheCohortUnderThePlaceholderProject_whenTheProjectIdIsMissingOrEmpty(String project) {
+        // as public receivers' fixtures send it: no project id, no session id
+        CohortExport export = parse("""
+                {"action":"members","parameters":{"mixpanel_cohort_id":"mp-42","mixpanel_cohort_name":"Power users"%s,
+                 "members":[{"mixpanel_distinct_id":"user-1"},{"mixpanel_distinct_id":"user-2"}]}}""".formatted(project));
+        assertThat(export.cohort()).isEqualTo(new CohortRef("unknown-project", "mp-42"));
+        assertThat(CohortRef.UNKNOWN_PROJECT).isEqualTo("unknown-project").doesNotContainPattern("[0-9]");
+        assertThat(export.notes().projectIdMissing()).isTrue();
+        assertThat(export.distinctIds()).containsExactly("user-1", "user-2");
+        // and a call that names its project is not flagged
+        assertThat(parse("""
+                {"action":"members","parameters":{"mixpanel_project_id":7,"mixpanel_cohort_id":"mp-42",
+                 "mixpanel_cohort_name":"Power users"}}""").notes().projectIdMissing()).isFalse();
+    }
+
+    @Test
+    void parse_readsMembersFromTheTopLevel_whenParametersHoldNone() {
+        // as a capture of a test event shows it: members next to parameters, not inside
+        CohortExport export = parse("""
+                {"action":"members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","mixpanel_integration_id":"0"},
+                 "members":[{"mixpanel_distinct_id":"top-1","$distinct_id":"top-1"},{"mixpanel_distinct_id":"top-2"}]}""");
+        assertThat(export.distinctIds()).containsExactly("top-1", "top-2");
+        assertThat(export.notes().membersFrom()).isEqualTo(ExportNotes.MembersSource.TOP_LEVEL);
+        // a null in parameters is no list: the top-level one is used
+        assertThat(parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":null},"members":[{"mixpanel_distinct_id":"top-1"}]}""")
+                .distinctIds()).containsExactly("top-1");
+    }
+
+    @Test
+    void parse_prefersParametersMembers_whenBothPlacesCarryAList() {
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":[{"mixpanel_distinct_id":"in-params"}]},
+                 "members":[{"mixpanel_distinct_id":"at-top"},{"mixpanel_distinct_id":"at-top-2"}]}""");
+        assertThat(export.distinctIds()).containsExactly("in-params");
+        assertThat(export.membersReceived()).isEqualTo(1);
+        assertThat(export.notes().membersFrom()).isEqualTo(ExportNotes.MembersSource.BOTH_PARAMETERS_USED);
+        // and a broken list in parameters is not papered over by the top-level one: parameters win, named
+        assertThatThrownBy(() -> parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":{"x":1}},"members":[]}"""))
+                .isInstanceOf(InvalidExportException.class).hasMessageContaining("'parameters.members'");
+        assertThatThrownBy(() -> parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"},"members":"everyone"}"""))
+                .isInstanceOf(InvalidExportException.class).hasMessageContaining("'members' must be an array");
+        // and the documented shape, or none at all, says so
+        assertThat(parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","members":[]}}""").notes().membersFrom())
+                .isEqualTo(ExportNotes.MembersSource.PARAMETERS);
+        assertThat(parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"}}""").notes().membersFrom()).isEqualTo(ExportNotes.MembersSource.NONE);
+    }
+
+    @Test
+    void parse_keepsTheIntegrationId_andNamesTheUnknownFields_neverTheirValues() {
+        // as captures of real traffic carry it, plus fields nobody documents at both levels
+        CohortExport export = parse("""
+                {"action":"members","trace":"ada@example.com","zz_debug":{"who":"ada@example.com"},"bad name!":1,
+                 "parameters":{"mixpanel_project_id":"2201475","mixpanel_integration_id":"0","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","mixpanel_session_id":"9b5b","owner":"ada@example.com","añadido":true,
+                 "members":[{"mixpanel_distinct_id":"u1","Fecha de registro":"2025-01-31"}]}}""");
+        assertThat(export.notes().integrationId()).isEqualTo("0");
+        assertThat(export.notes().unknownFields())
+                .containsExactly("parameters.owner", "trace", "zz_debug", "(+2 others)")
+                .noneMatch(f -> f.contains("ada@"));
+        assertThat(export.distinctIds()).containsExactly("u1");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"7", "\"\"", "null", "true", "{\"id\":1}", "[0]", "1.5", "\"a\\u0001b\""})
+    void parse_neverRefusesACall_forItsIntegrationId(String value) {
+        CohortExport export = parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N","mixpanel_integration_id":%s}}""".formatted(value));
+        assertThat(export.notes().integrationId()).isEqualTo(value.equals("7") ? "7" : null);
+        assertThat(export.notes().unknownFields()).isEmpty();
+    }
+
+    @Test
+    void parse_recordsAtMostTwentyUnknownFieldNames_andCountsTheRest() {
+        StringBuilder extra = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            extra.append(",\"f").append(String.format("%02d", i)).append("\":").append(i);
+        }
+        CohortExport export = parse("""
+                {"action":"add_members"%s,"parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"N"}}""".formatted(extra));
+        assertThat(export.notes().unknownFields()).hasSize(21).startsWith("f00", "f01").endsWith("f19", "(+10 others)");
     }
 
     @Test
@@ -141,7 +240,6 @@ class MixpanelRequestParserTest {
             "{\"action\":\"delete_everything\",\"parameters\":{}}",
             "{\"action\":\"members\"}",
             "{\"action\":\"members\",\"parameters\":[]}",
-            "{\"action\":\"members\",\"parameters\":{\"mixpanel_cohort_id\":\"1\",\"mixpanel_cohort_name\":\"n\"}}",
             "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_name\":\"n\"}}",
             "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":\"2\"}}",
             "{\"action\":\"members\",\"parameters\":{\"mixpanel_project_id\":\"1\",\"mixpanel_cohort_id\":{},\"mixpanel_cohort_name\":\"n\"}}",
@@ -198,5 +296,39 @@ class MixpanelRequestParserTest {
         assertThatThrownBy(() -> parse("{\"action\":\"add_members\",\"parameters\":{}}"))
                 .isInstanceOfSatisfying(InvalidExportException.class,
                         e -> assertThat(e.sentAction()).isEqualTo("add_members"));
+    }
+    @Test
+    void sentAction_readsOnlyTheTopLevelKeysUpToTheAction_soABrokenOrHostileRestDoesNotMatter() {
+        // the rest of the body is never read: broken JSON, absurd nesting or megabytes after the action
+        assertThat(sentAction("{\"action\":\"add_members\",\"parameters\":{\"members\":[{oops")).isEqualTo("add_members");
+        assertThat(sentAction("{\"action\":\"members\",\"x\":" + "[".repeat(5000))).isEqualTo("members");
+        // keys before it are skipped, children and all, whatever they hold
+        assertThat(sentAction("{\"parameters\":{\"members\":[{\"a\":[1,{\"action\":\"nested\"}]}]},\"n\":1,"
+                + "\"action\":\"remove_members\"}")).isEqualTo("remove_members");
+        // an action Mixpanel might add one day is echoed too: short, letters and '_' only
+        assertThat(sentAction("{\"action\":\"update_members\"}")).isEqualTo("update_members");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "not json", "[\"action\",\"members\"]", "{\"action\":7}", "{\"action\":null}",
+            "{\"action\":[\"members\"]}", "{\"action\":{\"members\":1}}", "{\"action\":\"\"}",
+            "{\"action\":\"add members\"}", "{\"action\":\"<b>members</b>\"}", "{\"action\":\"members\\n\"}",
+            "{\"action\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "{\"parameters\":{}}",
+            "{\"parameters\":{\"action\":\"members\"}}", "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],\"action\":\"members\"}"})
+    void sentAction_isNull_whenThereIsNoPlausibleActionToEcho(String body) {
+        assertThat(sentAction(body)).isNull();
+    }
+
+    @Test
+    void sentAction_readsNoFurtherThanTheSizeLimit() {
+        String body = "{\"parameters\":{\"pad\":\"" + "x".repeat(10_000) + "\"},\"action\":\"members\"}";
+        assertThat(parser.sentAction(body.getBytes(StandardCharsets.UTF_8), 1_000)).isNull();
+        assertThat(parser.sentAction(body.getBytes(StandardCharsets.UTF_8), body.length())).isEqualTo("members");
+        assertThat(parser.sentAction("{\"action\":\"members\"}".getBytes(StandardCharsets.UTF_8), 0)).isNull();
+        assertThat(parser.sentAction(null, 100)).isNull();
+    }
+
+    private String sentAction(String body) {
+        return parser.sentAction(body.getBytes(StandardCharsets.UTF_8), 6_000_000);
     }
 }

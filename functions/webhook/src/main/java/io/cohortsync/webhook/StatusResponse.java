@@ -50,6 +50,12 @@ record StatusResponse(int statusCode, String body) {
             o.put("sent", e.sent());
             o.put("rejected", e.rejected());
             o.put("wouldSend", e.wouldSend());
+            if (e.integrationId() != null) {
+                o.put("integrationId", e.integrationId());
+            }
+            if (!e.unknownFields().isEmpty()) {
+                e.unknownFields().forEach(o.putArray("unknownFields")::add);
+            }
         }
         ArrayNode work = n.putArray("reconcile");
         for (ReconcileStore.Summary r : reconciles) {

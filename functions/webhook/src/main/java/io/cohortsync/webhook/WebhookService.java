@@ -56,7 +56,8 @@ public final class WebhookService {
 
     /**
      * {@code GET /mixpanel/status?project=…&cohort=…[&limit=…]}: the cohort's recent sync history, for
-     * the same credentials Mixpanel uses. 400 for missing parameters, 401 for credentials, 503 when the
+     * the same credentials Mixpanel uses ({@code project=}{@value CohortRef#UNKNOWN_PROJECT} for cohorts
+     * whose calls carry no project id). 400 for missing parameters, 401 for credentials, 503 when the
      * history cannot be read.
      */
     StatusResponse status(String authorization, Map<String, String> query) {
@@ -69,7 +70,8 @@ public final class WebhookService {
             String project = query.get("project");
             String cohort = query.get("cohort");
             if (project == null || project.isBlank() || cohort == null || cohort.isBlank()) {
-                return StatusResponse.error(400, "query parameters 'project' and 'cohort' are required");
+                return StatusResponse.error(400, "query parameters 'project' and 'cohort' are required (project="
+                        + CohortRef.UNKNOWN_PROJECT + " for cohorts whose calls carry no mixpanel_project_id)");
             }
             int limit;
             try {
@@ -93,6 +95,9 @@ public final class WebhookService {
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("requestId", request.requestId());
         fields.put("bodyBytes", request.body().length);
+        // Mixpanel expects its action echoed in every answer, failures included. Only the action is read
+        // before the credentials are checked: a bounded streaming read of the top-level keys, never the export.
+        String sentAction = parser.sentAction(request.body(), maxBodyBytes);
         CohortExport export = null;
         SyncResult result = null;
         MixpanelResponse response;
@@ -113,30 +118,35 @@ public final class WebhookService {
             result = sync.apply(export);
             response = MixpanelResponse.success(export.action().wireName());
         } catch (InvalidExportException e) {
-            response = MixpanelResponse.failure(400, e.sentAction() != null ? e.sentAction() : "unknown", e.getMessage());
+            response = MixpanelResponse.failure(400, e.sentAction() != null ? e.sentAction() : echo(export, sentAction),
+                    e.getMessage());
         } catch (InvalidRequestException e) {
-            response = MixpanelResponse.failure(400, actionOf(export), e.getMessage());
+            response = MixpanelResponse.failure(400, echo(export, sentAction), e.getMessage());
         } catch (UnknownConnectionException e) {
-            // The URL in Mixpanel is wrong: a human must fix it (404 pauses the sync). Not echoed: it is input.
-            response = MixpanelResponse.failure(404, actionOf(export), "unknown connection: check the webhook URL");
+            // The URL in Mixpanel is wrong: a human must fix it (404 pauses the sync). The name is not echoed: it is input.
+            response = MixpanelResponse.failure(404, echo(export, sentAction), "unknown connection: check the webhook URL");
         } catch (UnauthorizedException e) {
             fields.put("authFailure", e.getMessage());
-            response = MixpanelResponse.failure(401, actionOf(export), "invalid or missing credentials");
+            response = MixpanelResponse.failure(401, echo(export, sentAction), "invalid or missing credentials");
         } catch (MigrationPendingException e) {
             // Transient by design: the reconciler is moving this cohort's old state; Mixpanel retries a 503.
             fields.put("migrating", true);
-            response = MixpanelResponse.failure(503, actionOf(export), e.getMessage());
+            response = MixpanelResponse.failure(503, echo(export, sentAction), e.getMessage());
         } catch (DependencyUnavailableException e) {
             fields.put("dependency", e.dependency());
             fields.put("error", e.getMessage());
-            response = MixpanelResponse.failure(503, actionOf(export),
+            response = MixpanelResponse.failure(503, echo(export, sentAction),
                     "temporarily unavailable (" + e.dependency() + "); please retry");
         } catch (RuntimeException e) {
             // Only the class and our own frames: messages of unexpected exceptions may quote input.
             fields.put("exception", e.getClass().getName());
             fields.put("at", e.getStackTrace().length > 0 ? e.getStackTrace()[0].toString() : "");
-            response = MixpanelResponse.failure(500, actionOf(export),
+            response = MixpanelResponse.failure(500, echo(export, sentAction),
                     "internal error (request " + request.requestId() + "); please retry");
+        }
+        if (export == null && !response.isSuccess()) {
+            // A failure before the export was parsed: the log shows what the envelope echoed.
+            fields.putIfAbsent("action", response.action());
         }
         double millis = (System.nanoTime() - started) / 1e6;
         record(response, export, result, millis, fields);
@@ -170,7 +180,8 @@ public final class WebhookService {
                     result == null ? 0 : result.unchanged(), 0,
                     result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
                     response.statusCode(), response.isSuccess() ? "success" : "failure",
-                    Math.round(millis * 10) / 10.0, 0, 0, 0));
+                    Math.round(millis * 10) / 10.0, 0, 0, 0, export.notes().integrationId(),
+                    export.notes().unknownFields()));
         } catch (RuntimeException e) {
             // History is for people; the sync itself is durable already. Say so and go on.
             log.warn("sync history not written", Map.of("requestId", request.requestId(),
@@ -184,21 +195,40 @@ public final class WebhookService {
                 && !"status".equals(connection);
     }
 
-    private static String actionOf(CohortExport export) {
-        return export == null ? "unknown" : export.action().wireName();
+    /**
+     * The action a failure envelope echoes: the parsed export's, else the one the body named (read before
+     * authentication, {@link MixpanelRequestParser#sentAction}), else "unknown" (no JSON, no action, or not
+     * a plausible action name: never arbitrary input).
+     */
+    private static String echo(CohortExport export, String sentAction) {
+        if (export != null) {
+            return export.action().wireName();
+        }
+        return sentAction != null ? sentAction : "unknown";
     }
 
     private static void describe(CohortExport export, Map<String, Object> fields) {
         fields.put("action", export.action().wireName());
         fields.put("projectId", export.cohort().projectId());
+        if (export.notes().projectIdMissing()) {
+            fields.put("projectIdMissing", true); // keyed under CohortRef.UNKNOWN_PROJECT
+        }
         fields.put("cohortId", export.cohort().cohortId());
         export.session().ifPresent(s -> fields.put("sessionId", s));
         fields.put("page", export.page());
         fields.put("totalPages", export.totalPages());
+        fields.put("membersFrom", export.notes().membersFrom().logName());
         fields.put("membersReceived", export.membersReceived());
         fields.put("membersSkipped", export.skippedCount());
         if (!export.skipped().isEmpty()) {
             fields.put("skippedByReason", export.skipped());
+        }
+        if (export.notes().integrationId() != null) {
+            fields.put("integrationId", export.notes().integrationId());
+        }
+        if (!export.notes().unknownFields().isEmpty()) {
+            // tolerated, never an error; names only: values could be anything, PII included
+            fields.put("unknownFields", export.notes().unknownFields());
         }
     }
 
@@ -219,6 +249,7 @@ public final class WebhookService {
                 .millis("WebhookLatency", millis)
                 .count("MembersReceived", export == null ? 0 : export.membersReceived())
                 .count("MembersSkipped", export == null ? 0 : export.skippedCount())
+                .count("ProjectIdMissing", export != null && export.notes().projectIdMissing() ? 1 : 0)
                 .count("Enters", result == null ? 0 : result.enters())
                 .count("Exits", result == null ? 0 : result.exits())
                 .count("Unchanged", result == null ? 0 : result.unchanged())

@@ -986,6 +986,168 @@ class WebhookIT {
         assertThat(queries.ofMembership()).isEmpty();
     }
 
+    // ---- Protocol lenience seen in the wild (issue 13, items 5-8) ----
+
+    /** The placeholder project of cohorts whose calls carry no {@code mixpanel_project_id} (README "What we accept"). */
+    private static final String NO_PROJECT = CohortRef.UNKNOWN_PROJECT;
+    private static final String CREDENTIALS = ApiGatewayEvents.basic(AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD);
+
+    /** The last EMF line the webhook wrote. */
+    private JsonNode lastWebhookMetrics() {
+        return Emf.lines(captured.toString(StandardCharsets.UTF_8)).stream().map(WebhookIT::json)
+                .filter(l -> "webhook".equals(l.path("Function").asText())).reduce((a, b) -> b).orElseThrow();
+    }
+
+    private JsonNode status(String query) throws IOException {
+        APIGatewayV2HTTPResponse r = handler.handleRequest(statusEvent(query, CREDENTIALS), null);
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(200);
+        return JSON.readTree(r.getBody());
+    }
+
+    @Test
+    void failureEnvelopes_echoTheActionMixpanelSent_whateverTheFailure() throws Exception {
+        String body = Exports.add("c24", NAME, Exports.users("e", 0, 2));
+        // 401: wrong, missing or garbled credentials
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(body,
+                ApiGatewayEvents.basic("mixpanel", "wrong")), null), 401).path("action").asText()).isEqualTo("add_members");
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(body, (String) null), null), 401)
+                .path("action").asText()).isEqualTo("add_members");
+        // 401 for a body whose action comes after the rest and whose rest is broken: the check reads no more
+        // than the top-level keys up to the action, then the credentials decide
+        String late = "{\"parameters\":{\"members\":[" + Exports.member("e9@example.com") + "]},\"action\":\"remove_members\"}";
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(late, (String) null), null), 401)
+                .path("action").asText()).isEqualTo("remove_members");
+        String broken = "{\"action\":\"members\",\"parameters\":{\"members\":[{oops";
+        assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(broken, (String) null), null), 401)
+                .path("action").asText()).isEqualTo("members");
+        // 404: the URL names no connection
+        assertThat(assertFailure(handler.handleRequest(onPath("/mixpanel/nope", body, CREDENTIALS), null), 404)
+                .path("action").asText()).isEqualTo("add_members");
+        // 400: a body that is not a usable export, and one over the size limit
+        assertThat(assertFailure(post(broken), 400).path("action").asText()).isEqualTo("members");
+        config = configWith(config.tableName(), config.webhookSecretId(), 10_000);
+        handler = handler(Function.identity(), Function.identity());
+        assertThat(assertFailure(post(Exports.members("c24", NAME, "s-24", 1, 1, Exports.users("e", 0, 200))), 400)
+                .path("action").asText()).isEqualTo("members");
+        // 503: the secret cannot be read
+        config = configWith(config.tableName(), "no-such-secret", config.maxBodyBytes());
+        handler = handler(Function.identity(), Function.identity());
+        assertThat(assertFailure(post(body), 503).path("action").asText()).isEqualTo("add_members");
+        // and what is not a plausible action name is never echoed: not a string, too long, or not a word
+        for (String action : List.of("7", "{\"a\":1}", "[\"members\"]", "\"" + "a".repeat(41) + "\"",
+                "\"<script>alert(1)</script>\"", "\"members\\u0000\"", "null")) {
+            String odd = "{\"action\":" + action + ",\"parameters\":{}}";
+            assertThat(assertFailure(handler.handleRequest(ApiGatewayEvents.post(odd, (String) null), null), 401)
+                    .path("action").asText()).as(action).isEqualTo("unknown");
+        }
+        // and none of it left a trace
+        assertThat(itemCount()).isZero();
+        assertThat(drain()).isEmpty();
+    }
+
+    @Test
+    void missingProjectId_syncsUnderThePlaceholderProject_isCounted_andStatusCanAddressIt() throws Exception {
+        // given a call shaped like public receivers' fixtures: no mixpanel_project_id, no session id
+        String body = "{\"action\":\"add_members\",\"parameters\":{\"mixpanel_cohort_id\":\"c20\","
+                + "\"mixpanel_cohort_name\":\"" + NAME + "\",\"members\":["
+                + Exports.member("p0@example.com") + "," + Exports.member("p1@example.com") + "]}}";
+        // when it arrives
+        // then it syncs (a 400 would pause the sync), keyed under the explicit placeholder project
+        assertSuccess(post(body), "add_members");
+        assertThat(drain()).extracting(Delta::distinctId, d -> d.cohort().projectId()).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("p0@example.com", NO_PROJECT),
+                org.assertj.core.groups.Tuple.tuple("p1@example.com", NO_PROJECT));
+        // and the request's log line and metrics say so
+        assertThat(lastWebhookLine().path("projectIdMissing").asBoolean()).isTrue();
+        assertThat(lastWebhookLine().path("projectId").asText()).isEqualTo(NO_PROJECT);
+        assertThat(lastWebhookMetrics().path("ProjectIdMissing").asInt()).isEqualTo(1);
+        // and a retry changes nothing: the placeholder is stable
+        assertSuccess(post(body), "add_members");
+        assertThat(drain()).isEmpty();
+        // and GET /mixpanel/status addresses the cohort with project=<placeholder>
+        JsonNode status = status("project=" + NO_PROJECT + "&cohort=c20");
+        assertThat(status.path("projectId").asText()).isEqualTo(NO_PROJECT);
+        assertThat(status.path("history")).singleElement().satisfies(h -> assertThat(h.path("enters").asInt()).isEqualTo(2));
+        // and a call that names its project is not flagged, and its cohort is another one
+        assertSuccess(post(Exports.add("c20", NAME, List.of("p0@example.com"))), "add_members");
+        assertThat(lastWebhookLine().has("projectIdMissing")).isFalse();
+        assertThat(lastWebhookMetrics().path("ProjectIdMissing").asInt()).isZero();
+        assertThat(drain()).singleElement().satisfies(d -> assertThat(d.cohort()).isEqualTo(cohort("c20")));
+    }
+
+    @Test
+    void membersAtTheTopLevel_areSynced_andParametersMembersWinWhenBothAreThere() throws Exception {
+        // given a body the way some tools show it: members next to parameters, not inside
+        var top = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(Exports.add("c22", NAME, List.of()));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) top.path("parameters")).remove("members");
+        top.putArray("members").add(Exports.member("t0@example.com")).add(Exports.member("t1@example.com"));
+        // when it arrives, then its members sync, and the log says where they came from
+        assertSuccess(post(top.toString()), "add_members");
+        assertThat(drain()).extracting(Delta::distinctId).containsExactlyInAnyOrder("t0@example.com", "t1@example.com");
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("top-level");
+        assertThat(lastWebhookLine().path("membersReceived").asInt()).isEqualTo(2);
+        // when both places carry members, parameters.members wins and the top-level list is ignored
+        var both = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+                Exports.add("c22", NAME, List.of("b0@example.com")));
+        both.putArray("members").add(Exports.member("t2@example.com"));
+        assertSuccess(post(both.toString()), "add_members");
+        assertThat(drain()).extracting(Delta::distinctId).containsExactly("b0@example.com");
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("both-parameters-used");
+        // and the documented shape says so too
+        assertSuccess(post(Exports.remove("c22", NAME, List.of("t0@example.com"))), "remove_members");
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("parameters");
+        assertThat(drain()).extracting(Delta::distinctId).containsExactly("t0@example.com");
+    }
+
+    @Test
+    void integrationIdAndUnknownFields_areTolerated_andRecordedInTheHistory_byNameNeverByValue() throws Exception {
+        // given a call carrying mixpanel_integration_id (as captures of real traffic do) and fields nobody
+        // documents, at the top level and inside parameters, whose values look like PII
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+                Exports.add("c23", NAME, Exports.users("w", 0, 2)));
+        var params = (com.fasterxml.jackson.databind.node.ObjectNode) root.path("parameters");
+        params.put("mixpanel_integration_id", "0");
+        params.put("mixpanel_sync_owner", "ada@example.com");
+        params.putArray("surprise").add(JSON.createObjectNode().put("email", "ada@example.com"));
+        root.put("trace_contact", "ada@example.com");
+        root.putObject("debug").put("who", "ada@example.com");
+        // when it arrives, then it syncs
+        assertSuccess(post(root.toString()), "add_members");
+        assertThat(drain()).hasSize(2);
+        // and the log line names the integration and the unknown fields (names only)
+        JsonNode line = lastWebhookLine();
+        assertThat(line.path("integrationId").asText()).isEqualTo("0");
+        assertThat(line.path("unknownFields")).extracting(JsonNode::asText).containsExactly(
+                "debug", "parameters.mixpanel_sync_owner", "parameters.surprise", "trace_contact");
+        // and so does the sync history, read back through GET /mixpanel/status
+        JsonNode status = status("project=" + Exports.PROJECT + "&cohort=c23");
+        assertThat(status.path("history")).singleElement().satisfies(h -> {
+            assertThat(h.path("integrationId").asText()).isEqualTo("0");
+            assertThat(h.path("unknownFields")).extracting(JsonNode::asText).containsExactly(
+                    "debug", "parameters.mixpanel_sync_owner", "parameters.surprise", "trace_contact");
+        });
+        assertThat(status.toString()).doesNotContain("ada@");
+        // and an integration id of another type is tolerated too (numbers normalised, anything else left out)
+        params.put("mixpanel_integration_id", 7);
+        params.set("members", JSON.createArrayNode().add(Exports.member("w2@example.com")));
+        assertSuccess(post(root.toString()), "add_members");
+        assertThat(lastWebhookLine().path("integrationId").asText()).isEqualTo("7");
+        params.putObject("mixpanel_integration_id").put("odd", true);
+        params.set("members", JSON.createArrayNode().add(Exports.member("w3@example.com")));
+        assertSuccess(post(root.toString()), "add_members");
+        assertThat(lastWebhookLine().has("integrationId")).isFalse();
+        assertThat(drain()).hasSize(2);
+    }
+
+    @Test
+    void sampleEventInTheShapeSeenInTheWild_runsThroughTheHandler() throws Exception {
+        APIGatewayV2HTTPResponse r = handler.handleRequest(ApiGatewayEvents.fixture("webhook-add-members-wild-shape.json"), null);
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(200);
+        assertThat(drain()).extracting(d -> d.cohort().projectId()).containsOnly(NO_PROJECT).hasSize(2);
+        assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("top-level");
+        assertThat(lastWebhookLine().path("integrationId").asText()).isEqualTo("0");
+    }
+
     /** The AWS requests (every service, by operation) that one webhook request made. */
     private Map<String, Long> measure(String body) {
         AwsRequestCounter.reset();
