@@ -308,7 +308,7 @@ class LocalPipelineE2EIT {
                 .hasSize(8);
         assertThat(console.toString(StandardCharsets.UTF_8)).contains("identify userId=u-1007");
         // and the sample full sync's exit pass ran in the reconciler, to its end: all 16 shards counted, nobody
-        // to exit (the cohort was empty before it)
+        // to exit (the cohort was empty before it), so it was done without an apply pass
         JsonNode reconcile = JSON.readTree(status("1457721").body()).path("reconcile");
         assertThat(reconcile).singleElement().satisfies(r -> {
             assertThat(r.path("work").asText()).isEqualTo("EXIT");

@@ -417,11 +417,11 @@ public final class ReconcileService {
                 if (summary.shardsCounted() < Shards.COUNT) {
                     return;
                 }
-                // The apply pass runs even when the count found nobody: it is the second look that catches a
-                // member committed by a request that read the cohort before the completion and wrote after the
-                // count had passed it (chaos found such late writes; skipping the pass let them stand).
+                // Nothing to exit: done without the apply pass (it would only read everything again). A member
+                // written late by a request that read the cohort before the completion is not this pass's to
+                // find: that request saw the epoch move after its commits and queued a RECHECK of it.
                 Phase decision = config.massExitPolicy().holds(summary.members(), summary.matched()) ? Phase.HELD
-                        : Phase.APPLY;
+                        : summary.matched() == 0 ? Phase.DONE : Phase.APPLY;
                 boolean decided = progress.decide(job, decision);
                 if (decided) {
                     p.decision = decision;
