@@ -347,6 +347,35 @@ class TemplateTest {
     }
 
     @Test
+    void stateTable_isRetainedWhenTheStackIsDeletedOrTheTableReplaced() {
+        // Losing the table means a full sync of every cohort and, meanwhile, exits nobody sends: keep it.
+        JsonNode table = TEMPLATE.resource("StateTable");
+        assertThat(table.path("DeletionPolicy").asText()).isEqualTo("Retain");
+        assertThat(table.path("UpdateReplacePolicy").asText()).isEqualTo("Retain");
+    }
+
+    @Test
+    void statefulResources_sayWhatHappensToThemOnDeleteAndReplace() {
+        // CloudFormation deletes by default; each stateful resource states its policy, decided one by one
+        // (README "Removing the stack"): the table is kept; queues, logs, secrets and the key go with the stack.
+        Set<String> stateful = Set.of("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup",
+                "AWS::SecretsManager::Secret", "AWS::KMS::Key");
+        Map<String, String> expected = Map.of("StateTable", "Retain");
+        List<String> checked = new ArrayList<>();
+        TEMPLATE.resources().properties().forEach(r -> {
+            if (stateful.contains(r.getValue().path("Type").asText())) {
+                String policy = expected.getOrDefault(r.getKey(), "Delete");
+                assertThat(r.getValue().path("DeletionPolicy").asText()).as("%s DeletionPolicy", r.getKey())
+                        .isEqualTo(policy);
+                assertThat(r.getValue().path("UpdateReplacePolicy").asText()).as("%s UpdateReplacePolicy", r.getKey())
+                        .isEqualTo(policy);
+                checked.add(r.getKey());
+            }
+        });
+        assertThat(checked).contains("StateTable", "WebhookCredentialsSecret", "SegmentWriteKeySecret", "DeltaQueue");
+    }
+
+    @Test
     void webhook_answersWithinTheHttpApiIntegrationLimit() {
         assertThat(TEMPLATE.timeoutSeconds("WebhookFunction")).as("HTTP API gives up after 30 s").isLessThan(30);
     }
