@@ -1,8 +1,11 @@
 package io.cohortsync.infra;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.Shards;
 import io.cohortsync.reconciler.ReconcilerConfig;
+import io.cohortsync.segment.SegmentDestinations;
 import io.cohortsync.testkit.Infrastructure;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,6 +24,7 @@ import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -382,14 +386,16 @@ class TemplateTest {
 
     @Test
     void secrets_neverAppearInTheTemplateOrItsOutputs() {
-        JsonNode writeKey = TEMPLATE.root().path("Parameters").path("SegmentWriteKey");
-        assertThat(writeKey.path("NoEcho").asBoolean()).isTrue();
-        assertThat(writeKey.path("Default").asText()).isEmpty();
+        // No parameter carries a secret: `sam deploy --guided` asks a NoEcho parameter again and again until
+        // something is typed (it offers no default), and what is typed becomes the secret (README Deploy).
+        TEMPLATE.root().path("Parameters").properties().forEach(p -> assertThat(p.getValue().path("NoEcho").asBoolean())
+                .as("parameter %s is NoEcho", p.getKey()).isFalse());
+        assertThat(TEMPLATE.root().path("Parameters").has("SegmentWriteKey")).isFalse();
 
         TEMPLATE.root().path("Outputs").properties().forEach(output -> {
             String value = output.getValue().path("Value").toString();
             assertThat(value).as("output %s", output.getKey())
-                    .doesNotContain("SegmentWriteKey\"", "SecretString", "resolve:secretsmanager");
+                    .doesNotContain("SecretString", "resolve:secretsmanager");
         });
 
         JsonNode generated = TEMPLATE.resource("WebhookCredentialsSecret").path("Properties").path("GenerateSecretString");
@@ -397,6 +403,24 @@ class TemplateTest {
         assertThat(generated.path("ExcludePunctuation").asBoolean()
                 || generated.path("ExcludeCharacters").asText().contains(":"))
                 .as("a ':' in the password would break Basic auth").isTrue();
+    }
+
+    @Test
+    void segmentSecret_startsAsAPlaceholderTheSenderReportsAsNotSet() {
+        // The first deploy needs no key: the secret starts as a fixed placeholder, which CloudFormation never
+        // writes again while this property is unchanged, so a key stored with put-secret-value stays.
+        JsonNode secretString = TEMPLATE.resource("SegmentWriteKeySecret").path("Properties").get("SecretString");
+        assertThat(secretString).as("a literal placeholder, not a parameter or a condition").isNotNull();
+        assertThat(secretString.isTextual()).as("SecretString %s is a literal", secretString).isTrue();
+        assertThat(TEMPLATE.resource("SegmentWriteKeySecret").path("Properties").has("GenerateSecretString"))
+                .as("a generated value would look like a key and be sent to Segment").isFalse();
+
+        SegmentDestinations destinations = SegmentDestinations.parse(secretString.asText());
+        assertThatThrownBy(() -> destinations.forConnection(CohortRef.DEFAULT_CONNECTION))
+                .as("the sender's verdict on the placeholder: retryable, and saying what to do")
+                .isInstanceOf(DependencyUnavailableException.class)
+                .hasMessageContaining("Segment write key not set")
+                .hasMessageContaining("put-secret-value");
     }
 
     @Test
