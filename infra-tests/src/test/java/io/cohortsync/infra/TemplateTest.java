@@ -1,8 +1,11 @@
 package io.cohortsync.infra;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.Shards;
 import io.cohortsync.reconciler.ReconcilerConfig;
+import io.cohortsync.segment.SegmentDestinations;
 import io.cohortsync.testkit.Infrastructure;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,6 +24,7 @@ import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -347,20 +351,51 @@ class TemplateTest {
     }
 
     @Test
+    void stateTable_isRetainedWhenTheStackIsDeletedOrTheTableReplaced() {
+        // Losing the table means a full sync of every cohort and, meanwhile, exits nobody sends: keep it.
+        JsonNode table = TEMPLATE.resource("StateTable");
+        assertThat(table.path("DeletionPolicy").asText()).isEqualTo("Retain");
+        assertThat(table.path("UpdateReplacePolicy").asText()).isEqualTo("Retain");
+    }
+
+    @Test
+    void statefulResources_sayWhatHappensToThemOnDeleteAndReplace() {
+        // CloudFormation deletes by default; each stateful resource states its policy, decided one by one
+        // (README "Removing the stack"): the table is kept; queues, logs, secrets and the key go with the stack.
+        Set<String> stateful = Set.of("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup",
+                "AWS::SecretsManager::Secret", "AWS::KMS::Key");
+        Map<String, String> expected = Map.of("StateTable", "Retain");
+        List<String> checked = new ArrayList<>();
+        TEMPLATE.resources().properties().forEach(r -> {
+            if (stateful.contains(r.getValue().path("Type").asText())) {
+                String policy = expected.getOrDefault(r.getKey(), "Delete");
+                assertThat(r.getValue().path("DeletionPolicy").asText()).as("%s DeletionPolicy", r.getKey())
+                        .isEqualTo(policy);
+                assertThat(r.getValue().path("UpdateReplacePolicy").asText()).as("%s UpdateReplacePolicy", r.getKey())
+                        .isEqualTo(policy);
+                checked.add(r.getKey());
+            }
+        });
+        assertThat(checked).contains("StateTable", "WebhookCredentialsSecret", "SegmentWriteKeySecret", "DeltaQueue");
+    }
+
+    @Test
     void webhook_answersWithinTheHttpApiIntegrationLimit() {
         assertThat(TEMPLATE.timeoutSeconds("WebhookFunction")).as("HTTP API gives up after 30 s").isLessThan(30);
     }
 
     @Test
     void secrets_neverAppearInTheTemplateOrItsOutputs() {
-        JsonNode writeKey = TEMPLATE.root().path("Parameters").path("SegmentWriteKey");
-        assertThat(writeKey.path("NoEcho").asBoolean()).isTrue();
-        assertThat(writeKey.path("Default").asText()).isEmpty();
+        // No parameter carries a secret: `sam deploy --guided` asks a NoEcho parameter again and again until
+        // something is typed (it offers no default), and what is typed becomes the secret (README Deploy).
+        TEMPLATE.root().path("Parameters").properties().forEach(p -> assertThat(p.getValue().path("NoEcho").asBoolean())
+                .as("parameter %s is NoEcho", p.getKey()).isFalse());
+        assertThat(TEMPLATE.root().path("Parameters").has("SegmentWriteKey")).isFalse();
 
         TEMPLATE.root().path("Outputs").properties().forEach(output -> {
             String value = output.getValue().path("Value").toString();
             assertThat(value).as("output %s", output.getKey())
-                    .doesNotContain("SegmentWriteKey\"", "SecretString", "resolve:secretsmanager");
+                    .doesNotContain("SecretString", "resolve:secretsmanager");
         });
 
         JsonNode generated = TEMPLATE.resource("WebhookCredentialsSecret").path("Properties").path("GenerateSecretString");
@@ -370,7 +405,95 @@ class TemplateTest {
                 .as("a ':' in the password would break Basic auth").isTrue();
     }
 
+    @Test
+    void segmentSecret_startsAsAPlaceholderTheSenderReportsAsNotSet() {
+        // The first deploy needs no key: the secret starts as a fixed placeholder, which CloudFormation never
+        // writes again while this property is unchanged, so a key stored with put-secret-value stays.
+        JsonNode secretString = TEMPLATE.resource("SegmentWriteKeySecret").path("Properties").get("SecretString");
+        assertThat(secretString).as("a literal placeholder, not a parameter or a condition").isNotNull();
+        assertThat(secretString.isTextual()).as("SecretString %s is a literal", secretString).isTrue();
+        assertThat(TEMPLATE.resource("SegmentWriteKeySecret").path("Properties").has("GenerateSecretString"))
+                .as("a generated value would look like a key and be sent to Segment").isFalse();
+
+        SegmentDestinations destinations = SegmentDestinations.parse(secretString.asText());
+        assertThatThrownBy(() -> destinations.forConnection(CohortRef.DEFAULT_CONNECTION))
+                .as("the sender's verdict on the placeholder: retryable, and saying what to do")
+                .isInstanceOf(DependencyUnavailableException.class)
+                .hasMessageContaining("Segment write key not set")
+                .hasMessageContaining("put-secret-value");
+    }
+
+    @Test
+    void alarmTopic_isEncryptedOnlyWithAKeyCloudWatchMayUse() {
+        // CloudWatch publishes an alarm to an encrypted topic only if the key's policy lets
+        // cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*. The AWS managed key
+        // (alias/aws/sns) has a policy nobody can change, so every alarm would go to ALARM and notify no one
+        // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+        JsonNode kmsKey = TEMPLATE.resource("AlarmTopic").path("Properties").get("KmsMasterKeyId");
+        for (Choice choice : choices(kmsKey, null)) {
+            if (choice.value() == null || choice.value().equals(ref("AWS::NoValue"))) {
+                continue; // unencrypted: CloudWatch needs nothing more than the topic's default access policy
+            }
+            String keyId = CfnTemplate.referencedId(choice.value());
+            assertThat(keyId).as("AlarmTopic KmsMasterKeyId %s: an AWS managed key or a key outside this template, "
+                    + "whose policy cannot be shown to let CloudWatch use it", choice.value()).isNotNull();
+            JsonNode key = TEMPLATE.resource(keyId);
+            assertThat(key.path("Type").asText()).as(keyId).isEqualTo("AWS::KMS::Key");
+            assertThat(key.path("Condition").asText(null)).as("%s exists whenever the topic uses it", keyId)
+                    .isEqualTo(choice.condition());
+            JsonNode properties = key.path("Properties");
+            assertThat(properties.path("EnableKeyRotation").asBoolean()).as("%s rotation", keyId).isTrue();
+            List<JsonNode> statements = new ArrayList<>();
+            properties.path("KeyPolicy").path("Statement").forEach(statements::add);
+            assertThat(statements).as("%s key policy: the account administers the key (IAM policies apply)", keyId)
+                    .anySatisfy(s -> {
+                        assertThat(s.path("Effect").asText()).isEqualTo("Allow");
+                        assertThat(s.path("Principal").path("AWS").toString()).contains(":root");
+                        assertThat(strings(s.get("Action"))).contains("kms:*");
+                    });
+            assertThat(statements).as("%s key policy: CloudWatch alarms of this account may encrypt for the topic", keyId)
+                    .anySatisfy(s -> {
+                        assertThat(s.path("Effect").asText()).isEqualTo("Allow");
+                        assertThat(strings(s.path("Principal").get("Service"))).containsExactly("cloudwatch.amazonaws.com");
+                        assertThat(strings(s.get("Action"))).containsExactlyInAnyOrder("kms:Decrypt", "kms:GenerateDataKey*");
+                        assertThat(s.path("Condition").toString()).as("confused-deputy conditions")
+                                .contains("\"aws:SourceAccount\"", "\"aws:SourceArn\"", ":alarm:");
+                    });
+            // nobody else but the account: a service principal other than CloudWatch gains nothing here
+            assertThat(statements).allSatisfy(s -> assertThat(s.path("Principal").toString())
+                    .containsAnyOf(":root", "cloudwatch.amazonaws.com"));
+        }
+        // and every alarm notifies that topic
+        TEMPLATE.resourcesOfType("AWS::CloudWatch::Alarm").forEach((id, alarm) ->
+                assertThat(alarm.path("Properties").path("AlarmActions")).as("%s AlarmActions", id)
+                        .containsExactly(ref("AlarmTopic")));
+    }
+
+    @Test
+    void alarmTopicEncryption_isAChoiceWhoseDefaultCostsNothing() {
+        JsonNode parameter = TEMPLATE.root().path("Parameters").path("AlarmTopicEncryption");
+        assertThat(parameter.path("AllowedValues")).extracting(JsonNode::asText)
+                .containsExactly("none", "customer-managed-key");
+        assertThat(parameter.path("Default").asText()).as("a KMS key costs $1 a month").isEqualTo("none");
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** A value a property can take, and the condition under which it takes it (null: always). */
+    private record Choice(JsonNode value, String condition) {
+    }
+
+    /** The values a property can take: both branches of an {@code !If}, each with its condition. */
+    private static List<Choice> choices(JsonNode value, String condition) {
+        if (value != null && value.isObject() && value.has("Fn::If")) {
+            JsonNode ifArgs = value.get("Fn::If");
+            String name = ifArgs.get(0).asText();
+            List<Choice> all = new ArrayList<>(choices(ifArgs.get(1), name));
+            all.addAll(choices(ifArgs.get(2), "!" + name));
+            return all;
+        }
+        return List.of(new Choice(value, condition));
+    }
 
     /** {@code !Ref id} in the long form the template reader produces. */
     private static JsonNode ref(String id) {
@@ -390,15 +513,21 @@ class TemplateTest {
                 }));
     }
 
-    /** Every Allow statement of every policy document anywhere under Resources (roles, policies, queues, …). */
+    /**
+     * Every Allow statement of every policy document anywhere under Resources (roles, policies, queues, …),
+     * except KMS key policies: there Resource '*' means the key itself and the account root's kms:* is the
+     * default policy's delegation to IAM; alarmTopic_isEncryptedOnlyWithAKeyCloudWatchMayUse checks them.
+     */
     private static void forEachAllowStatement(BiConsumer<String, JsonNode> check) {
         List<String> seen = new ArrayList<>();
-        TEMPLATE.resources().properties().forEach(r -> walk(r.getKey(), r.getValue(), (where, statement) -> {
-            if ("Allow".equals(statement.path("Effect").asText())) {
-                seen.add(where);
-                check.accept(where, statement);
-            }
-        }));
+        TEMPLATE.resources().properties().stream()
+                .filter(r -> !"AWS::KMS::Key".equals(r.getValue().path("Type").asText()))
+                .forEach(r -> walk(r.getKey(), r.getValue(), (where, statement) -> {
+                    if ("Allow".equals(statement.path("Effect").asText())) {
+                        seen.add(where);
+                        check.accept(where, statement);
+                    }
+                }));
         assertThat(seen).as("policy statements found").isNotEmpty();
     }
 

@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  *   <li>{@code SEGMENT_ENDPOINT}: Segment base URL ({@code /v1/batch} is appended); unset, a local sink
  *       prints identifies and appends them to {@code target/local-identifies.jsonl}</li>
  *   <li>{@code WEBHOOK_USERNAME} / {@code WEBHOOK_PASSWORD} (mixpanel / local-secret), {@code SEGMENT_WRITE_KEY}
- *       (local-write-key): stored in the emulator's Secrets Manager, read by the real code</li>
+ *       (local-write-key): stored in the emulator's Secrets Manager, read by the real code, never printed (the
+ *       ready line's curl names the variables when they are set)</li>
  *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code EXTRA_TRAITS},
  *       {@code RENAME_TRAITS}, {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX},
  *       {@code DELTA_DELAY_SECONDS}, {@code EXITED_TTL_DAYS}, {@code MASS_EXIT_*} and {@code RECONCILE_*}
@@ -38,8 +39,8 @@ public final class LocalMain {
             endpoint = moto.endpoint().toString();
             System.setProperty("aws.endpointUrl", endpoint);
         }
-        String user = env.getOrDefault("WEBHOOK_USERNAME", "mixpanel");
-        String password = env.getOrDefault("WEBHOOK_PASSWORD", "local-secret");
+        String user = env.getOrDefault("WEBHOOK_USERNAME", DEFAULT_USERNAME);
+        String password = env.getOrDefault("WEBHOOK_PASSWORD", DEFAULT_PASSWORD);
         Map<String, String> settings = functionSettings(env);
         LocalPipeline pipeline;
         try {
@@ -72,9 +73,32 @@ public final class LocalMain {
         }
         System.out.println("Reconciler: on queue " + pipeline.environment().get("RECONCILE_QUEUE_URL")
                 + " (full-sync exit passes and renames run there, after the last page is answered)");
+        if (credentialsSupplied(env)) {
+            System.out.println("Credentials: yours, not printed; the command below reads WEBHOOK_USERNAME and"
+                    + " WEBHOOK_PASSWORD from the shell you paste it into (export them there too)");
+        }
         System.out.println("cohort-sync ready: http://127.0.0.1:" + pipeline.port() + "/mixpanel");
-        System.out.println(pipeline.curlCommand(user, password));
+        System.out.println(pipeline.curlCommand(curlCredentials(env)));
         stopped.await();
+    }
+
+    static final String DEFAULT_USERNAME = "mixpanel";
+    static final String DEFAULT_PASSWORD = "local-secret";
+
+    /**
+     * curl's {@code -u} argument for the printed command. The built-in local credentials are no secret and are
+     * printed as they are (README "Quick start"); credentials the user supplied never are: the command then
+     * names the variables, so the terminal's scrollback holds no password.
+     */
+    static String curlCredentials(Map<String, String> env) {
+        if (!credentialsSupplied(env)) {
+            return LocalPipeline.literalCredentials(DEFAULT_USERNAME, DEFAULT_PASSWORD);
+        }
+        return "\"${WEBHOOK_USERNAME:-" + DEFAULT_USERNAME + "}:${WEBHOOK_PASSWORD:-" + DEFAULT_PASSWORD + "}\"";
+    }
+
+    private static boolean credentialsSupplied(Map<String, String> env) {
+        return env.containsKey("WEBHOOK_USERNAME") || env.containsKey("WEBHOOK_PASSWORD");
     }
 
     /** Settings passed through by name from the environment of `make local` (see README "Configuration"). */

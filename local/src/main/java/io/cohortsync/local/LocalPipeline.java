@@ -240,12 +240,22 @@ public final class LocalPipeline implements AutoCloseable {
         return sink == null ? null : sink.file();
     }
 
-    /** A ready-to-paste command that posts the sample exports in {@code events/mixpanel/}. */
-    public String curlCommand(String user, String password) {
+    /**
+     * A ready-to-paste command that posts the sample exports in {@code events/mixpanel/}.
+     *
+     * @param credentials curl's {@code -u} argument as one shell word, e.g. {@link #literalCredentials} or a
+     *                    reference to variables of the user's shell
+     */
+    public String curlCommand(String credentials) {
         List<String> files = List.of("members-page1.json", "members-page2.json", "add-members.json", "remove-members.json");
         return "for f in " + String.join(" ", files.stream().map(f -> "events/mixpanel/" + f).toList())
-                + "; do curl -sS -u '" + user + ":" + password + "' -H 'content-type: application/json'"
+                + "; do curl -sS -u " + credentials + " -H 'content-type: application/json'"
                 + " --data-binary @\"$f\" http://127.0.0.1:" + port() + "/mixpanel; echo; done";
+    }
+
+    /** {@code user:password} as one single-quoted shell word (for credentials that are no secret). */
+    public static String literalCredentials(String user, String password) {
+        return "'" + (user + ":" + password).replace("'", "'\\''") + "'";
     }
 
     private static String json(Map<String, String> values) {

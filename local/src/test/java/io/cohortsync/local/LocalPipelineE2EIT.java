@@ -284,8 +284,8 @@ class LocalPipelineE2EIT {
         pipeline = start(null, identifies, new PrintStream(console, true, StandardCharsets.UTF_8));
 
         // when the command `make local` prints is pasted into a shell at the repository root
-        Process curl = new ProcessBuilder("bash", "-c", pipeline.curlCommand(AwsStack.WEBHOOK_USERNAME,
-                AwsStack.WEBHOOK_PASSWORD)).directory(repositoryRoot().toFile()).redirectErrorStream(true).start();
+        Process curl = new ProcessBuilder("bash", "-c", pipeline.curlCommand(LocalPipeline.literalCredentials(
+                AwsStack.WEBHOOK_USERNAME, AwsStack.WEBHOOK_PASSWORD))).directory(repositoryRoot().toFile()).redirectErrorStream(true).start();
         String output;
         try {
             assertThat(curl.waitFor(60, TimeUnit.SECONDS)).isTrue();

@@ -143,7 +143,7 @@ public final class SegmentDelivery {
             try {
                 key = writeKey.current();
             } catch (DependencyUnavailableException e) {
-                stop("Segment write key unavailable (" + e.getMessage() + ")", current);
+                stop(keyUnavailable(e), current);
                 return;
             }
             byte[] body = current.batch().body(clock.instant());
@@ -195,11 +195,17 @@ public final class SegmentDelivery {
             try {
                 writeKey.refresh();
             } catch (DependencyUnavailableException e) {
-                stop("Segment write key unavailable (" + e.getMessage() + ")", current);
+                stop(keyUnavailable(e), current);
                 return;
             }
             retries++;
             queue.addFirst(current);
+        }
+
+        /** A key that was never stored says so (and how to store it); any other failure to read it is named. */
+        private static String keyUnavailable(DependencyUnavailableException e) {
+            return e instanceof WriteKeyNotSetException notSet ? notSet.reason()
+                    : "Segment write key unavailable (" + e.getMessage() + ")";
         }
 
         private void retryLater(Pending current, Duration wait, String why) {

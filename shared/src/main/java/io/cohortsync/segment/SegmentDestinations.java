@@ -71,12 +71,14 @@ public final class SegmentDestinations {
         return Optional.of(new Destination(key, base));
     }
 
-    /** @throws DependencyUnavailableException when the connection has no write key (configure it; retried meanwhile) */
+    /**
+     * @throws WriteKeyNotSetException when the connection has no write key, e.g. the placeholder a new stack
+     *                                 creates (configure it; retried meanwhile)
+     */
     public Destination forConnection(String connection) {
         Destination d = byConnection.get(connection);
         if (d == null) {
-            throw new DependencyUnavailableException("SecretsManager", "no Segment write key for connection '"
-                    + connection + "'", null);
+            throw new WriteKeyNotSetException(connection);
         }
         return d;
     }

@@ -349,6 +349,37 @@ class SenderIT {
     }
 
     @Test
+    void handleRequest_keepsRecordsAndSaysTheKeyIsNotSet_whenTheSecretHoldsTheDeployPlaceholder(AwsStack stack)
+            throws InterruptedException {
+        // given the Segment secret as a fresh stack creates it (template.yaml SegmentWriteKeySecret), before
+        // the operator ran put-secret-value (README Deploy step 4)
+        Infrastructure.putSecret(stack.secrets, stack.segmentSecretId, "{\"writeKey\":\"\"}");
+        SenderHarness s = sender(stack, Map.of("SECRET_CACHE_SECONDS", "1")); // the stored key is read a second later
+        Delta a = s.delta(ALICE, true, 1);
+        s.enqueue(a);
+        s.commit(a);
+
+        // when
+        SQSBatchResponse response = s.poll();
+
+        // then nothing goes to Segment with a bogus key, the record comes back (retried, never dropped) ...
+        assertThat(failedIds(response)).hasSize(1);
+        assertThat(segment.requests()).isEmpty();
+        // ... and the log says why, in words an operator can act on
+        JsonNode summary = s.lastSummary();
+        assertThat(summary.path("level").asText()).isEqualTo("WARN");
+        assertThat(summary.path("failureReasons").toString()).contains("Segment write key not set")
+                .contains("put-secret-value");
+
+        // and once the key is stored, the redelivery goes through
+        Infrastructure.putSecret(stack.secrets, stack.segmentSecretId,
+                "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}");
+        Thread.sleep(1_100); // past SECRET_CACHE_SECONDS
+        assertThat(failedIds(s.poll())).isEmpty();
+        assertThat(segment.finalTraits()).containsOnlyKeys(ALICE);
+    }
+
+    @Test
     void handleRequest_rereadsSecretAndSucceeds_whenWriteKeyRotated(AwsStack stack) {
         // given a first batch sent with the original key (now cached)
         SenderHarness s = sender(stack);
