@@ -117,11 +117,12 @@ build-ReconcilerFunction:
 define package-function
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@test -f functions/$(1)/pom.xml || { echo "functions/$(1)/pom.xml not found" >&2; exit 1; }
-	$(MVN) -q -Dmaven.test.skip=true -pl functions/$(1) -am clean package dependency:copy-dependencies \
-		-DincludeScope=runtime
+	$(MVN) -q -Dmaven.test.skip=true -Dlambda-runtime.skip=true -pl functions/$(1) -am clean package \
+		dependency:copy-dependencies -DincludeScope=runtime
 	@# Only the function module's own runtime scope: -am also builds modules it needs for its tests
 	@# (testkit), whose target/dependency must not reach the package. `clean` keeps stale jars out.
 	@# maven.test.skip: test sources are not even compiled, since no package contains them.
+	@# lambda-runtime.skip: testkit's copy of the Lambda runtime client (for tests) is not needed here.
 	mkdir -p "$(ARTIFACTS_DIR)/lib"
 	cp functions/$(1)/target/dependency/*.jar "$(ARTIFACTS_DIR)/lib/"
 	cp -R functions/$(1)/target/classes/. "$(ARTIFACTS_DIR)/"

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cohortsync.domain.DeltaCodec;
+import io.cohortsync.testkit.CfnTemplate;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

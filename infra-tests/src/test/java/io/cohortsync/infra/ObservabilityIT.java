@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.MotoExtension;
 import org.junit.jupiter.api.BeforeAll;

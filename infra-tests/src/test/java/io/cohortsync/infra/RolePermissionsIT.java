@@ -2,6 +2,7 @@ package io.cohortsync.infra;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.MotoExtension;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

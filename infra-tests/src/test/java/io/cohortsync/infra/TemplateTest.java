@@ -6,6 +6,7 @@ import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.Shards;
 import io.cohortsync.reconciler.ReconcilerConfig;
 import io.cohortsync.segment.SegmentDestinations;
+import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.Infrastructure;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

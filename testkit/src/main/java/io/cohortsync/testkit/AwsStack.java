@@ -73,4 +73,21 @@ public final class AwsStack {
         env.put("SEGMENT_SECRET_ID", segmentSecretId);
         return env;
     }
+
+    /**
+     * What template.yaml's {@code !Ref}s to this stack's resources resolve to, by logical id, for {@link
+     * CfnTemplate#resolvedEnvironment}: a table's name, a queue's URL, a secret's id.
+     */
+    public Map<String, String> templateResources() {
+        return templateResources(tableName, queueUrl, dlqUrl, reconcileQueueUrl, webhookSecretId, segmentSecretId);
+    }
+
+    /** The same for resources created elsewhere (the local stack). */
+    public static Map<String, String> templateResources(String table, String deltaQueueUrl, String dlqUrl,
+                                                        String reconcileQueueUrl, String webhookSecretId,
+                                                        String segmentSecretId) {
+        return Map.of("StateTable", table, "DeltaQueue", deltaQueueUrl, "DeltaDeadLetterQueue", dlqUrl,
+                "ReconcileQueue", reconcileQueueUrl, "WebhookCredentialsSecret", webhookSecretId,
+                "SegmentWriteKeySecret", segmentSecretId);
+    }
 }

@@ -93,6 +93,119 @@ public final class SamMakeBuild {
         }
     }
 
+    /**
+     * A function package built from a tree: where it is, and how long {@code make} took (0 when it was
+     * found already built from an identical tree).
+     */
+    public record Built(String functionId, Path root, double buildSeconds, boolean reused) {
+    }
+
+    /**
+     * The packages of {@code functionIds} as {@link #build} makes them from a copy of {@code repo}, kept under
+     * {@code cacheRoot} by a digest of everything the copy holds (every file's path and content, and the JDK):
+     * an identical tree is built once, however many tests or tools ask for it, and a changed one is built
+     * anew. The test run builds them once for SamBuildIT, RuntimeClientIT, the local stack's runtime-client
+     * mode and the benchmark. Safe for two JVMs at once: each build goes to a directory of its own and is
+     * moved into place.
+     */
+    public static List<Built> packages(Path repo, List<String> functionIds, Path cacheRoot, Duration timeout) {
+        String key = treeDigest(repo);
+        Path dir = cacheRoot.resolve(key);
+        List<Built> result = new java.util.ArrayList<>();
+        Path source = null;
+        try {
+            Files.createDirectories(dir);
+            for (String id : functionIds) {
+                Path target = dir.resolve(id);
+                if (Files.isDirectory(target)) {
+                    result.add(new Built(id, target, 0, true));
+                    continue;
+                }
+                if (source == null) {
+                    source = dir.resolve(".source-" + java.util.UUID.randomUUID());
+                    copyRepository(repo, source);
+                }
+                Path scratch = dir.resolve("." + id + "-" + java.util.UUID.randomUUID());
+                long started = System.nanoTime();
+                build(source, id, scratch, dir.resolve("build-" + id + ".log"), timeout);
+                double seconds = (System.nanoTime() - started) / 1e9;
+                try {
+                    Files.move(scratch, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                    deleteTree(scratch); // another JVM built the same tree meanwhile: same bytes
+                }
+                result.add(new Built(id, target, seconds, false));
+            }
+            forgetOtherTrees(cacheRoot, key);
+            return result;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (source != null) {
+                deleteTree(source);
+            }
+        }
+    }
+
+    /** SHA-256 over every file {@link #copyRepository} would copy (path and content) and the JDK's version. */
+    static String treeDigest(Path repo) {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update((System.getProperty("java.home") + "\n" + Runtime.version() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            List<Path> files = new java.util.ArrayList<>();
+            Files.walkFileTree(repo, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                    return !d.equals(repo) && NOT_COPIED.contains(d.getFileName().toString())
+                            ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
+                    if (!NOT_COPIED.contains(f.getFileName().toString())) {
+                        files.add(f);
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+            files.sort(null);
+            for (Path f : files) {
+                sha.update(repo.relativize(f).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+                sha.update(Files.isExecutable(f) ? (byte) 1 : (byte) 0);
+                sha.update(Files.readAllBytes(f));
+                sha.update((byte) 0);
+            }
+            return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Packages of trees that no longer exist only take disk space. */
+    private static void forgetOtherTrees(Path cacheRoot, String key) throws IOException {
+        try (Stream<Path> dirs = Files.list(cacheRoot)) {
+            for (Path d : (Iterable<Path>) dirs::iterator) {
+                if (Files.isDirectory(d) && !d.getFileName().toString().equals(key)) {
+                    deleteTree(d);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Bytes of every file under {@code dir}: the size Lambda checks against its 250 MB unzipped limit. */
     public static long unzippedBytes(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {

@@ -75,6 +75,11 @@ public final class SqsEvents {
 
     /** The Lambda event for these messages, as the event source mapping would deliver them. */
     public static SQSEvent event(String queueUrl, List<Message> messages) {
+        return parse(eventJson(queueUrl, messages));
+    }
+
+    /** The same event as the JSON Lambda sends the function's runtime. */
+    public static String eventJson(String queueUrl, List<Message> messages) {
         ObjectNode root = MAPPER.createObjectNode();
         ArrayNode records = root.putArray("Records");
         for (Message m : messages) {
@@ -93,7 +98,7 @@ public final class SqsEvents {
             r.put("eventSourceARN", arn(queueUrl));
             r.put("awsRegion", "us-east-1");
         }
-        return parse(root.toString());
+        return root.toString();
     }
 
     public static SQSEvent parse(String eventJson) {

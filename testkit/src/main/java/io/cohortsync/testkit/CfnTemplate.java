@@ -1,4 +1,4 @@
-package io.cohortsync.infra;
+package io.cohortsync.testkit;
 
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,7 +21,7 @@ import java.util.Set;
  * {@code {"Fn::Sub": …}}), so a reference is never mistaken for a literal. Plus the two SAM rules the
  * checks need: Globals.Function values apply to every function, and maps (Environment) merge.
  */
-final class CfnTemplate {
+public final class CfnTemplate {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final Set<String> FN_TAGS = Set.of("Base64", "Cidr", "FindInMap", "GetAtt", "GetAZs",
             "ImportValue", "Join", "Select", "Split", "Sub", "Transform", "And", "Equals", "If", "Not", "Or",
@@ -33,7 +33,7 @@ final class CfnTemplate {
         this.root = root;
     }
 
-    static CfnTemplate load(Path file) {
+    public static CfnTemplate load(Path file) {
         try (YAMLParser parser = (YAMLParser) new YAMLFactory().createParser(file.toFile())) {
             parser.nextToken();
             return new CfnTemplate(read(parser));
@@ -42,15 +42,15 @@ final class CfnTemplate {
         }
     }
 
-    JsonNode root() {
+    public JsonNode root() {
         return root;
     }
 
-    JsonNode resources() {
+    public JsonNode resources() {
         return root.path("Resources");
     }
 
-    JsonNode resource(String logicalId) {
+    public JsonNode resource(String logicalId) {
         JsonNode r = resources().get(logicalId);
         if (r == null) {
             throw new AssertionError("template.yaml has no resource " + logicalId);
@@ -59,7 +59,7 @@ final class CfnTemplate {
     }
 
     /** Logical id → resource, for every resource of the type. */
-    Map<String, JsonNode> resourcesOfType(String type) {
+    public Map<String, JsonNode> resourcesOfType(String type) {
         Map<String, JsonNode> found = new LinkedHashMap<>();
         resources().properties().forEach(e -> {
             if (type.equals(e.getValue().path("Type").asText())) {
@@ -69,18 +69,18 @@ final class CfnTemplate {
         return found;
     }
 
-    Map<String, JsonNode> functions() {
+    public Map<String, JsonNode> functions() {
         return resourcesOfType("AWS::Serverless::Function");
     }
 
     /** A function property as SAM resolves it: the function's own value, else Globals.Function's. */
-    JsonNode functionProperty(String functionId, String name) {
+    public JsonNode functionProperty(String functionId, String name) {
         JsonNode own = resource(functionId).path("Properties").get(name);
         return own != null ? own : root.path("Globals").path("Function").get(name);
     }
 
     /** The function's environment variables after SAM merges Globals into it. */
-    Map<String, JsonNode> environment(String functionId) {
+    public Map<String, JsonNode> environment(String functionId) {
         Map<String, JsonNode> vars = new LinkedHashMap<>();
         root.path("Globals").path("Function").path("Environment").path("Variables").properties()
                 .forEach(e -> vars.put(e.getKey(), e.getValue()));
@@ -90,13 +90,99 @@ final class CfnTemplate {
     }
 
     /** Timeout in seconds as deployed (Lambda's default is 3). */
-    int timeoutSeconds(String functionId) {
+    public int timeoutSeconds(String functionId) {
         JsonNode t = functionProperty(functionId, "Timeout");
         return t == null ? 3 : t.asInt();
     }
 
+    /** The function's {@code Handler} (e.g. {@code io.cohortsync.webhook.WebhookHandler::handleRequest}). */
+    public String handler(String functionId) {
+        JsonNode h = functionProperty(functionId, "Handler");
+        if (h == null || !h.isTextual()) {
+            throw new IllegalStateException("template.yaml: " + functionId + " has no Handler string");
+        }
+        return h.asText();
+    }
+
+    /** MemorySize in MB as deployed (Lambda's default is 128). */
+    public int memorySize(String functionId) {
+        JsonNode m = functionProperty(functionId, "MemorySize");
+        return m == null ? 128 : m.asInt();
+    }
+
+    /** The function's {@code LoggingConfig} value {@code name} ({@code LogFormat}, {@code ApplicationLogLevel}), or null. */
+    public String loggingConfig(String functionId, String name) {
+        JsonNode own = resource(functionId).path("Properties").path("LoggingConfig").get(name);
+        JsonNode value = own != null ? own : root.path("Globals").path("Function").path("LoggingConfig").get(name);
+        return value == null || !value.isTextual() ? null : value.asText();
+    }
+
+    /**
+     * The function's environment as Lambda would hand it to the function on a deployed stack: every
+     * variable of Globals and of the function, {@code !Ref} of a resource resolved through {@code resources}
+     * (logical id → the value the reference takes, e.g. a queue URL), {@code !Ref} of a parameter to its
+     * Default, {@code !Sub} with the pseudo parameters {@code AWS::AccountId} (123456789012), {@code
+     * AWS::Region} (us-east-1) and {@code AWS::StackName} ({@code stackName}).
+     *
+     * @throws IllegalStateException for a reference it cannot resolve (a new resource the caller does not
+     *                               know yet must fail loudly, not become an empty variable)
+     */
+    public Map<String, String> resolvedEnvironment(String functionId, Map<String, String> resources, String stackName) {
+        Map<String, String> env = new LinkedHashMap<>();
+        environment(functionId).forEach((name, value) -> env.put(name, resolve(functionId + "." + name, value,
+                resources, stackName)));
+        return env;
+    }
+
+    private String resolve(String where, JsonNode value, Map<String, String> resources, String stackName) {
+        if (value.isValueNode()) {
+            return value.asText();
+        }
+        if (value.has("Ref")) {
+            String id = value.get("Ref").asText();
+            if (resources.containsKey(id)) {
+                return resources.get(id);
+            }
+            JsonNode parameter = root.path("Parameters").get(id);
+            if (parameter != null && parameter.has("Default")) {
+                return parameter.get("Default").asText();
+            }
+            String pseudo = pseudo(id, stackName);
+            if (pseudo != null) {
+                return pseudo;
+            }
+            throw new IllegalStateException(where + ": !Ref " + id + " is neither a resource given nor a parameter "
+                    + "with a Default");
+        }
+        if (value.has("Fn::Sub") && value.get("Fn::Sub").isTextual()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$\\{([^}]+)}").matcher(value.get("Fn::Sub").asText());
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                String name = m.group(1);
+                String replacement = pseudo(name, stackName);
+                if (replacement == null) {
+                    replacement = resolve(where, NODES.objectNode().put("Ref", name), resources, stackName);
+                }
+                m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(replacement));
+            }
+            m.appendTail(out);
+            return out.toString();
+        }
+        throw new IllegalStateException(where + ": cannot resolve " + value);
+    }
+
+    private static String pseudo(String name, String stackName) {
+        return switch (name) {
+            case "AWS::AccountId" -> "123456789012";
+            case "AWS::Region" -> "us-east-1";
+            case "AWS::StackName" -> stackName;
+            case "AWS::Partition" -> "aws";
+            default -> null;
+        };
+    }
+
     /** The logical id a {@code !Ref X} or {@code !GetAtt X.Attr} points at, or null for anything else. */
-    static String referencedId(JsonNode node) {
+    public static String referencedId(JsonNode node) {
         if (node == null || !node.isObject()) {
             return null;
         }
