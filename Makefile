@@ -17,6 +17,7 @@ MVN ?= mvn -B -ntp
 
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
+	@echo "             LAMBDA_RUNTIME=ric make local: the sam-build packages under the real Lambda runtime client"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
 	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (6-10 min; not in make test)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
@@ -31,7 +32,9 @@ test: ## every test: unit (surefire), integration + end-to-end (failsafe, on mot
 
 # The whole pipeline in the foreground until Ctrl-C: moto (started here unless AWS_ENDPOINT_URL names
 # an emulator), the real handlers behind an API Gateway / SQS event-source stand-in, and a Segment sink
-# (or SEGMENT_ENDPOINT). Dummy credentials: nothing here talks to real AWS.
+# (or SEGMENT_ENDPOINT). Dummy credentials: nothing here talks to real AWS. LAMBDA_RUNTIME=ric runs each
+# function's sam-build package (built like `sam build`, reused from target/sam-packages/) under the real
+# Lambda runtime client instead of in this JVM (README "Quick start").
 local:
 	$(MVN) -q -DskipTests -pl local -am package dependency:build-classpath \
 		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime

@@ -2,6 +2,7 @@ package io.cohortsync.local;
 
 import io.cohortsync.testkit.MotoServer;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -20,6 +21,8 @@ import java.util.concurrent.CountDownLatch;
  *   <li>{@code WEBHOOK_USERNAME} / {@code WEBHOOK_PASSWORD} (mixpanel / local-secret), {@code SEGMENT_WRITE_KEY}
  *       (local-write-key): stored in the emulator's Secrets Manager, read by the real code, never printed (the
  *       ready line's curl names the variables when they are set)</li>
+ *   <li>{@code LAMBDA_RUNTIME}: unset or {@code in-process}, the handlers run in this JVM; {@code ric}, each
+ *       function's sam-build package runs under the real Lambda runtime client ({@link RuntimeClientPackages})</li>
  *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code EXTRA_TRAITS},
  *       {@code RENAME_TRAITS}, {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX},
  *       {@code DELTA_DELAY_SECONDS}, {@code EXITED_TTL_DAYS}, {@code MASS_EXIT_*} and {@code RECONCILE_*}
@@ -31,7 +34,9 @@ public final class LocalMain {
     }
 
     public static void main(String[] args) throws Exception {
+        long started = System.nanoTime();
         Map<String, String> env = System.getenv();
+        boolean runtimeClient = runtimeClient(env.get("LAMBDA_RUNTIME"));
         MotoServer moto = null;
         String endpoint = env.get("AWS_ENDPOINT_URL");
         if (endpoint == null || endpoint.isBlank()) {
@@ -44,11 +49,15 @@ public final class LocalMain {
         Map<String, String> settings = functionSettings(env);
         LocalPipeline pipeline;
         try {
-            pipeline = LocalPipeline.start(new LocalPipeline.Options("127.0.0.1",
+            LocalPipeline.Options options = new LocalPipeline.Options("127.0.0.1",
                     Integer.parseInt(env.getOrDefault("PORT", "3000")), blankToNull(env.get("SEGMENT_ENDPOINT")),
                     user, password, env.getOrDefault("SEGMENT_WRITE_KEY", "local-write-key"), "cohort-sync-local",
                     Path.of("target", "local-identifies.jsonl"), Duration.ofSeconds(2), System.out,
-                    settings));
+                    settings);
+            if (runtimeClient) {
+                options = options.withRuntimeClient(RuntimeClientPackages.prepare(repositoryRoot(), System.out));
+            }
+            pipeline = LocalPipeline.start(options);
         } catch (Exception e) {
             if (moto != null) {
                 moto.close();
@@ -73,13 +82,41 @@ public final class LocalMain {
         }
         System.out.println("Reconciler: on queue " + pipeline.environment().get("RECONCILE_QUEUE_URL")
                 + " (full-sync exit passes and renames run there, after the last page is answered)");
+        System.out.println(runtimeClient
+                ? "Functions: sam-build packages under the Lambda runtime client (template handlers and environment,"
+                        + " SnapStart restore flow, container credentials); their logs: target/local-runtime/"
+                : "Functions: handlers in this JVM (LAMBDA_RUNTIME=ric runs the deployment packages under the Lambda"
+                        + " runtime client instead)");
         if (credentialsSupplied(env)) {
             System.out.println("Credentials: yours, not printed; the command below reads WEBHOOK_USERNAME and"
                     + " WEBHOOK_PASSWORD from the shell you paste it into (export them there too)");
         }
-        System.out.println("cohort-sync ready: http://127.0.0.1:" + pipeline.port() + "/mixpanel");
+        System.out.printf(java.util.Locale.ROOT, "cohort-sync ready: http://127.0.0.1:%d/mixpanel (started in %.1f s)%n",
+                pipeline.port(), (System.nanoTime() - started) / 1e9);
         System.out.println(pipeline.curlCommand(curlCredentials(env)));
         stopped.await();
+    }
+
+    /** {@code LAMBDA_RUNTIME}: true for {@code ric}, false when unset or {@code in-process}. */
+    static boolean runtimeClient(String value) {
+        if (value == null || value.isBlank() || value.equals("in-process")) {
+            return false;
+        }
+        if (value.equals("ric")) {
+            return true;
+        }
+        throw new IllegalArgumentException("LAMBDA_RUNTIME must be in-process (the default) or ric, was '" + value + "'");
+    }
+
+    /** `make local` runs at the repository root; the packages are built from there. */
+    private static Path repositoryRoot() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("template.yaml")) && Files.isRegularFile(p.resolve("Makefile"))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("LAMBDA_RUNTIME=ric needs the repository (template.yaml, Makefile) at or above "
+                + Path.of("").toAbsolutePath());
     }
 
     static final String DEFAULT_USERNAME = "mixpanel";

@@ -1,8 +1,13 @@
 package io.cohortsync.local;
 
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import io.cohortsync.aws.AwsClients;
 import io.cohortsync.reconciler.ReconcilerHandler;
 import io.cohortsync.sender.SenderHandler;
+import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.webhook.WebhookHandler;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -19,15 +24,19 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * The whole pipeline in one process, against whatever AWS emulator the SDK is pointed at: resources
- * created as the template defines them, the real webhook handler behind an API Gateway stand-in, the
- * real sender and reconciler handlers each behind an SQS event-source stand-in on its own queue (the
- * delta queue, the reconcile queue), and Segment (a given endpoint or a sink).
+ * The whole pipeline, against whatever AWS emulator the SDK is pointed at: resources created as the
+ * template defines them, the real webhook handler behind an API Gateway stand-in, the real sender and
+ * reconciler handlers each behind an SQS event-source stand-in on its own queue (the delta queue, the
+ * reconcile queue), and Segment (a given endpoint or a sink). The handlers run in this process, or (with
+ * {@link Options#runtimeClient()}) each function's sam-build package runs under the real Lambda runtime
+ * client in execution environments of its own ({@link RuntimeClientFunction}).
  */
 public final class LocalPipeline implements AutoCloseable {
     /** The sender's event source: batches of up to 10 deltas messages, one invocation at a time. */
@@ -42,17 +51,46 @@ public final class LocalPipeline implements AutoCloseable {
      * moment stalled an exit pass at 15 of 16.
      */
     static final int RECONCILER_CONCURRENCY = 4;
+    /**
+     * Under the runtime client each function runs in JVMs of its own, where MotoIsolation (one JVM's locks)
+     * cannot reach: one reconciler environment at a time, so its shard jobs never write one summary item side
+     * by side on moto. Webhook environments: two (Lambda would scale further; this machine has 2 cores).
+     */
+    static final int RUNTIME_CLIENT_RECONCILERS = 1;
+    static final int RUNTIME_CLIENT_WEBHOOKS = 2;
+    /** An environment's init (JVM start, handler constructor) before the stack calls itself ready. */
+    private static final Duration WARM_UP = Duration.ofSeconds(60);
 
-    /** Everything a run can vary; see {@link LocalMain} for the environment variables behind each. */
+    /**
+     * Everything a run can vary; see {@link LocalMain} for the environment variables behind each.
+     *
+     * @param runtimeClient null: the handlers run in this JVM; else their sam-build packages under the real
+     *                      Lambda runtime client ({@code LAMBDA_RUNTIME=ric})
+     */
     public record Options(String host, int port, String segmentEndpoint, String webhookUsername,
                           String webhookPassword, String segmentWriteKey, String resourcePrefix, Path identifiesFile,
-                          Duration retryDelay, PrintStream console, Map<String, String> functionEnvironment) {
+                          Duration retryDelay, PrintStream console, Map<String, String> functionEnvironment,
+                          RuntimeClientPackages runtimeClient) {
+        /** The handlers in this JVM. */
+        public Options(String host, int port, String segmentEndpoint, String webhookUsername, String webhookPassword,
+                       String segmentWriteKey, String resourcePrefix, Path identifiesFile, Duration retryDelay,
+                       PrintStream console, Map<String, String> functionEnvironment) {
+            this(host, port, segmentEndpoint, webhookUsername, webhookPassword, segmentWriteKey, resourcePrefix,
+                    identifiesFile, retryDelay, console, functionEnvironment, null);
+        }
+
         /** Without extra function settings. */
         public Options(String host, int port, String segmentEndpoint, String webhookUsername, String webhookPassword,
                        String segmentWriteKey, String resourcePrefix, Path identifiesFile, Duration retryDelay,
                        PrintStream console) {
             this(host, port, segmentEndpoint, webhookUsername, webhookPassword, segmentWriteKey, resourcePrefix,
-                    identifiesFile, retryDelay, console, Map.of());
+                    identifiesFile, retryDelay, console, Map.of(), null);
+        }
+
+        /** The same run with the functions' packages under the runtime client. */
+        public Options withRuntimeClient(RuntimeClientPackages packages) {
+            return new Options(host, port, segmentEndpoint, webhookUsername, webhookPassword, segmentWriteKey,
+                    resourcePrefix, identifiesFile, retryDelay, console, functionEnvironment, packages);
         }
 
         public Options {
@@ -78,6 +116,7 @@ public final class LocalPipeline implements AutoCloseable {
     private final WebhookFrontDoor frontDoor;
     private final SqsEventSourcePoller poller;
     private final SqsEventSourcePoller reconciler;
+    private final Map<String, LambdaFunction> functions = new LinkedHashMap<>();
 
     private LocalPipeline(Options options) throws IOException {
         StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(
@@ -123,14 +162,49 @@ public final class LocalPipeline implements AutoCloseable {
         env.putAll(options.functionEnvironment()); // e.g. USER_ID_PROPERTY, DRY_RUN, RECONCILE_CHUNK for a run
         this.environment = Map.copyOf(env);
 
-        // Every function gets the same environment, as the template gives each what it reads.
-        this.poller = new SqsEventSourcePoller(pollerSqs, queueUrl, "cohort-sync-sender", SenderHandler.forEnvironment(environment),
+        RuntimeClientPackages runtimeClient = options.runtimeClient();
+        try {
+            if (runtimeClient == null) {
+                // Every function gets the same environment, as the template gives each what it reads.
+                functions.put("WebhookFunction", new InProcessFunction<>("cohort-sync-webhook",
+                        WebhookHandler.forEnvironment(environment), APIGatewayV2HTTPEvent.class, APIGatewayV2HTTPResponse.class));
+                functions.put("SenderFunction", new InProcessFunction<>("cohort-sync-sender",
+                        SenderHandler.forEnvironment(environment), SQSEvent.class, SQSBatchResponse.class));
+                functions.put("ReconcilerFunction", new InProcessFunction<>("cohort-sync-reconciler",
+                        ReconcilerHandler.forEnvironment(environment), SQSEvent.class, SQSBatchResponse.class));
+            } else {
+                // Each package with the template's environment for it, this run's resources and settings in it.
+                Map<String, String> resources = AwsStack.templateResources(table, queueUrl, dlqUrl, reconcileQueueUrl,
+                        webhookSecret, segmentSecret);
+                Map<String, Integer> scale = Map.of("WebhookFunction", RUNTIME_CLIENT_WEBHOOKS, "SenderFunction", 1,
+                        "ReconcilerFunction", RUNTIME_CLIENT_RECONCILERS);
+                for (String id : RuntimeClientPackages.FUNCTIONS) {
+                    functions.put(id, runtimeClient.function(id, resources, prefix, environment, scale.get(id)));
+                }
+                // One environment each, initialized side by side before the stack says it is ready.
+                CompletableFuture.allOf(functions.values().stream().map(f -> CompletableFuture.runAsync(
+                        () -> ((RuntimeClientFunction) f).warmUp(WARM_UP))).toArray(CompletableFuture[]::new)).join();
+            }
+        } catch (RuntimeException e) {
+            functions.values().forEach(LambdaFunction::close);
+            throw e instanceof java.util.concurrent.CompletionException && e.getCause() instanceof RuntimeException r
+                    ? r : e;
+        }
+        this.poller = new SqsEventSourcePoller(pollerSqs, queueUrl, "cohort-sync-sender", functions.get("SenderFunction"),
                 SENDER_BATCH_SIZE, 1, Duration.ofSeconds(Infrastructure.SENDER_TIMEOUT_SECONDS), options.retryDelay());
         this.reconciler = new SqsEventSourcePoller(pollerSqs, reconcileQueueUrl, "cohort-sync-reconciler",
-                ReconcilerHandler.forEnvironment(environment), RECONCILER_BATCH_SIZE, RECONCILER_CONCURRENCY,
+                functions.get("ReconcilerFunction"), RECONCILER_BATCH_SIZE,
+                runtimeClient == null ? RECONCILER_CONCURRENCY : RUNTIME_CLIENT_RECONCILERS,
                 Duration.ofSeconds(Infrastructure.RECONCILER_TIMEOUT_SECONDS), options.retryDelay());
-        this.frontDoor = new WebhookFrontDoor(options.host(), options.port(), WebhookHandler.forEnvironment(environment),
-                Duration.ofSeconds(29));
+        try {
+            this.frontDoor = new WebhookFrontDoor(options.host(), options.port(), functions.get("WebhookFunction"),
+                    Duration.ofSeconds(29));
+        } catch (IOException | RuntimeException e) { // e.g. the port is taken: stop what was started
+            reconciler.close();
+            poller.close();
+            functions.values().forEach(LambdaFunction::close);
+            throw e;
+        }
     }
 
     /**
@@ -218,6 +292,25 @@ public final class LocalPipeline implements AutoCloseable {
         return poller.invocations();
     }
 
+    /** "in-process", or "runtime client" when the packages run under the real Lambda runtime client. */
+    public String runtime() {
+        return functions.values().iterator().next() instanceof RuntimeClientFunction ? "runtime client" : "in-process";
+    }
+
+    /**
+     * Per function, the invocations its runtime-client environments answered and the environments started
+     * (cold starts); empty when the handlers run in process.
+     */
+    public Map<String, long[]> runtimeClientStats() {
+        Map<String, long[]> stats = new LinkedHashMap<>();
+        functions.forEach((id, f) -> {
+            if (f instanceof RuntimeClientFunction r) {
+                stats.put(id, new long[]{r.invocations(), r.environmentsStarted()});
+            }
+        });
+        return stats;
+    }
+
     public long reconcilerInvocations() {
         return reconciler.invocations();
     }
@@ -269,6 +362,7 @@ public final class LocalPipeline implements AutoCloseable {
         frontDoor.close();
         reconciler.close();
         poller.close();
+        functions.values().forEach(LambdaFunction::close);
         pollerSqs.close();
         if (sink != null) {
             sink.close();

@@ -1,17 +1,14 @@
 package io.cohortsync.local;
 
-import com.amazonaws.services.lambda.runtime.RequestHandler;
-import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
-import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SqsEvents;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,11 +19,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Behaves like Lambda's SQS event source mapping with {@code ReportBatchItemFailures}: receives up to
- * {@code batchSize} messages (polling at least once a second), hands them to the real handler (the
- * sender's or the reconciler's) as an {@link SQSEvent} read by the runtime's serializer, deletes the
- * messages that completed, and leaves the rest to reappear (SQS counts receives and redrives to the
- * DLQ after maxReceiveCount). If the handler throws, the whole batch reappears, as with a function
- * error. {@code concurrency} pollers run side by side, each one like one concurrent invocation of the
+ * {@code batchSize} messages (polling at least once a second), hands them to the function (the
+ * sender or the reconciler) as the SQS event JSON Lambda sends, reads its {@code batchItemFailures},
+ * deletes the messages that completed, and leaves the rest to reappear (SQS counts receives and redrives to the
+ * DLQ after maxReceiveCount). If the function fails the invocation, the whole batch reappears, as with a
+ * function error. {@code concurrency} pollers run side by side, each one like one concurrent invocation of the
  * function, each invocation with its own context counting down from {@code functionTimeout}.
  * <p>One deliberate difference: a failed message becomes visible again after {@code retryDelay}
  * rather than the queue's full visibility timeout, so local runs and tests see retries in seconds.
@@ -39,7 +36,7 @@ final class SqsEventSourcePoller implements AutoCloseable {
     private final SqsClient sqs;
     private final String queueUrl;
     private final String functionName;
-    private final RequestHandler<SQSEvent, SQSBatchResponse> handler;
+    private final LambdaFunction function;
     private final int batchSize;
     private final Duration functionTimeout;
     private final Duration retryDelay;
@@ -52,7 +49,7 @@ final class SqsEventSourcePoller implements AutoCloseable {
     private boolean paused;
 
     SqsEventSourcePoller(SqsClient sqs, String queueUrl, String functionName,
-                         RequestHandler<SQSEvent, SQSBatchResponse> handler, int batchSize, int concurrency,
+                         LambdaFunction function, int batchSize, int concurrency,
                          Duration functionTimeout, Duration retryDelay) {
         if (batchSize < 1 || batchSize > 10 || concurrency < 1) {
             throw new IllegalArgumentException("batchSize must be 1..10 and concurrency >= 1");
@@ -60,7 +57,7 @@ final class SqsEventSourcePoller implements AutoCloseable {
         this.sqs = sqs;
         this.queueUrl = queueUrl;
         this.functionName = functionName;
-        this.handler = handler;
+        this.function = function;
         this.batchSize = batchSize;
         this.functionTimeout = functionTimeout;
         this.retryDelay = retryDelay;
@@ -169,13 +166,12 @@ final class SqsEventSourcePoller implements AutoCloseable {
     private Set<String> invoke(List<Message> messages) {
         Set<String> all = new HashSet<>(messages.stream().map(Message::messageId).toList());
         try {
-            // Event and response go through the Lambda runtime's own serializer, as deployed.
-            SQSBatchResponse response = handler.handleRequest(SqsEvents.event(queueUrl, messages),
-                    LambdaContexts.withRemaining(functionName, functionTimeout));
-            if (response == null) {
-                return Set.of();
+            byte[] response = function.invoke(SqsEvents.eventJson(queueUrl, messages).getBytes(StandardCharsets.UTF_8),
+                    functionTimeout);
+            JsonNode json = JSON.readTree(response);
+            if (json == null || json.isNull()) {
+                return Set.of(); // no response: every record completed
             }
-            JsonNode json = JSON.readTree(SqsEvents.toJson(response));
             Set<String> failed = new HashSet<>();
             for (JsonNode f : json.path("batchItemFailures")) {
                 String id = f.path("itemIdentifier").asText("");
@@ -186,8 +182,10 @@ final class SqsEventSourcePoller implements AutoCloseable {
             }
             return failed;
         } catch (Exception e) {
+            // A function error names only types (LambdaFunction.FunctionError); anything else, its class.
+            String error = e instanceof LambdaFunction.FunctionError ? e.getMessage() : e.getClass().getSimpleName();
             System.err.println("{\"level\":\"ERROR\",\"message\":\"local poller: " + functionName
-                    + " invocation failed\",\"error\":\"" + e.getClass().getSimpleName() + "\"}");
+                    + " invocation failed\",\"error\":\"" + error.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}");
             return all;
         }
     }

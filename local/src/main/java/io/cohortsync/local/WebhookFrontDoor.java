@@ -1,19 +1,11 @@
 package io.cohortsync.local;
 
-import com.amazonaws.services.lambda.runtime.RequestHandler;
-import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
-import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
-import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
-import com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
-import io.cohortsync.testkit.LambdaContexts;
 import com.sun.net.httpserver.HttpServer;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -31,8 +23,9 @@ import java.util.concurrent.Executors;
 
 /**
  * Stands in for API Gateway's HTTP API: every request on {@code /mixpanel} becomes a payload-2.0
- * event (JSON read by the Lambda runtime's own serializer), goes to the real webhook handler, and its
- * response is serialized back the same way and written out. Other paths get API Gateway's 404.
+ * event (JSON), goes to the webhook function (its handler in this JVM behind the runtime's serializer,
+ * or its package under the real runtime client), and the function's response JSON is written out as
+ * API Gateway maps it. A function error is API Gateway's 500. Other paths get API Gateway's 404.
  */
 final class WebhookFrontDoor implements AutoCloseable {
     /** API Gateway's payload limit for HTTP APIs. */
@@ -43,16 +36,11 @@ final class WebhookFrontDoor implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor;
-    private final RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> handler;
+    private final LambdaFunction function;
     private final Duration timeout;
-    private final PojoSerializer<APIGatewayV2HTTPEvent> events =
-            LambdaEventSerializers.serializerFor(APIGatewayV2HTTPEvent.class, getClass().getClassLoader());
-    private final PojoSerializer<APIGatewayV2HTTPResponse> responses =
-            LambdaEventSerializers.serializerFor(APIGatewayV2HTTPResponse.class, getClass().getClassLoader());
 
-    WebhookFrontDoor(String host, int port, RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> handler,
-                     Duration timeout) throws IOException {
-        this.handler = handler;
+    WebhookFrontDoor(String host, int port, LambdaFunction function, Duration timeout) throws IOException {
+        this.function = function;
         this.timeout = timeout;
         this.server = HttpServer.create(new InetSocketAddress(host, port), 64);
         this.executor = Executors.newFixedThreadPool(8);
@@ -81,13 +69,9 @@ final class WebhookFrontDoor implements AutoCloseable {
                         "{\"message\":\"Request Entity Too Large\"}");
                 return;
             }
-            APIGatewayV2HTTPEvent event = events.fromJson(new ByteArrayInputStream(
-                    eventJson(exchange, status ? "GET /mixpanel/status" : "POST /mixpanel", path, body)));
-            APIGatewayV2HTTPResponse response = handler.handleRequest(event,
-                    LambdaContexts.withRemaining("cohort-sync-webhook", timeout));
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            responses.toJson(response, out);
-            JsonNode json = JSON.readTree(out.toByteArray());
+            byte[] response = function.invoke(eventJson(exchange, status ? "GET /mixpanel/status" : "POST /mixpanel",
+                    path, body), timeout);
+            JsonNode json = JSON.readTree(response);
             ObjectNode headers = (ObjectNode) json.path("headers");
             Map<String, String> h = new java.util.HashMap<>();
             headers.fields().forEachRemaining(e -> h.put(e.getKey(), e.getValue().asText()));

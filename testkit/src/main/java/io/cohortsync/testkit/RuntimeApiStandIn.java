@@ -261,7 +261,10 @@ public final class RuntimeApiStandIn implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         server.stop(0);
         executor.shutdownNow();
