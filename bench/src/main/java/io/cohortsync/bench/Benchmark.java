@@ -15,7 +15,10 @@ import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.testkit.AwsRequestCounter;
+import io.cohortsync.bench.launch.BareSdkHandler;
+import io.cohortsync.bench.launch.EmptyHandler;
 import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.SegmentStandIn;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -23,7 +26,6 @@ import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -59,14 +61,12 @@ public final class Benchmark {
      * @param incrementalPages  pages of the incremental workload (half add pages, half remove pages)
      * @param fullSyncUsers     size of the cohort of the no-op re-sync and of the full sync with exits
      * @param exitShare         share of that cohort absent from the full sync with exits
-     * @param buildPackages     build the functions with the Makefile's sam build targets for the cold start
-     *                          (otherwise the cold start runs on this JVM's classpath: a smoke test only)
      * @param overrides         function variables set differently from the template in the workloads
      * @param batchingWindow    the event source mapping's MaximumBatchingWindowInSeconds
      */
     public record Settings(Path repo, Path out, int incrementalPages, int pageSize, int fullSyncUsers,
                            double exitShare, int cpuWarmup, int cpuIterations, int coldStartRuns,
-                           boolean buildPackages, Map<String, String> overrides, Duration batchingWindow) {
+                           Map<String, String> overrides, Duration batchingWindow) {
         public Settings {
             if (incrementalPages < 2 || incrementalPages % 2 != 0) {
                 throw new IllegalArgumentException("incrementalPages must be even and >= 2");
@@ -81,7 +81,7 @@ public final class Benchmark {
             Integer concurrency = Integer.getInteger("bench.commitConcurrency");
             return new Settings(repo, out, Integer.getInteger("bench.incrementalPages", 50), 1000,
                     Integer.getInteger("bench.fullSyncUsers", 50_000), 0.10, 100, 100,
-                    Integer.getInteger("bench.coldStartRuns", 3), true,
+                    Integer.getInteger("bench.coldStartRuns", 3),
                     concurrency == null ? Map.of() : Map.of("COMMIT_CONCURRENCY", concurrency.toString()),
                     EventSourceMapping.BATCHING_WINDOW);
         }
@@ -91,7 +91,8 @@ public final class Benchmark {
          * batching window is 1 s, which changes no count here (each drain is one batch either way).
          */
         public static Settings smoke(Path repo, Path out) {
-            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, 1, false, Map.of("DELTA_DELAY_SECONDS", "0"),
+            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, Integer.getInteger("bench.coldStartRuns", 1),
+                    Map.of("DELTA_DELAY_SECONDS", "0"),
                     Duration.ofSeconds(1));
         }
     }
@@ -102,18 +103,62 @@ public final class Benchmark {
                    Map<String, Object> checks, double totalSeconds) {
     }
 
+    /**
+     * A function's cold starts under the runtime client and, from the same rounds, the two baselines': the
+     * empty handler's and the bare-SDK handler's (shared by every function's result).
+     */
     record ColdStartResult(String function, ColdStart.Package pkg, List<ColdStart.Launch> launches,
-                           List<ColdStart.Launch> emptyLaunches) {
+                           List<ColdStart.Launch> emptyLaunches, List<ColdStart.Launch> bareSdkLaunches) {
         double firstResponseMs() {
-            return Stats.median(launches.stream().map(ColdStart.Launch::firstResponseMs).toList());
+            return median(launches, ColdStart.Launch::firstResponseMs);
         }
 
         double emptyFirstResponseMs() {
-            return Stats.median(emptyLaunches.stream().map(ColdStart.Launch::firstResponseMs).toList());
+            return median(emptyLaunches, ColdStart.Launch::firstResponseMs);
         }
 
+        double bareSdkFirstResponseMs() {
+            return median(bareSdkLaunches, ColdStart.Launch::firstResponseMs);
+        }
+
+        /** First response over the empty handler's. */
         double ratio() {
             return firstResponseMs() / emptyFirstResponseMs();
+        }
+
+        /** First response over the bare-SDK handler's: the target is at most 1.2. */
+        double bareSdkRatio() {
+            return firstResponseMs() / bareSdkFirstResponseMs();
+        }
+
+        /** The runtime's own start: the empty handler's init (JVM and runtime client up to its first GET /next). */
+        double runtimeStartMs() {
+            return median(emptyLaunches, ColdStart.Launch::initMs);
+        }
+
+        /** This handler's share of init: its init (process start to first GET /next) less the runtime's start. */
+        double initMs() {
+            return median(launches, ColdStart.Launch::initMs) - runtimeStartMs();
+        }
+
+        double firstInvokeMs() {
+            return median(launches, ColdStart.Launch::invokeMs);
+        }
+
+        double bareSdkInitMs() {
+            return median(bareSdkLaunches, ColdStart.Launch::initMs) - runtimeStartMs();
+        }
+
+        double bareSdkFirstInvokeMs() {
+            return median(bareSdkLaunches, ColdStart.Launch::invokeMs);
+        }
+
+        double emptyFirstInvokeMs() {
+            return median(emptyLaunches, ColdStart.Launch::invokeMs);
+        }
+
+        private static double median(List<ColdStart.Launch> l, java.util.function.ToDoubleFunction<ColdStart.Launch> f) {
+            return Stats.median(l.stream().map(f::applyAsDouble).toList());
         }
 
         double fastest() {
@@ -135,12 +180,9 @@ public final class Benchmark {
         Template template = Template.load(s.repo());
         Map<String, Object> checks = new LinkedHashMap<>();
 
-        List<ColdStart.Package> packages = List.of();
-        if (s.buildPackages()) {
-            progress("building the function packages with make build-WebhookFunction / build-ReconcilerFunction / "
-                    + "build-SenderFunction");
-            packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), FUNCTIONS);
-        }
+        progress("the function packages: make build-WebhookFunction / build-ReconcilerFunction / build-SenderFunction "
+                + "in a copy of the repository (reused when this tree was built before)");
+        List<ColdStart.Package> packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), FUNCTIONS);
         progress("CPU probe: the handlers on in-memory ports, in a JVM with " + template.javaToolOptionsString());
         JsonNode cpu = cpuProbe(template, s.cpuWarmup(), s.cpuIterations());
 
@@ -390,47 +432,52 @@ public final class Benchmark {
 
     private static List<ColdStartResult> coldStarts(Settings s, Template template, List<ColdStart.Package> packages,
                                                     SegmentStandIn segment) {
-        List<ColdStartResult> results = new ArrayList<>();
         Path work = s.out().resolve("cold-start");
         String endpoint = System.getProperty("aws.endpointUrl", System.getenv("AWS_ENDPOINT_URL"));
-        record Function(String id, String handler, String eventClass, Path event) {
-        }
+        CfnTemplate cfn = CfnTemplate.load(s.repo().resolve("template.yaml"));
         Path reconcileEvent = writeReconcileEvent(work);
-        List<Function> functions = List.of(
-                new Function("WebhookFunction", "io.cohortsync.webhook.WebhookHandler",
-                        "com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent",
-                        s.repo().resolve("events/webhook-add-members.json")),
-                new Function("ReconcilerFunction", "io.cohortsync.reconciler.ReconcilerHandler",
-                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", reconcileEvent),
-                new Function("SenderFunction", "io.cohortsync.sender.SenderHandler",
-                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", s.repo().resolve("events/sqs-deltas.json")));
-        for (Function f : functions) {
-            progress("cold start: " + f.id() + " (" + s.coldStartRuns() + " runs, each with an empty handler)");
-            ColdStart.Package pkg = packages.stream().filter(x -> x.functionId().equals(f.id())).findFirst().orElse(null);
-            List<Path> classpath = pkg != null ? pkg.classpath()
-                    : java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator)).map(Path::of).toList();
-            Supplier<Map<String, String>> environment = () -> {
-                AwsStack stack = AwsStack.create();
-                switch (f.id()) {
-                    case "SenderFunction" -> commitDeltasOf(stack, f.event());
-                    case "ReconcilerFunction" -> seedRenamedCohort(stack);
-                    default -> {
-                        // The webhook's first event needs nothing stored.
-                    }
+        Map<String, Path> events = Map.of("WebhookFunction", s.repo().resolve("events/webhook-add-members.json"),
+                "ReconcilerFunction", reconcileEvent, "SenderFunction", s.repo().resolve("events/sqs-deltas.json"));
+        Map<String, ColdStart.Package> byId = new HashMap<>();
+        packages.forEach(p -> byId.put(p.functionId(), p));
+        // Each launch gets a fresh stack and the function's environment from the template, resolved to it.
+        java.util.function.Function<String, Supplier<Map<String, String>>> environment = id -> () -> {
+            AwsStack stack = AwsStack.create();
+            switch (id) {
+                case "SenderFunction" -> commitDeltasOf(stack, events.get(id));
+                case "ReconcilerFunction" -> seedRenamedCohort(stack);
+                default -> {
+                    // The webhook's (and the baselines') first event needs nothing stored.
                 }
-                Map<String, String> env = new HashMap<>(stack.environment());
-                env.put("AWS_ENDPOINT_URL", endpoint);
-                env.put("AWS_ACCESS_KEY_ID", "testing");
-                env.put("AWS_SECRET_ACCESS_KEY", "testing");
-                env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
-                return env;
-            };
-            List<List<ColdStart.Launch>> launches = ColdStart.measure(classpath, work, f.handler(), f.eventClass(), f.event(),
-                    environment, template.javaToolOptions(), s.coldStartRuns());
-            results.add(new ColdStartResult(f.id(), pkg, launches.get(0), launches.get(1)));
+            }
+            Map<String, String> env = new HashMap<>(cfn.resolvedEnvironment(id, stack.templateResources(), "cohort-sync-bench"));
+            env.put("AWS_ENDPOINT_URL", endpoint);
+            env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
+            return env;
+        };
+        String webhookEvent = ColdStart.read(events.get("WebhookFunction"));
+        List<ColdStart.Subject> subjects = new ArrayList<>();
+        subjects.add(new ColdStart.Subject(EMPTY, ColdStart.emptyPackage(work), ColdStart.handlerOf(EmptyHandler.class),
+                webhookEvent, Duration.ofSeconds(29), environment.apply("WebhookFunction"), template.memoryMb()));
+        subjects.add(new ColdStart.Subject(BARE_SDK, ColdStart.bareSdkPackage(work, byId.get("WebhookFunction")),
+                ColdStart.handlerOf(BareSdkHandler.class), webhookEvent, Duration.ofSeconds(29),
+                environment.apply("WebhookFunction"), template.memoryMb()));
+        for (String id : FUNCTIONS) {
+            subjects.add(new ColdStart.Subject(id, byId.get(id).root(), cfn.handler(id), ColdStart.read(events.get(id)),
+                    Duration.ofSeconds(cfn.timeoutSeconds(id)), environment.apply(id), cfn.memorySize(id)));
+        }
+        progress("cold start under the Lambda runtime client: " + s.coldStartRuns() + " round(s) of an empty handler, a "
+                + "bare-SDK handler and the three functions" + (s.coldStartRuns() > 1 ? ", after one unmeasured round" : ""));
+        Map<String, List<ColdStart.Launch>> launches = ColdStart.measure(subjects, s.coldStartRuns(), work.resolve("logs"));
+        List<ColdStartResult> results = new ArrayList<>();
+        for (String id : FUNCTIONS) {
+            results.add(new ColdStartResult(id, byId.get(id), launches.get(id), launches.get(EMPTY), launches.get(BARE_SDK)));
         }
         return results;
     }
+
+    static final String EMPTY = "EmptyHandler";
+    static final String BARE_SDK = "BareSdkHandler";
 
     /** The cohort of the reconciler's cold-start job: renamed to version 2, members in shard 0 under version 1. */
     static final CohortRef COLD_START_COHORT = new CohortRef(PROJECT, "cold-start");
@@ -491,7 +538,7 @@ public final class Benchmark {
      * Commits the changes an SQS event's deltas announce (versions 1 and 2, as in the fixture), so the
      * sender finds them current and sends them.
      */
-    private static void commitDeltasOf(AwsStack stack, Path sqsEvent) {
+    static void commitDeltasOf(AwsStack stack, Path sqsEvent) {
         try {
             DynamoMembershipStore store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 1, Duration.ZERO,
                     Clock.systemUTC());

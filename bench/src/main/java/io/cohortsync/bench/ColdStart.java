@@ -1,14 +1,14 @@
 package io.cohortsync.bench;
 
-import io.cohortsync.bench.launch.ColdStartLauncher;
+import io.cohortsync.bench.launch.BareSdkHandler;
 import io.cohortsync.bench.launch.EmptyHandler;
+import io.cohortsync.testkit.LambdaExecutionEnvironment;
+import io.cohortsync.testkit.LambdaRuntimeProcess;
+import io.cohortsync.testkit.RuntimeApiStandIn;
 import io.cohortsync.testkit.SamMakeBuild;
 
-import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -17,64 +17,61 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 /**
- * Cold start of each function: a fresh JVM on the function's package (artifact root + lib/*.jar, as
- * the Lambda Java runtime puts them on the classpath) that constructs the handler and answers the
- * first event, timed from process start to the response, against the same launch with a handler that
- * does nothing. The packages are built by the Makefile's {@code build-<Function>} targets, the way
- * {@code sam build} runs them: in a copy of the repository with {@code ARTIFACTS_DIR} set.
+ * Cold starts through the real Lambda runtime client (aws-lambda-java-runtime-interface-client, as AWS's
+ * Java base images run it; testkit's {@link LambdaExecutionEnvironment}): a fresh JVM per launch on a
+ * package (classes at the root, {@code lib/*.jar}), the handler string resolved and loaded by the client,
+ * the first event taken from a Runtime API stand-in, timed from process start to the response the
+ * runtime posts. Our functions' packages are those the Makefile's {@code build-<Function>} targets make
+ * the way {@code sam build} runs them; two baselines go through the same runtime in the same run: an
+ * empty handler (a package of one class) and a bare-SDK handler ({@link BareSdkHandler}, on the webhook
+ * package's jars).
  */
 final class ColdStart {
     private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(5);
-    private static final long LAUNCH_TIMEOUT_SECONDS = 60;
 
     private ColdStart() {
     }
 
     /** A function's deployment package as sam build leaves it. */
     record Package(String functionId, Path root, long unzippedBytes, long zippedBytes, int jars, double buildSeconds) {
-        List<Path> classpath() {
-            List<Path> cp = new ArrayList<>();
-            cp.add(root);
-            try (Stream<Path> lib = Files.list(root.resolve("lib"))) {
-                lib.filter(p -> p.toString().endsWith(".jar")).sorted().forEach(cp::add);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return cp;
-        }
     }
 
-    /** One launch: from process start to the response line, and the launcher's own split. */
+    /**
+     * One launch. {@code initMs}: process start to the runtime's first {@code GET /next} (JVM start, the
+     * runtime client's start, the handler's class loading and constructor: Lambda's "Init Duration");
+     * {@code invokeMs}: that event taken to the response posted; {@code firstResponseMs}: process start to
+     * the response.
+     */
     record Launch(double firstResponseMs, double initMs, double invokeMs, String response) {
     }
 
-    /** Builds the packages of the given functions (e.g. WebhookFunction) from one copy of the repository. */
+    /** What to launch: a package, its handler string, its first event, its variables (fresh for each launch). */
+    record Subject(String name, Path taskRoot, String handler, String event, Duration timeout,
+                   Supplier<Map<String, String>> environment, int memoryMb) {
+    }
+
+    /** The functions' packages, built as sam build builds them (reused when this tree was built before). */
     static List<Package> buildPackages(Path repo, Path work, List<String> functionIds) {
         try {
-            Path source = work.resolve("source");
-            deleteTree(work);
-            SamMakeBuild.copyRepository(repo, source);
+            Files.createDirectories(work);
             List<Package> packages = new ArrayList<>();
-            for (String id : functionIds) {
-                Path artifacts = work.resolve(id);
-                long started = System.nanoTime();
-                SamMakeBuild.build(source, id, artifacts, work.resolve("build-" + id + ".log"), BUILD_TIMEOUT);
-                double seconds = (System.nanoTime() - started) / 1e9;
+            for (SamMakeBuild.Built b : SamMakeBuild.packages(repo, functionIds, repo.resolve("target/sam-packages"),
+                    BUILD_TIMEOUT)) {
                 long jars;
-                try (Stream<Path> lib = Files.list(artifacts.resolve("lib"))) {
+                try (Stream<Path> lib = Files.list(b.root().resolve("lib"))) {
                     jars = lib.count();
                 }
-                packages.add(new Package(id, artifacts, SamMakeBuild.unzippedBytes(artifacts),
-                        SamMakeBuild.zippedBytes(artifacts, work.resolve(id + ".zip")),
-                        (int) jars, seconds));
+                packages.add(new Package(b.functionId(), b.root(), SamMakeBuild.unzippedBytes(b.root()),
+                        SamMakeBuild.zippedBytes(b.root(), work.resolve(b.functionId() + ".zip")), (int) jars,
+                        b.buildSeconds()));
             }
             return packages;
         } catch (IOException e) {
@@ -82,84 +79,70 @@ final class ColdStart {
         }
     }
 
+    /** The empty handler's package: its one class at the root, no lib/. */
+    static Path emptyPackage(Path work) {
+        return launcherPackage(work.resolve("empty-handler"), null);
+    }
+
+    /** The bare-SDK handler's package: its class at the root, the webhook package's jars in lib/. */
+    static Path bareSdkPackage(Path work, Package webhook) {
+        return launcherPackage(work.resolve("bare-sdk-handler"), webhook.root().resolve("lib"));
+    }
+
+    static String handlerOf(Class<?> type) {
+        return type.getName() + "::handleRequest";
+    }
+
     /**
-     * Launches {@code runs} cold starts of the handler and as many of {@link EmptyHandler}, alternating,
-     * after one unmeasured launch of each when there are several (so both find the files in the page cache).
+     * {@code runs} rounds of one cold start of every subject, in order, after one unmeasured round when
+     * there are several (so every package's files are in the page cache): side by side in one run.
      *
-     * @param environment called before each launch: the function's variables (a fresh stack each time)
+     * @return subject name → its launches, in order
      */
-    static List<List<Launch>> measure(List<Path> classpath, Path work, String handlerClass, String eventClass,
-                                      Path eventFile, Supplier<Map<String, String>> environment,
-                                      List<String> jvmOptions, int runs) {
-        List<Path> cp = new ArrayList<>(classpath);
-        cp.add(launcherClasses(work));
-        cp.add(serializationJar());
-        List<Launch> real = new ArrayList<>();
-        List<Launch> empty = new ArrayList<>();
-        for (int i = runs > 1 ? -1 : 0; i < runs; i++) {
-            Launch r = launch(cp, handlerClass, eventClass, eventFile, environment.get(), jvmOptions);
-            Launch e = launch(cp, EmptyHandler.class.getName(), eventClass, eventFile, environment.get(), jvmOptions);
-            if (i >= 0) {
-                real.add(r);
-                empty.add(e);
+    static Map<String, List<Launch>> measure(List<Subject> subjects, int runs, Path logDir) {
+        Map<String, List<Launch>> launches = new LinkedHashMap<>();
+        subjects.forEach(s -> launches.put(s.name(), new ArrayList<>()));
+        for (int round = runs > 1 ? -1 : 0; round < runs; round++) {
+            for (Subject s : subjects) {
+                Launch l = launch(s, logDir.resolve(s.name() + "-" + (round < 0 ? "warm-up" : "run" + round) + ".log"));
+                if (round >= 0) {
+                    launches.get(s.name()).add(l);
+                }
             }
         }
-        return List.of(real, empty);
+        return launches;
     }
 
-    private static Launch launch(List<Path> classpath, String handlerClass, String eventClass, Path eventFile,
-                                 Map<String, String> environment, List<String> jvmOptions) {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-cp");
-        command.add(String.join(File.pathSeparator, classpath.stream().map(Path::toString).toList()));
-        command.add(ColdStartLauncher.class.getName());
-        command.add(handlerClass);
-        command.add(eventClass);
-        command.add(eventFile.toString());
-        ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().putAll(environment);
-        // As on Lambda: the template's options through JAVA_TOOL_OPTIONS.
-        pb.environment().put("JAVA_TOOL_OPTIONS", String.join(" ", jvmOptions));
-        try {
-            long started = System.nanoTime();
-            Process p = pb.start();
-            String line;
-            try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                line = out.readLine();
-                double firstResponseMs = (System.nanoTime() - started) / 1e6;
-                if (!p.waitFor(LAUNCH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    throw new IllegalStateException(handlerClass + " did not exit");
-                }
-                if (line == null || !line.startsWith("COLD-START ")) {
-                    throw new IllegalStateException(handlerClass + " cold start failed (exit " + p.exitValue() + "): " + line);
-                }
-                var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line.substring("COLD-START ".length()));
-                return new Launch(firstResponseMs, json.path("initMs").asDouble(), json.path("invokeMs").asDouble(),
-                        json.path("response").asText());
+    private static Launch launch(Subject s, Path log) {
+        LambdaRuntimeProcess.Spec spec = new LambdaRuntimeProcess.Spec(s.name(), s.taskRoot(), s.handler(),
+                s.environment().get(), s.memoryMb(), LambdaRuntimeProcess.Init.ON_DEMAND,
+                LambdaRuntimeProcess.Credentials.ACCESS_KEYS, "JSON", "INFO");
+        try (LambdaExecutionEnvironment env = LambdaExecutionEnvironment.start(spec, log)) {
+            RuntimeApiStandIn.Outcome o = env.invoke(s.event(), s.timeout());
+            if (o.error()) {
+                throw new IllegalStateException(s.name() + " cold start failed: " + o.errorType() + " " + o.bodyText()
+                        + "\n" + env.process().outputTail(20));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+            long started = env.process().startedNanos();
+            return new Launch((o.completedNanos() - started) / 1e6, (env.api().firstNextNanos() - started) / 1e6,
+                    o.invokeMs(), o.bodyText());
         }
     }
 
     /**
-     * The launcher's classes alone, copied out of this module, so the function's JVM loads nothing of
-     * the benchmark but them (this module's classpath resource would register its interceptor).
+     * A package of this module's launch classes alone (copied out of this module, so the runtime loads
+     * nothing of the benchmark but them: this module's classpath resource would register its interceptor),
+     * with {@code lib}'s jars, if any, copied into its lib/.
      */
-    private static Path launcherClasses(Path work) {
-        String prefix = ColdStartLauncher.class.getPackageName().replace('.', '/') + "/";
-        Path target = work.resolve("launcher");
+    private static Path launcherPackage(Path root, Path lib) {
+        String prefix = EmptyHandler.class.getPackageName().replace('.', '/') + "/";
         try {
-            Path source = Path.of(ColdStartLauncher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            deleteTree(root);
+            Path source = Path.of(EmptyHandler.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             if (Files.isDirectory(source)) {
                 try (Stream<Path> files = Files.list(source.resolve(prefix))) {
                     for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".class"))::iterator) {
-                        Path to = target.resolve(prefix).resolve(f.getFileName().toString());
+                        Path to = root.resolve(prefix).resolve(f.getFileName().toString());
                         Files.createDirectories(to.getParent());
                         Files.copy(f, to, StandardCopyOption.REPLACE_EXISTING);
                     }
@@ -168,7 +151,7 @@ final class ColdStart {
                 try (JarFile jar = new JarFile(source.toFile())) {
                     for (var entry : (Iterable<java.util.jar.JarEntry>) jar.stream()::iterator) {
                         if (entry.getName().startsWith(prefix) && entry.getName().endsWith(".class")) {
-                            Path to = target.resolve(entry.getName());
+                            Path to = root.resolve(entry.getName());
                             Files.createDirectories(to.getParent());
                             try (InputStream in = jar.getInputStream(entry)) {
                                 Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
@@ -177,21 +160,27 @@ final class ColdStart {
                     }
                 }
             }
+            if (lib != null) {
+                Files.createDirectories(root.resolve("lib"));
+                try (Stream<Path> jars = Files.list(lib)) {
+                    for (Path j : (Iterable<Path>) jars::iterator) {
+                        Files.copy(j, root.resolve("lib").resolve(j.getFileName().toString()));
+                    }
+                }
+            }
+            return root;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
-        return target;
     }
 
-    /** aws-lambda-java-serialization: the runtime's event serializer, not part of a function package. */
-    private static Path serializationJar() {
+    static String read(Path event) {
         try {
-            return Path.of(com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers.class
-                    .getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+            return Files.readString(event, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

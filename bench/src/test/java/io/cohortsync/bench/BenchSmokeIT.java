@@ -15,8 +15,9 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The benchmark's own code at a tiny scale (2,000 incremental changes, a 2,000-user cohort, one cold
- * start per function on this classpath, a few CPU samples), so {@code make bench} cannot rot. Asserts
+ * The benchmark's own code at a tiny scale (2,000 incremental changes, a 2,000-user cohort, one round of
+ * cold starts under the Lambda runtime client, a few CPU samples), so {@code make bench} cannot rot. The
+ * packages are the run's sam-build packages (built once per tree; infra-tests' build is reused). Asserts
  * what the design guarantees per change, never a timing. Full syncs finish in the reconciler: its
  * invocations, AWS requests and units are part of the full-sync phases.
  */
@@ -26,6 +27,8 @@ class BenchSmokeIT {
             "naive_per_million_changes_usd", "noop_resync_cost_ratio", "identifies_per_segment_request",
             "changes_per_second", "webhook_page_p50_ms", "webhook_page_p99_ms", "cpu_ms_per_1000_member_page",
             "cold_start_ratio_webhook", "cold_start_ratio_reconciler", "cold_start_ratio_sender",
+            "cold_start_ratio_to_bare_sdk_webhook", "cold_start_ratio_to_bare_sdk_reconciler",
+            "cold_start_ratio_to_bare_sdk_sender", "cold_start_bare_sdk_ms", "cold_start_runtime_start_ms",
             "full_sync_exits_reconciler_invocations");
 
     @TempDir
@@ -46,8 +49,9 @@ class BenchSmokeIT {
         for (String key : REQUIRED) {
             assertThat(json.path(key).isNumber()).as(key).isTrue();
         }
-        assertThat(json.has("package_mb_webhook")).isTrue(); // null: no packages are built in the smoke run
-        assertThat(Files.readString(out.resolve("results.md"))).contains("| target | value | met | why |");
+        assertThat(json.path("package_mb_webhook").isNumber()).isTrue();
+        assertThat(Files.readString(out.resolve("results.md"))).contains("| target | value | met | why |")
+                .contains("### Cold start under the Lambda runtime client");
 
         // and: the incremental workload costs what the design says, per change
         Phase incremental = results.incremental();
@@ -88,8 +92,20 @@ class BenchSmokeIT {
         assertThat(results.checks()).containsEntry("exitSessionOutcome", "APPLIED 2000 members, 200 exits")
                 .containsEntry("segmentDuplicates", 0).containsEntry("segmentDroppedOverLimit", 0);
 
-        // and: the three cold starts answered
-        assertThat(results.coldStarts()).hasSize(3).allSatisfy(c -> assertThat(c.launches().getFirst().response()).isNotBlank());
+        // and: the three cold starts succeeded under the runtime client, beside both baselines
+        assertThat(results.coldStarts()).hasSize(3).allSatisfy(c -> {
+            assertThat(c.launches()).hasSize(1);
+            assertThat(c.bareSdkLaunches().getFirst().response()).contains("\"statusCode\":200");
+            assertThat(c.emptyLaunches().getFirst().response()).isEqualTo("\"ok\"");
+        });
+        assertThat(coldStart(results, "WebhookFunction").launches().getFirst().response()).contains("\"statusCode\":200");
+        assertThat(coldStart(results, "SenderFunction").launches().getFirst().response()).isEqualTo("{\"batchItemFailures\":[]}");
+        assertThat(coldStart(results, "ReconcilerFunction").launches().getFirst().response())
+                .isEqualTo("{\"batchItemFailures\":[]}");
+    }
+
+    private static Benchmark.ColdStartResult coldStart(Benchmark.Results results, String id) {
+        return results.coldStarts().stream().filter(c -> c.function().equals(id)).findFirst().orElseThrow();
     }
 
     private static Path repositoryRoot() {
