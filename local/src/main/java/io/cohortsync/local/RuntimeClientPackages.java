@@ -27,8 +27,8 @@ public record RuntimeClientPackages(CfnTemplate template, Map<String, Path> pack
     /** Builds (or finds) the packages of the repository at {@code repo}; says what it does on {@code console}. */
     public static RuntimeClientPackages prepare(Path repo, PrintStream console) {
         long started = System.nanoTime();
-        console.println("Runtime client: building the sam-build packages (make build-WebhookFunction etc. in a copy of"
-                + " the repository; reused when this tree was built before)");
+        console.println("Runtime client: the sam-build packages (make build-WebhookFunction etc. in a copy of the"
+                + " repository, as sam build runs them; reused while this tree is unchanged)");
         Map<String, Path> packages = new LinkedHashMap<>();
         boolean built = false;
         for (SamMakeBuild.Built b : SamMakeBuild.packages(repo, FUNCTIONS, repo.resolve("target/sam-packages"), BUILD_TIMEOUT)) {

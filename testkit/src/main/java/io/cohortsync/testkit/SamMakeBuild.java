@@ -147,7 +147,10 @@ public final class SamMakeBuild {
         }
     }
 
-    /** SHA-256 over every file {@link #copyRepository} would copy (path and content) and the JDK's version. */
+    /**
+     * SHA-256 over every file {@link #copyRepository} would copy (path and content) and the JDK's version,
+     * leaving out Markdown files: no build reads them, and a README edit must not cost three builds.
+     */
     static String treeDigest(Path repo) {
         try {
             java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
@@ -162,7 +165,8 @@ public final class SamMakeBuild {
 
                 @Override
                 public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
-                    if (!NOT_COPIED.contains(f.getFileName().toString())) {
+                    String name = f.getFileName().toString();
+                    if (!NOT_COPIED.contains(name) && !name.endsWith(".md")) {
                         files.add(f);
                     }
                     return FileVisitResult.CONTINUE;
