@@ -15,6 +15,7 @@ import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
 import io.cohortsync.domain.Shards;
+import io.cohortsync.infra.probe.CracProbeHandler;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.CfnTemplate;
@@ -235,7 +236,56 @@ class RuntimeClientIT {
         }
     }
 
+    @Test
+    void restoreFlow_runsTheOrgCracHooksAPackageRegisters_underSnapStartOnly(TestInfo test) throws IOException {
+        // given: a package of one handler that registers an org.crac Resource (as SnapStart priming does),
+        // org.crac in its lib/
+        Path root = probePackage(test);
+        LambdaRuntimeProcess.Spec onDemand = new LambdaRuntimeProcess.Spec("CracProbe", root,
+                CracProbeHandler.class.getName() + "::handleRequest", Map.of(), 512, LambdaRuntimeProcess.Init.ON_DEMAND,
+                LambdaRuntimeProcess.Credentials.ACCESS_KEYS, "JSON", "INFO");
+
+        // when
+        String snapStartHooks;
+        String onDemandHooks;
+        int restores;
+        try (LambdaExecutionEnvironment fn = LambdaExecutionEnvironment.start(onDemand.snapStart(), log(test, "snap-start"))) {
+            snapStartHooks = fn.invoke("{}", Duration.ofSeconds(10)).bodyText();
+            restores = fn.api().restoreNextCalls();
+        }
+        try (LambdaExecutionEnvironment fn = LambdaExecutionEnvironment.start(onDemand, log(test, "on-demand"))) {
+            onDemandHooks = fn.invoke("{}", Duration.ofSeconds(10)).bodyText();
+            assertThat(fn.api().restoreNextCalls()).isZero();
+        }
+
+        // then: the runtime client called beforeCheckpoint, asked for the restore, then called afterRestore
+        assertThat(snapStartHooks).isEqualTo("\"beforeCheckpoint;afterRestore;\"");
+        assertThat(restores).isEqualTo(1);
+        // and: an on-demand init runs neither
+        assertThat(onDemandHooks).isEqualTo("\"\"");
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    /** CracProbeHandler's class at a package root of its own, and the org.crac jar in its lib/. */
+    private static Path probePackage(TestInfo test) throws IOException {
+        Path root = LOGS.resolve(test.getTestMethod().orElseThrow().getName() + "-package").toAbsolutePath();
+        String classFile = CracProbeHandler.class.getName().replace('.', '/') + ".class";
+        Path target = root.resolve(classFile);
+        Files.createDirectories(target.getParent());
+        try (var in = CracProbeHandler.class.getClassLoader().getResourceAsStream(classFile)) {
+            Files.copy(in, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.createDirectories(root.resolve("lib"));
+        try {
+            Path crac = Path.of(org.crac.Resource.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Files.copy(crac, root.resolve("lib").resolve(crac.getFileName().toString()),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return root;
+    }
 
     private static LambdaExecutionEnvironment start(String functionId, AwsStack stack, TestInfo test,
                                                     Map<String, String> overrides) {
