@@ -165,6 +165,10 @@ public final class Benchmark {
             return Stats.percentile(launches.stream().map(ColdStart.Launch::firstResponseMs).toList(), 0);
         }
 
+        double bareSdkFastest() {
+            return Stats.percentile(bareSdkLaunches.stream().map(ColdStart.Launch::firstResponseMs).toList(), 0);
+        }
+
         double emptyFastest() {
             return Stats.percentile(emptyLaunches.stream().map(ColdStart.Launch::firstResponseMs).toList(), 0);
         }
