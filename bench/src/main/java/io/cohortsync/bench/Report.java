@@ -260,7 +260,11 @@ final class Report {
                 n.put("package_unzipped_bytes", c.pkg().unzippedBytes());
                 n.put("package_zip_bytes", c.pkg().zippedBytes());
                 n.put("package_jars", c.pkg().jars());
-                n.put("package_build_seconds", round(c.pkg().buildSeconds(), 1));
+                if (c.pkg().buildSeconds() > 0) {
+                    n.put("package_build_seconds", round(c.pkg().buildSeconds(), 1));
+                } else {
+                    n.putNull("package_build_seconds"); // reused: built earlier from an identical tree
+                }
             }
         }
         ObjectNode checks = root.putObject("checks");
