@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.AbortableInputStream;
 import software.amazon.awssdk.http.ExecutableHttpRequest;
@@ -39,9 +39,12 @@ import java.util.zip.CRC32;
  * (no items found, every batch entry accepted, the given secret).
  */
 public final class PrimingAws implements SdkHttpClient {
-    /** The placeholder keys the priming clients sign with: never a real credential, never looked up. */
-    public static final StaticCredentialsProvider CREDENTIALS =
-            StaticCredentialsProvider.create(AwsBasicCredentials.create("PRIMINGPRIMINGPRIMING", "priming-not-a-secret"));
+    /**
+     * The placeholder keys the priming clients sign with: never a real credential, never looked up. Session
+     * credentials, as Lambda hands out, so signing runs the path the function's own requests take.
+     */
+    public static final StaticCredentialsProvider CREDENTIALS = StaticCredentialsProvider.create(
+            AwsSessionCredentials.create("PRIMINGPRIMINGPRIMING", "priming-not-a-secret", "priming-not-a-token"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -135,7 +138,8 @@ public final class PrimingAws implements SdkHttpClient {
             }
             case "GetSecretValue" -> response.put("ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:priming")
                     .put("Name", request.path("SecretId").asText()).put("SecretString", secretString)
-                    .put("VersionId", "priming");
+                    .put("VersionId", "priming").put("CreatedDate", 1.7356896E9)
+                    .putArray("VersionStages").add("AWSCURRENT");
             default -> {
                 // GetItem (no item), PutItem, UpdateItem, DeleteItem, TransactWriteItems: an empty success.
             }

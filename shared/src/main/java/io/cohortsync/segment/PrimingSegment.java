@@ -9,8 +9,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The Segment transport of SnapStart priming: builds the very request {@link SegmentClient} would send
- * (URL, Basic auth, headers, body publisher) and answers 200 without sending it. No HTTP client, no
- * connection, no DNS look-up.
+ * (URL, Basic auth, headers, body publisher) and answers 200 without sending it. No connection, no DNS
+ * look-up. It does build the HTTP client SegmentClient sends with, and closes it unused: that loads the JDK's
+ * HTTP client and initialises the JVM's default TLS context (trust store, whose SecureRandom the managed Java
+ * runtime keeps unique per restored environment: README "SnapStart"), work the first send would otherwise do.
  */
 public final class PrimingSegment implements SegmentTransport {
     private final URI batchUrl;
@@ -19,6 +21,7 @@ public final class PrimingSegment implements SegmentTransport {
 
     public PrimingSegment(URI baseUrl) {
         this.batchUrl = SegmentClient.batchUrl(Objects.requireNonNull(baseUrl, "baseUrl"));
+        SegmentClient.newHttpClient().close();
     }
 
     @Override

@@ -36,7 +36,12 @@ public final class SegmentClient implements SegmentTransport {
     public SegmentClient(URI baseUrl, Clock clock) {
         this.batchUrl = batchUrl(Objects.requireNonNull(baseUrl, "baseUrl"));
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.http = HttpClient.newBuilder()
+        this.http = newHttpClient();
+    }
+
+    /** The client every SegmentClient sends with (also built, and closed unused, by {@link PrimingSegment}). */
+    static HttpClient newHttpClient() {
+        return HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(CONNECT_TIMEOUT)
                 .followRedirects(HttpClient.Redirect.NEVER)

@@ -12,6 +12,7 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
 import io.cohortsync.snapstart.Priming;
+import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
 
 import java.io.OutputStream;
@@ -52,9 +53,11 @@ final class ReconcilerPriming {
                 aws.clients(Region.of(env.getOrDefault("AWS_REGION", "us-east-1"))), CLOCK,
                 new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8)));
         Instant queued = CLOCK.instant();
+        ReconcileJob rename = new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, NAME_VERSION, null, 0, queued);
         return new Priming.Plan(List.of(
-                step(handler, aws, "rename", new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, NAME_VERSION, null, 0,
-                        queued)),
+                RuntimeSerialization.step(event(ReconcileJobCodec.encode(rename)), new SQSBatchResponse(
+                        List.of(new SQSBatchResponse.BatchItemFailure("priming")))),
+                step(handler, aws, "rename", rename),
                 step(handler, aws, "exit count", new ReconcileJob(ReconcileJob.Kind.EXIT_COUNT, COHORT, EPOCH, SESSION,
                         1, queued)),
                 step(handler, aws, "exit apply", new ReconcileJob(ReconcileJob.Kind.EXIT_APPLY, COHORT, EPOCH, SESSION,

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.aws.PrimingAws;
 import io.cohortsync.snapstart.Priming;
+import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
 
 import java.io.OutputStream;
@@ -51,8 +52,12 @@ final class WebhookPriming {
         WebhookHandler handler = new WebhookHandler(WebhookFactory.wire(config, aws.clients(Region.of(region)), CLOCK,
                 new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8)));
         String auth = basic(USER, PASSWORD);
+        APIGatewayV2HTTPEvent add = post(body("add_members", null, users("new-")), auth);
         return new Priming.Plan(List.of(
-                step(handler, "add_members", post(body("add_members", null, users("new-")), auth), 200),
+                RuntimeSerialization.step(add, APIGatewayV2HTTPResponse.builder().withStatusCode(200)
+                        .withHeaders(Map.of("content-type", "application/json"))
+                        .withBody("{\"action\":\"add_members\",\"status\":\"success\"}").build()),
+                step(handler, "add_members", add, 200),
                 step(handler, "remove_members", post(body("remove_members", null, users(STORED)), auth), 200),
                 step(handler, "members", post(body("members", "priming-session", users("new-")), auth), 200),
                 step(handler, "status", get("/mixpanel/status", Map.of("project", PROJECT, "cohort", COHORT), auth), 200),
