@@ -21,6 +21,7 @@ help:
 	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (6-10 min; not in make test)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
+	@echo "             BENCH_OPTS=-Dbench.only=cold-start: the cold starts alone (first request without / after SnapStart priming)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
 	@echo "make load    a burst of concurrent webhook pages on the local stack; prints throughput and latency"
 	@echo "sam build    package the three functions (calls make build-WebhookFunction / build-SenderFunction / build-ReconcilerFunction)"
