@@ -115,12 +115,12 @@ public final class Benchmark {
                            List<ColdStart.Launch> primedLaunches, List<ColdStart.Launch> emptyLaunches) {
         /** The first request's median (event read, handler, response written), without priming. */
         double firstRequestMs() {
-            return Stats.median(launches.stream().map(ColdStart.Launch::invokeMs).toList());
+            return Stats.median(launches.stream().map(ColdStart.Launch::firstRequestMs).toList());
         }
 
         /** The same after the SnapStart hooks primed the JVM. */
         double primedFirstRequestMs() {
-            return Stats.median(primedLaunches.stream().map(ColdStart.Launch::invokeMs).toList());
+            return Stats.median(primedLaunches.stream().map(ColdStart.Launch::firstRequestMs).toList());
         }
 
         /** A warm request: the median over every launch (both kinds) of its warm requests' median. */
@@ -141,7 +141,7 @@ public final class Benchmark {
          * another build was busy is slow throughout, which a ratio of medians over different launches would mix in.
          */
         double primedToWarm() {
-            return Stats.median(primedLaunches.stream().map(l -> l.invokeMs() / l.warmMs()).toList());
+            return Stats.median(primedLaunches.stream().map(l -> l.firstRequestMs() / l.warmMs()).toList());
         }
 
         double firstResponseMs() {

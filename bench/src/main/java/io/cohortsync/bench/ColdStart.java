@@ -65,6 +65,11 @@ final class ColdStart {
      */
     record Launch(double firstResponseMs, double initMs, double invokeMs, String response, boolean primed,
                   double primeMs, List<Double> requestMs, List<Double> handlerMs, List<Integer> classesLoaded) {
+        /** The first request: event read, handler, response written. */
+        double firstRequestMs() {
+            return requestMs.getFirst();
+        }
+
         /** The median of the warm requests after the second (the second still pays for some first uses). */
         double warmMs() {
             return requestMs.size() < 3 ? Double.NaN : Stats.median(requestMs.subList(2, requestMs.size()));
