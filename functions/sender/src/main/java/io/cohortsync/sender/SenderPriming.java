@@ -55,7 +55,7 @@ final class SenderPriming {
                 aws.clients(Region.of(env.getOrDefault("AWS_REGION", "us-east-1"))),
                 url -> segment.computeIfAbsent(url, PrimingSegment::new),
                 new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8), CLOCK));
-        SQSEvent batch = batch(config.deltaQueueUrl());
+        SQSEvent batch = batch();
         return new Priming.Plan(List.of(RuntimeSerialization.step(batch, new SQSBatchResponse(
                 List.of(new SQSBatchResponse.BatchItemFailure("priming-0")))), new Priming.Step("delta batch", () -> {
             SQSBatchResponse response = handler.handleRequest(batch, null);
@@ -70,7 +70,7 @@ final class SenderPriming {
     }
 
     /** Ten records, as the mapping's batch size: seven of deltas to send, one ahead, one stale, one poison. */
-    static SQSEvent batch(String queueUrl) {
+    static SQSEvent batch() {
         Instant observed = CLOCK.instant();
         List<String> bodies = new ArrayList<>();
         for (int m = 0; m < 7; m++) {

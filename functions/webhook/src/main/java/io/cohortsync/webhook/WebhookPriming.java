@@ -142,8 +142,11 @@ final class WebhookPriming {
         }
         ArrayNode members = p.putArray("members");
         for (String id : ids) {
+            // The properties a UserIdProperty or EXTRA_TRAITS mapping usually names, so a mapped deployment
+            // primes its mapping rather than skipping every member.
             members.addObject().put("mixpanel_distinct_id", id).put("$distinct_id", id)
-                    .put("email", id + "@priming.invalid").put("first_name", "Priming");
+                    .put("$email", id + "@priming.invalid").put("email", id + "@priming.invalid")
+                    .put("first_name", "Priming");
         }
         return root.toString();
     }
