@@ -33,7 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * source mapping delivers it, through a throw-away {@link SenderHandler} wired as {@link SenderFactory} wires the
  * real one (same configuration and adapters, the real SDK clients) but on {@link PrimingAws} and
  * {@link PrimingSegment}, with a fixed clock and logs and metrics dropped. The batch holds deltas to send
- * (enters, exits of a renamed cohort), one ahead of its commit (re-queued), one overtaken (stale) and one message
+ * (enters, and a renamed cohort's re-announcements), one ahead of its commit (re-queued), one overtaken (stale) and one message
  * that is no delta (dead-lettered), so the verdicts, the identify building, the messageIds, Segment batching and
  * the request Segment would receive all run. The step checks the handler's answer and that a batch was "sent".
  */
