@@ -59,6 +59,7 @@ public final class Benchmark {
      * @param incrementalPages  pages of the incremental workload (half add pages, half remove pages)
      * @param fullSyncUsers     size of the cohort of the no-op re-sync and of the full sync with exits
      * @param exitShare         share of that cohort absent from the full sync with exits
+     * @param coldStartRequests requests each cold-start launch answers: the first, then warm ones (at least 3)
      * @param buildPackages     build the functions with the Makefile's sam build targets for the cold start
      *                          (otherwise the cold start runs on this JVM's classpath: a smoke test only)
      * @param overrides         function variables set differently from the template in the workloads
@@ -66,10 +67,14 @@ public final class Benchmark {
      */
     public record Settings(Path repo, Path out, int incrementalPages, int pageSize, int fullSyncUsers,
                            double exitShare, int cpuWarmup, int cpuIterations, int coldStartRuns,
-                           boolean buildPackages, Map<String, String> overrides, Duration batchingWindow) {
+                           int coldStartRequests, boolean buildPackages, Map<String, String> overrides,
+                           Duration batchingWindow) {
         public Settings {
             if (incrementalPages < 2 || incrementalPages % 2 != 0) {
                 throw new IllegalArgumentException("incrementalPages must be even and >= 2");
+            }
+            if (coldStartRequests < 3) {
+                throw new IllegalArgumentException("coldStartRequests must be >= 3 (the first, then warm ones)");
             }
             if (fullSyncUsers % pageSize != 0) {
                 throw new IllegalArgumentException("fullSyncUsers must be a multiple of pageSize");
@@ -81,7 +86,7 @@ public final class Benchmark {
             Integer concurrency = Integer.getInteger("bench.commitConcurrency");
             return new Settings(repo, out, Integer.getInteger("bench.incrementalPages", 50), 1000,
                     Integer.getInteger("bench.fullSyncUsers", 50_000), 0.10, 100, 100,
-                    Integer.getInteger("bench.coldStartRuns", 3), true,
+                    Integer.getInteger("bench.coldStartRuns", 3), Integer.getInteger("bench.coldStartRequests", 6), true,
                     concurrency == null ? Map.of() : Map.of("COMMIT_CONCURRENCY", concurrency.toString()),
                     EventSourceMapping.BATCHING_WINDOW);
         }
@@ -91,7 +96,7 @@ public final class Benchmark {
          * batching window is 1 s, which changes no count here (each drain is one batch either way).
          */
         public static Settings smoke(Path repo, Path out) {
-            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, 1, false, Map.of("DELTA_DELAY_SECONDS", "0"),
+            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, 1, 3, false, Map.of("DELTA_DELAY_SECONDS", "0"),
                     Duration.ofSeconds(1));
         }
     }
@@ -102,8 +107,43 @@ public final class Benchmark {
                    Map<String, Object> checks, double totalSeconds) {
     }
 
+    /**
+     * @param launches       cold starts without SnapStart: the first request pays for every first use
+     * @param primedLaunches the same, with the SnapStart hooks run before the first request (priming)
+     */
     record ColdStartResult(String function, ColdStart.Package pkg, List<ColdStart.Launch> launches,
-                           List<ColdStart.Launch> emptyLaunches) {
+                           List<ColdStart.Launch> primedLaunches, List<ColdStart.Launch> emptyLaunches) {
+        /** The first request's median (event read, handler, response written), without priming. */
+        double firstRequestMs() {
+            return Stats.median(launches.stream().map(ColdStart.Launch::firstRequestMs).toList());
+        }
+
+        /** The same after the SnapStart hooks primed the JVM. */
+        double primedFirstRequestMs() {
+            return Stats.median(primedLaunches.stream().map(ColdStart.Launch::firstRequestMs).toList());
+        }
+
+        /** A warm request: the median over every launch (both kinds) of its warm requests' median. */
+        double warmRequestMs() {
+            List<Double> warm = new java.util.ArrayList<>();
+            launches.forEach(l -> warm.add(l.warmMs()));
+            primedLaunches.forEach(l -> warm.add(l.warmMs()));
+            return Stats.median(warm);
+        }
+
+        double primingMs() {
+            return Stats.median(primedLaunches.stream().map(ColdStart.Launch::primeMs).toList());
+        }
+
+        /**
+         * The SnapStart target (≤ 2): each primed launch's first request over the warm requests of the same JVM,
+         * the median over launches. Within one JVM, because this machine is shared: a launch that ran while
+         * another build was busy is slow throughout, which a ratio of medians over different launches would mix in.
+         */
+        double primedToWarm() {
+            return Stats.median(primedLaunches.stream().map(l -> l.firstRequestMs() / l.warmMs()).toList());
+        }
+
         double firstResponseMs() {
             return Stats.median(launches.stream().map(ColdStart.Launch::firstResponseMs).toList());
         }
@@ -168,6 +208,19 @@ public final class Benchmark {
                 System.setOut(console);
             }
         }
+    }
+
+    /** The packages' cold starts alone ({@code -Dbench.only=cold-start}). */
+    static List<ColdStartResult> coldStartsOnly(Settings s) throws Exception {
+        Files.createDirectories(s.out());
+        Template template = Template.load(s.repo());
+        List<ColdStart.Package> packages = List.of();
+        if (s.buildPackages()) {
+            progress("building the function packages with make build-WebhookFunction / build-ReconcilerFunction / "
+                    + "build-SenderFunction");
+            packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), FUNCTIONS);
+        }
+        return coldStarts(s, template, packages);
     }
 
     // ------------------------------------------------------------------ workloads
@@ -393,27 +446,28 @@ public final class Benchmark {
         List<ColdStartResult> results = new ArrayList<>();
         Path work = s.out().resolve("cold-start");
         String endpoint = System.getProperty("aws.endpointUrl", System.getenv("AWS_ENDPOINT_URL"));
-        record Function(String id, String handler, String eventClass, Path event) {
+        record Function(String id, String handler, String eventClass, List<Path> events) {
         }
-        Path reconcileEvent = writeReconcileEvent(work);
+        int requests = s.coldStartRequests();
         List<Function> functions = List.of(
                 new Function("WebhookFunction", "io.cohortsync.webhook.WebhookHandler",
                         "com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent",
-                        s.repo().resolve("events/webhook-add-members.json")),
+                        FirstRequests.webhook(s.repo(), work, requests)),
                 new Function("ReconcilerFunction", "io.cohortsync.reconciler.ReconcilerHandler",
-                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", reconcileEvent),
+                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", FirstRequests.reconciler(work, requests)),
                 new Function("SenderFunction", "io.cohortsync.sender.SenderHandler",
-                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", s.repo().resolve("events/sqs-deltas.json")));
+                        "com.amazonaws.services.lambda.runtime.events.SQSEvent", FirstRequests.sender(s.repo(), work, requests)));
         for (Function f : functions) {
-            progress("cold start: " + f.id() + " (" + s.coldStartRuns() + " runs, each with an empty handler)");
+            progress("cold start: " + f.id() + " (" + s.coldStartRuns() + " runs each cold, primed and with an empty handler; "
+                    + requests + " requests a launch)");
             ColdStart.Package pkg = packages.stream().filter(x -> x.functionId().equals(f.id())).findFirst().orElse(null);
             List<Path> classpath = pkg != null ? pkg.classpath()
                     : java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator)).map(Path::of).toList();
             Supplier<Map<String, String>> environment = () -> {
                 AwsStack stack = AwsStack.create();
                 switch (f.id()) {
-                    case "SenderFunction" -> commitDeltasOf(stack, f.event());
-                    case "ReconcilerFunction" -> seedRenamedCohort(stack);
+                    case "SenderFunction" -> f.events().forEach(e -> commitDeltasOf(stack, e));
+                    case "ReconcilerFunction" -> seedRenamedCohort(stack, requests);
                     default -> {
                         // The webhook's first event needs nothing stored.
                     }
@@ -425,62 +479,34 @@ public final class Benchmark {
                 env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
                 return env;
             };
-            List<List<ColdStart.Launch>> launches = ColdStart.measure(classpath, work, f.handler(), f.eventClass(), f.event(),
+            ColdStart.Launches launches = ColdStart.measure(classpath, work, f.handler(), f.eventClass(), f.events(),
                     environment, template.javaToolOptions(), s.coldStartRuns());
-            results.add(new ColdStartResult(f.id(), pkg, launches.get(0), launches.get(1)));
+            results.add(new ColdStartResult(f.id(), pkg, launches.cold(), launches.primed(), launches.empty()));
         }
         return results;
     }
 
-    /** The cohort of the reconciler's cold-start job: renamed to version 2, members in shard 0 under version 1. */
+    /** The cohort of the reconciler's cold-start jobs: renamed to version 2, members in the first shards under version 1. */
     static final CohortRef COLD_START_COHORT = new CohortRef(PROJECT, "cold-start");
     static final int COLD_START_MEMBERS = 20;
 
     /**
-     * The reconciler's first event: the RENAME job of shard 0 of {@link #COLD_START_COHORT}, so the first
-     * invocation does a chunk of real work (cohort read, checkpoint, Query, deltas, conditional writes,
-     * report) against what {@link #seedRenamedCohort} stored. Written next to the cold-start runs; the
-     * events/ directory has no reconcile job.
+     * The cohort of the reconciler's cold-start jobs ({@link FirstRequests#reconciler}): renamed to version 2, with
+     * {@link #COLD_START_MEMBERS} members under version 1 in each of shards 0 to {@code shards - 1}, so each job does
+     * a chunk of real work (cohort read, checkpoint, Query, deltas, conditional writes, report).
      */
-    private static Path writeReconcileEvent(Path work) {
-        try {
-            Files.createDirectories(work);
-            String body = io.cohortsync.domain.ReconcileJobCodec.encode(new io.cohortsync.domain.ReconcileJob(
-                    io.cohortsync.domain.ReconcileJob.Kind.RENAME, COLD_START_COHORT, 2, null, 0,
-                    java.time.Instant.now().minusSeconds(1)));
-            var root = JSON.createObjectNode();
-            var r = root.putArray("Records").addObject();
-            r.put("messageId", "7d0c7b7e-4b1a-4c55-9a61-0c0d0a5e0001");
-            r.put("receiptHandle", "AQEBcold-start-receipt-handle");
-            r.put("body", body);
-            var attributes = r.putObject("attributes");
-            attributes.put("ApproximateReceiveCount", "1");
-            attributes.put("SentTimestamp", Long.toString(System.currentTimeMillis()));
-            r.putObject("messageAttributes");
-            r.put("md5OfBody", java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
-                    .digest(body.getBytes(StandardCharsets.UTF_8))));
-            r.put("eventSource", "aws:sqs");
-            r.put("eventSourceARN", "arn:aws:sqs:us-east-1:123456789012:cohort-sync-ReconcileQueue-EXAMPLE");
-            r.put("awsRegion", "us-east-1");
-            Path file = work.resolve("reconcile-rename-job.json");
-            Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-            return file;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void seedRenamedCohort(AwsStack stack) {
-        List<String> inShardZero = new ArrayList<>();
-        for (int i = 0; inShardZero.size() < COLD_START_MEMBERS; i++) {
+    private static void seedRenamedCohort(AwsStack stack, int shards) {
+        List<String> members = new ArrayList<>();
+        int[] perShard = new int[io.cohortsync.domain.Shards.COUNT];
+        for (int i = 0; members.size() < COLD_START_MEMBERS * shards; i++) {
             String id = "cold" + i + "@example.com";
-            if (io.cohortsync.domain.Shards.of(id) == 0) {
-                inShardZero.add(id);
+            int shard = io.cohortsync.domain.Shards.of(id);
+            if (shard < shards && perShard[shard] < COLD_START_MEMBERS) {
+                perShard[shard]++;
+                members.add(id);
             }
         }
-        seedCohort(stack, COLD_START_COHORT, "Cold start (old name)", inShardZero);
+        seedCohort(stack, COLD_START_COHORT, "Cold start (old name)", members);
         DynamoCohortStore cohorts = new DynamoCohortStore(stack.dynamo, stack.tableName, Duration.ofHours(72),
                 Clock.systemUTC());
         CohortState current = cohorts.load(COLD_START_COHORT).orElseThrow();

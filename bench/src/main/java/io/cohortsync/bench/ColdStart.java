@@ -2,6 +2,7 @@ package io.cohortsync.bench;
 
 import io.cohortsync.bench.launch.ColdStartLauncher;
 import io.cohortsync.bench.launch.EmptyHandler;
+import io.cohortsync.testkit.LambdaCrac;
 import io.cohortsync.testkit.SamMakeBuild;
 
 import java.io.BufferedReader;
@@ -52,8 +53,31 @@ final class ColdStart {
         }
     }
 
-    /** One launch: from process start to the response line, and the launcher's own split. */
-    record Launch(double firstResponseMs, double initMs, double invokeMs, String response) {
+    /**
+     * One launch: from process start to the first response, and the launcher's own split.
+     *
+     * @param primed    whether the runtime client's CRaC context ran the hooks (priming) before the first request
+     * @param primeMs   how long the hooks took (at snapshot time on Lambda, not part of a restore)
+     * @param invokeMs  the first request: event read, handler, response written
+     * @param requestMs every request's time, the first included (later ones are warm requests)
+     * @param handlerMs every request's time in the handler alone
+     * @param classesLoaded the classes the JVM loaded during each request (what priming should have loaded)
+     */
+    record Launch(double firstResponseMs, double initMs, double invokeMs, String response, boolean primed,
+                  double primeMs, List<Double> requestMs, List<Double> handlerMs, List<Integer> classesLoaded) {
+        /** The first request: event read, handler, response written. */
+        double firstRequestMs() {
+            return requestMs.getFirst();
+        }
+
+        /** The median of the warm requests after the second (the second still pays for some first uses). */
+        double warmMs() {
+            return requestMs.size() < 3 ? Double.NaN : Stats.median(requestMs.subList(2, requestMs.size()));
+        }
+    }
+
+    /** Each function's launches, by mode. */
+    record Launches(List<Launch> cold, List<Launch> primed, List<Launch> empty) {
     }
 
     /** Builds the packages of the given functions (e.g. WebhookFunction) from one copy of the repository. */
@@ -83,40 +107,50 @@ final class ColdStart {
     }
 
     /**
-     * Launches {@code runs} cold starts of the handler and as many of {@link EmptyHandler}, alternating,
-     * after one unmeasured launch of each when there are several (so both find the files in the page cache).
+     * Launches {@code runs} cold starts of the handler, as many primed starts and as many of {@link EmptyHandler},
+     * alternating, after one unmeasured launch of each when there are several (so all find the files in the page
+     * cache). The handler's launches answer {@code events} in order: the first request, then warm ones.
      *
-     * @param environment called before each launch: the function's variables (a fresh stack each time)
+     * @param environment called before each launch: the function's variables (a fresh stack each time, holding
+     *                    what the events need)
      */
-    static List<List<Launch>> measure(List<Path> classpath, Path work, String handlerClass, String eventClass,
-                                      Path eventFile, Supplier<Map<String, String>> environment,
-                                      List<String> jvmOptions, int runs) {
+    static Launches measure(List<Path> classpath, Path work, String handlerClass, String eventClass,
+                            List<Path> events, Supplier<Map<String, String>> environment,
+                            List<String> jvmOptions, int runs) {
         List<Path> cp = new ArrayList<>(classpath);
         cp.add(launcherClasses(work));
-        cp.add(serializationJar());
-        List<Launch> real = new ArrayList<>();
+        cp.add(jarOf(com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers.class));
+        cp.add(jarOf(com.amazonaws.services.lambda.crac.Core.class));
+        List<Launch> cold = new ArrayList<>();
+        List<Launch> primed = new ArrayList<>();
         List<Launch> empty = new ArrayList<>();
         for (int i = runs > 1 ? -1 : 0; i < runs; i++) {
-            Launch r = launch(cp, handlerClass, eventClass, eventFile, environment.get(), jvmOptions);
-            Launch e = launch(cp, EmptyHandler.class.getName(), eventClass, eventFile, environment.get(), jvmOptions);
+            Launch c = launch(cp, handlerClass, eventClass, "cold", events, environment.get(), jvmOptions);
+            Launch p = launch(cp, handlerClass, eventClass, "primed", events, environment.get(), jvmOptions);
+            Launch e = launch(cp, EmptyHandler.class.getName(), eventClass, "cold", events.subList(0, 1),
+                    environment.get(), jvmOptions);
             if (i >= 0) {
-                real.add(r);
+                cold.add(c);
+                primed.add(p);
                 empty.add(e);
             }
         }
-        return List.of(real, empty);
+        return new Launches(cold, primed, empty);
     }
 
-    private static Launch launch(List<Path> classpath, String handlerClass, String eventClass, Path eventFile,
-                                 Map<String, String> environment, List<String> jvmOptions) {
+    private static Launch launch(List<Path> classpath, String handlerClass, String eventClass, String mode,
+                                 List<Path> events, Map<String, String> environment, List<String> jvmOptions) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // As Lambda's Java runtime starts the JVM: org.crac forwards to the runtime client's CRaC context.
+        command.add("-D" + LambdaCrac.COMPAT_PROPERTY + "=" + LambdaCrac.COMPAT_PACKAGE);
         command.add("-cp");
         command.add(String.join(File.pathSeparator, classpath.stream().map(Path::toString).toList()));
         command.add(ColdStartLauncher.class.getName());
         command.add(handlerClass);
         command.add(eventClass);
-        command.add(eventFile.toString());
+        command.add(mode);
+        events.forEach(e -> command.add(e.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(environment);
         // As on Lambda: the template's options through JAVA_TOOL_OPTIONS.
@@ -124,20 +158,30 @@ final class ColdStart {
         try {
             long started = System.nanoTime();
             Process p = pb.start();
-            String line;
             try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                line = out.readLine();
+                String first = out.readLine();
                 double firstResponseMs = (System.nanoTime() - started) / 1e6;
+                String line = out.readLine();
                 if (!p.waitFor(LAUNCH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                     p.destroyForcibly();
                     throw new IllegalStateException(handlerClass + " did not exit");
                 }
-                if (line == null || !line.startsWith("COLD-START ")) {
-                    throw new IllegalStateException(handlerClass + " cold start failed (exit " + p.exitValue() + "): " + line);
+                if (!"FIRST-RESPONSE".equals(first) || line == null || !line.startsWith("COLD-START ")) {
+                    throw new IllegalStateException(handlerClass + " " + mode + " start failed (exit " + p.exitValue()
+                            + "): " + first + " / " + line);
                 }
                 var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line.substring("COLD-START ".length()));
+                List<Double> requestMs = new ArrayList<>();
+                List<Double> handlerMs = new ArrayList<>();
+                List<Integer> classesLoaded = new ArrayList<>();
+                json.path("requests").forEach(r -> {
+                    requestMs.add(r.path("totalMs").asDouble());
+                    handlerMs.add(r.path("handlerMs").asDouble());
+                    classesLoaded.add(r.path("classesLoaded").asInt());
+                });
                 return new Launch(firstResponseMs, json.path("initMs").asDouble(), json.path("invokeMs").asDouble(),
-                        json.path("response").asText());
+                        json.path("response").asText(), "primed".equals(mode), json.path("primeMs").asDouble(),
+                        List.copyOf(requestMs), List.copyOf(handlerMs), List.copyOf(classesLoaded));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -148,20 +192,31 @@ final class ColdStart {
     }
 
     /**
-     * The launcher's classes alone, copied out of this module, so the function's JVM loads nothing of
-     * the benchmark but them (this module's classpath resource would register its interceptor).
+     * The launcher's classes alone, and testkit's {@link LambdaCrac}, copied out of their modules, so the
+     * function's JVM loads nothing of the benchmark but them (this module's classpath resource would register
+     * its interceptor).
      */
     private static Path launcherClasses(Path work) {
-        String prefix = ColdStartLauncher.class.getPackageName().replace('.', '/') + "/";
         Path target = work.resolve("launcher");
+        String prefix = ColdStartLauncher.class.getPackageName().replace('.', '/') + "/";
+        copyClasses(ColdStartLauncher.class, prefix, target);
+        copyClasses(LambdaCrac.class, LambdaCrac.class.getName().replace('.', '/'), target);
+        return target;
+    }
+
+    /** Copies the classes whose path starts with {@code prefix} from {@code anchor}'s directory or jar. */
+    private static void copyClasses(Class<?> anchor, String prefix, Path target) {
         try {
-            Path source = Path.of(ColdStartLauncher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path source = jarOf(anchor);
             if (Files.isDirectory(source)) {
-                try (Stream<Path> files = Files.list(source.resolve(prefix))) {
-                    for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".class"))::iterator) {
-                        Path to = target.resolve(prefix).resolve(f.getFileName().toString());
-                        Files.createDirectories(to.getParent());
-                        Files.copy(f, to, StandardCopyOption.REPLACE_EXISTING);
+                try (Stream<Path> files = Files.walk(source)) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        String name = source.relativize(f).toString().replace(File.separatorChar, '/');
+                        if (name.startsWith(prefix) && name.endsWith(".class")) {
+                            Path to = target.resolve(name);
+                            Files.createDirectories(to.getParent());
+                            Files.copy(f, to, StandardCopyOption.REPLACE_EXISTING);
+                        }
                     }
                 }
             } else {
@@ -179,17 +234,16 @@ final class ColdStart {
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
         }
-        return target;
     }
 
-    /** aws-lambda-java-serialization: the runtime's event serializer, not part of a function package. */
-    private static Path serializationJar() {
+    /**
+     * The jar (or classes directory) a class comes from: aws-lambda-java-serialization (the runtime's event
+     * serializer) and the runtime client (its CRaC context) are not part of a function package.
+     */
+    private static Path jarOf(Class<?> c) {
         try {
-            return Path.of(com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers.class
-                    .getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
