@@ -18,35 +18,55 @@ MVN ?= mvn -B -ntp
 help:
 	@echo "make local   run webhook -> queue -> sender locally (moto + a Segment sink)"
 	@echo "             LAMBDA_RUNTIME=ric make local: the sam-build packages under the real Lambda runtime client"
-	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint)"
+	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint); EMULATOR=localstack: on LocalStack (Docker)"
 	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (6-10 min; not in make test)"
 	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
+	@echo "             BENCH_OPTS=-Dbench.only=cold-start: the cold starts alone (first request without / after SnapStart priming)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
 	@echo "make load    a burst of concurrent webhook pages on the local stack; prints throughput and latency"
 	@echo "sam build    package the three functions (calls make build-WebhookFunction / build-SenderFunction / build-ReconcilerFunction)"
 
-test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto), template lint
+# EMULATOR picks the integration suites' AWS emulator (README "Develop"): unset or moto, moto_server; localstack,
+# LocalStack in Docker through Testcontainers. Any other value, or localstack without a Docker engine, stops here
+# with one line before a suite runs. The testkit is built quietly for the check (its log: target/emulator-check.log).
+# --enable-native-access: Testcontainers' Docker check loads JNA, which JDK 24+ would warn about in four lines.
+define emulator-check
+	@if [ -n "$${EMULATOR:-}" ] && [ "$${EMULATOR}" != moto ]; then \
+		mkdir -p target; \
+		$(MVN) -q -DskipTests -pl testkit -am package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt \
+			-Dmdep.includeScope=runtime > target/emulator-check.log 2>&1 \
+			|| { echo "building the testkit for the EMULATOR check failed: see target/emulator-check.log" >&2; exit 1; }; \
+		java --enable-native-access=ALL-UNNAMED -cp "testkit/target/classes:$$(cat testkit/target/classpath.txt)" \
+			io.cohortsync.testkit.Emulator || exit 1; \
+	fi
+endef
+
+test: ## every test: unit (surefire), integration + end-to-end (failsafe, on moto or EMULATOR=localstack), template lint
+	$(emulator-check)
 	$(MVN) verify
 	@if [ -f template.yaml ]; then echo "cfn-lint template.yaml"; cfn-lint template.yaml; fi
 
 # The whole pipeline in the foreground until Ctrl-C: moto (started here unless AWS_ENDPOINT_URL names
-# an emulator), the real handlers behind an API Gateway / SQS event-source stand-in, and a Segment sink
+# an emulator; EMULATOR=localstack starts LocalStack in Docker instead, or says in one line that there is no
+# Docker engine), the real handlers behind an API Gateway / SQS event-source stand-in, and a Segment sink
 # (or SEGMENT_ENDPOINT). Dummy credentials: nothing here talks to real AWS. LAMBDA_RUNTIME=ric runs each
 # function's sam-build package (built like `sam build`, reused from target/sam-packages/) under the real
-# Lambda runtime client instead of in this JVM (README "Quick start").
+# Lambda runtime client instead of in this JVM (README "Quick start"); the two switches combine.
 local:
 	$(MVN) -q -DskipTests -pl local -am package dependency:build-classpath \
 		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-testing} \
 		AWS_REGION=$${AWS_REGION:-us-east-1} \
-		java -cp "local/target/classes:$$(cat local/target/classpath.txt)" io.cohortsync.local.LocalMain
+		java --enable-native-access=ALL-UNNAMED -cp "local/target/classes:$$(cat local/target/classpath.txt)" \
+		io.cohortsync.local.LocalMain
 
 # LocalPipelineScaleE2EIT alone (README "Quick start"): one 20,000-user cohort through two full syncs, a
 # rename and racing diffs on the local stack; prints its wall time per phase. Excluded from `make test`
 # (local/pom.xml) because moto makes it take 6-10 minutes here. Only this module's failsafe run:
 # -Dtest=none and the it.test name skip every other test of the modules -am builds.
 e2e-scale:
+	$(emulator-check)
 	$(MVN) -pl local -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
 		-Dit.test=LocalPipelineScaleE2EIT -Dfailsafe.failIfNoSpecifiedTests=false
 

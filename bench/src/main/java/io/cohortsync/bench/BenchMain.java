@@ -14,8 +14,9 @@ import java.util.List;
  * the Markdown. The handlers run in a JVM with the functions' options from template.yaml (this main
  * starts one if it was not given them), because their CPU time is part of the measurement.
  * <p>Sizes can be changed with {@code -Dbench.incrementalPages}, {@code -Dbench.fullSyncUsers},
- * {@code -Dbench.coldStartRuns}, {@code -Dbench.commitConcurrency}; {@code -Dbench.scale=smoke} runs the
- * smoke test's sizes.
+ * {@code -Dbench.coldStartRuns}, {@code -Dbench.coldStartRequests}, {@code -Dbench.commitConcurrency};
+ * {@code -Dbench.scale=smoke} runs the smoke test's sizes; {@code -Dbench.only=cold-start} builds the packages and
+ * runs their cold starts only (the first request without and after SnapStart priming, and warm ones).
  */
 public final class BenchMain {
     private BenchMain() {
@@ -40,6 +41,12 @@ public final class BenchMain {
         try {
             Benchmark.Settings settings = "smoke".equals(System.getProperty("bench.scale"))
                     ? Benchmark.Settings.smoke(repo, out) : Benchmark.Settings.standard(repo, out);
+            if ("cold-start".equals(System.getProperty("bench.only"))) {
+                // The packages' cold starts alone (first request without and after priming, warm): minutes, not 20.
+                System.out.println();
+                System.out.print(Report.coldStartMarkdown(Benchmark.coldStartsOnly(settings)));
+                return;
+            }
             Benchmark.Results results = Benchmark.run(settings);
             Report report = new Report(results);
             report.write(out);

@@ -20,6 +20,7 @@ import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.LambdaRuntimeProcess;
 import io.cohortsync.testkit.SegmentStandIn;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
@@ -61,15 +62,20 @@ public final class Benchmark {
      * @param incrementalPages  pages of the incremental workload (half add pages, half remove pages)
      * @param fullSyncUsers     size of the cohort of the no-op re-sync and of the full sync with exits
      * @param exitShare         share of that cohort absent from the full sync with exits
+     * @param coldStartRequests requests each function's cold-start launch answers: the first, then warm ones (at
+     *                          least 3)
      * @param overrides         function variables set differently from the template in the workloads
      * @param batchingWindow    the event source mapping's MaximumBatchingWindowInSeconds
      */
     public record Settings(Path repo, Path out, int incrementalPages, int pageSize, int fullSyncUsers,
                            double exitShare, int cpuWarmup, int cpuIterations, int coldStartRuns,
-                           Map<String, String> overrides, Duration batchingWindow) {
+                           int coldStartRequests, Map<String, String> overrides, Duration batchingWindow) {
         public Settings {
             if (incrementalPages < 2 || incrementalPages % 2 != 0) {
                 throw new IllegalArgumentException("incrementalPages must be even and >= 2");
+            }
+            if (coldStartRequests < 3) {
+                throw new IllegalArgumentException("coldStartRequests must be >= 3 (the first, then warm ones)");
             }
             if (fullSyncUsers % pageSize != 0) {
                 throw new IllegalArgumentException("fullSyncUsers must be a multiple of pageSize");
@@ -81,7 +87,7 @@ public final class Benchmark {
             Integer concurrency = Integer.getInteger("bench.commitConcurrency");
             return new Settings(repo, out, Integer.getInteger("bench.incrementalPages", 50), 1000,
                     Integer.getInteger("bench.fullSyncUsers", 50_000), 0.10, 100, 100,
-                    Integer.getInteger("bench.coldStartRuns", 3),
+                    Integer.getInteger("bench.coldStartRuns", 3), Integer.getInteger("bench.coldStartRequests", 6),
                     concurrency == null ? Map.of() : Map.of("COMMIT_CONCURRENCY", concurrency.toString()),
                     EventSourceMapping.BATCHING_WINDOW);
         }
@@ -91,7 +97,7 @@ public final class Benchmark {
          * batching window is 1 s, which changes no count here (each drain is one batch either way).
          */
         public static Settings smoke(Path repo, Path out) {
-            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, Integer.getInteger("bench.coldStartRuns", 1),
+            return new Settings(repo, out, 2, 1000, 2000, 0.10, 5, 5, Integer.getInteger("bench.coldStartRuns", 1), 3,
                     Map.of("DELTA_DELAY_SECONDS", "0"),
                     Duration.ofSeconds(1));
         }
@@ -106,9 +112,45 @@ public final class Benchmark {
     /**
      * A function's cold starts under the runtime client and, from the same rounds, the two baselines': the
      * empty handler's and the bare-SDK handler's (shared by every function's result).
+     *
+     * @param launches       on-demand cold starts: the first request pays for every first use
+     * @param primedLaunches the same package under SnapStart's flow: the runtime client ran the hooks (priming)
+     *                       before the first request
      */
     record ColdStartResult(String function, ColdStart.Package pkg, List<ColdStart.Launch> launches,
-                           List<ColdStart.Launch> emptyLaunches, List<ColdStart.Launch> bareSdkLaunches) {
+                           List<ColdStart.Launch> primedLaunches, List<ColdStart.Launch> emptyLaunches,
+                           List<ColdStart.Launch> bareSdkLaunches) {
+        /** The first request's median (event taken to response posted), on-demand: without priming. */
+        double firstRequestMs() {
+            return Stats.median(launches.stream().map(ColdStart.Launch::firstRequestMs).toList());
+        }
+
+        /** The same after the SnapStart hooks primed the JVM. */
+        double primedFirstRequestMs() {
+            return Stats.median(primedLaunches.stream().map(ColdStart.Launch::firstRequestMs).toList());
+        }
+
+        /** A warm request: the median over every launch (both kinds) of its warm requests' median. */
+        double warmRequestMs() {
+            List<Double> warm = new java.util.ArrayList<>();
+            launches.forEach(l -> warm.add(l.warmMs()));
+            primedLaunches.forEach(l -> warm.add(l.warmMs()));
+            return Stats.median(warm);
+        }
+
+        double primingMs() {
+            return Stats.median(primedLaunches.stream().map(ColdStart.Launch::primeMs).toList());
+        }
+
+        /**
+         * The SnapStart target (≤ 2): each primed launch's first request over the warm requests of the same JVM,
+         * the median over launches. Within one JVM, because this machine is shared: a launch that ran while
+         * another build was busy is slow throughout, which a ratio of medians over different launches would mix in.
+         */
+        double primedToWarm() {
+            return Stats.median(primedLaunches.stream().map(l -> l.firstRequestMs() / l.warmMs()).toList());
+        }
+
         double firstResponseMs() {
             return median(launches, ColdStart.Launch::firstResponseMs);
         }
@@ -216,6 +258,16 @@ public final class Benchmark {
         }
     }
 
+    /** The packages' cold starts alone ({@code -Dbench.only=cold-start}). */
+    static List<ColdStartResult> coldStartsOnly(Settings s) throws Exception {
+        Files.createDirectories(s.out());
+        Template template = Template.load(s.repo());
+        progress("the function packages: make build-WebhookFunction / build-ReconcilerFunction / build-SenderFunction "
+                + "in a copy of the repository (reused when this tree was built before)");
+        List<ColdStart.Package> packages = ColdStart.buildPackages(s.repo(), s.out().resolve("sam"), FUNCTIONS);
+        return coldStarts(s, template, packages);
+    }
+
     // ------------------------------------------------------------------ workloads
 
     /** Adds and removes over many cohorts, pages of {@code pageSize}: every listed user really changes. */
@@ -316,7 +368,7 @@ public final class Benchmark {
 
     /** The reconciler drains the jobs the session's last page queued (count, then apply, per shard). */
     private static ReconcileRun reconcile(Pipeline p, int users, String label) {
-        progress(label + ": the reconciler runs the exit pass (16 count jobs, then 16 apply jobs)");
+        progress(label + ": the reconciler runs the exit pass (16 count jobs; 16 apply jobs only if the count found someone to exit)");
         long t0 = System.nanoTime();
         List<Invocation> invocations = p.reconcile(Duration.ofSeconds(300 + users / 100));
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -439,19 +491,21 @@ public final class Benchmark {
         Path work = s.out().resolve("cold-start");
         String endpoint = System.getProperty("aws.endpointUrl", System.getenv("AWS_ENDPOINT_URL"));
         CfnTemplate cfn = CfnTemplate.load(s.repo().resolve("template.yaml"));
-        Path reconcileEvent = writeReconcileEvent(work);
-        Map<String, Path> events = Map.of("WebhookFunction", s.repo().resolve("events/webhook-add-members.json"),
-                "ReconcilerFunction", reconcileEvent, "SenderFunction", s.repo().resolve("events/sqs-deltas.json"));
+        int requests = s.coldStartRequests();
+        // Each function's requests do equal work: the first, then warm ones (FirstRequests).
+        Map<String, List<Path>> events = Map.of("WebhookFunction", FirstRequests.webhook(s.repo(), work, requests),
+                "ReconcilerFunction", FirstRequests.reconciler(work, requests),
+                "SenderFunction", FirstRequests.sender(s.repo(), work, requests));
         Map<String, ColdStart.Package> byId = new HashMap<>();
         packages.forEach(p -> byId.put(p.functionId(), p));
         // Each launch gets a fresh stack and the function's environment from the template, resolved to it.
         java.util.function.Function<String, Supplier<Map<String, String>>> environment = id -> () -> {
             AwsStack stack = AwsStack.create();
             switch (id) {
-                case "SenderFunction" -> commitDeltasOf(stack, events.get(id));
-                case "ReconcilerFunction" -> seedRenamedCohort(stack);
+                case "SenderFunction" -> events.get(id).forEach(e -> commitDeltasOf(stack, e));
+                case "ReconcilerFunction" -> seedRenamedCohort(stack, requests);
                 default -> {
-                    // The webhook's (and the baselines') first event needs nothing stored.
+                    // The webhook's (and the baselines') events need nothing stored.
                 }
             }
             Map<String, String> env = new HashMap<>(cfn.resolvedEnvironment(id, stack.templateResources(), "cohort-sync-bench"));
@@ -459,23 +513,30 @@ public final class Benchmark {
             env.put("SEGMENT_ENDPOINT", segment.baseUrl().toString());
             return env;
         };
-        String webhookEvent = ColdStart.read(events.get("WebhookFunction"));
+        List<String> webhookEvent = List.of(ColdStart.read(events.get("WebhookFunction").getFirst()));
         List<ColdStart.Subject> subjects = new ArrayList<>();
         subjects.add(new ColdStart.Subject(EMPTY, ColdStart.emptyPackage(work), ColdStart.handlerOf(EmptyHandler.class),
-                webhookEvent, Duration.ofSeconds(29), environment.apply("WebhookFunction"), template.memoryMb()));
+                webhookEvent, Duration.ofSeconds(29), environment.apply("WebhookFunction"), template.memoryMb(),
+                LambdaRuntimeProcess.Init.ON_DEMAND));
         subjects.add(new ColdStart.Subject(BARE_SDK, ColdStart.bareSdkPackage(work, byId.get("WebhookFunction")),
                 ColdStart.handlerOf(BareSdkHandler.class), webhookEvent, Duration.ofSeconds(29),
-                environment.apply("WebhookFunction"), template.memoryMb()));
+                environment.apply("WebhookFunction"), template.memoryMb(), LambdaRuntimeProcess.Init.ON_DEMAND));
         for (String id : FUNCTIONS) {
-            subjects.add(new ColdStart.Subject(id, byId.get(id).root(), cfn.handler(id), ColdStart.read(events.get(id)),
-                    Duration.ofSeconds(cfn.timeoutSeconds(id)), environment.apply(id), cfn.memorySize(id)));
+            List<String> bodies = events.get(id).stream().map(ColdStart::read).toList();
+            for (LambdaRuntimeProcess.Init init : LambdaRuntimeProcess.Init.values()) {
+                subjects.add(new ColdStart.Subject(init == LambdaRuntimeProcess.Init.SNAP_START ? primed(id) : id,
+                        byId.get(id).root(), cfn.handler(id), bodies, Duration.ofSeconds(cfn.timeoutSeconds(id)),
+                        environment.apply(id), cfn.memorySize(id), init));
+            }
         }
         progress("cold start under the Lambda runtime client: " + s.coldStartRuns() + " round(s) of an empty handler, a "
-                + "bare-SDK handler and the three functions" + (s.coldStartRuns() > 1 ? ", after one unmeasured round" : ""));
+                + "bare-SDK handler and the three functions, each on-demand and under SnapStart's flow (primed), "
+                + requests + " requests a function launch" + (s.coldStartRuns() > 1 ? ", after one unmeasured round" : ""));
         Map<String, List<ColdStart.Launch>> launches = ColdStart.measure(subjects, s.coldStartRuns(), work.resolve("logs"));
         List<ColdStartResult> results = new ArrayList<>();
         for (String id : FUNCTIONS) {
-            results.add(new ColdStartResult(id, byId.get(id), launches.get(id), launches.get(EMPTY), launches.get(BARE_SDK)));
+            results.add(new ColdStartResult(id, byId.get(id), launches.get(id), launches.get(primed(id)),
+                    launches.get(EMPTY), launches.get(BARE_SDK)));
         }
         return results;
     }
@@ -483,55 +544,32 @@ public final class Benchmark {
     static final String EMPTY = "EmptyHandler";
     static final String BARE_SDK = "BareSdkHandler";
 
-    /** The cohort of the reconciler's cold-start job: renamed to version 2, members in shard 0 under version 1. */
+    /** The subject name of a function's launches under SnapStart's flow. */
+    static String primed(String functionId) {
+        return functionId + "-primed";
+    }
+
+    /** The cohort of the reconciler's cold-start jobs: renamed to version 2, members in the first shards under version 1. */
     static final CohortRef COLD_START_COHORT = new CohortRef(PROJECT, "cold-start");
     static final int COLD_START_MEMBERS = 20;
 
     /**
-     * The reconciler's first event: the RENAME job of shard 0 of {@link #COLD_START_COHORT}, so the first
-     * invocation does a chunk of real work (cohort read, checkpoint, Query, deltas, conditional writes,
-     * report) against what {@link #seedRenamedCohort} stored. Written next to the cold-start runs; the
-     * events/ directory has no reconcile job.
+     * The cohort of the reconciler's cold-start jobs ({@link FirstRequests#reconciler}): renamed to version 2, with
+     * {@link #COLD_START_MEMBERS} members under version 1 in each of shards 0 to {@code shards - 1}, so each job does
+     * a chunk of real work (cohort read, checkpoint, Query, deltas, conditional writes, report).
      */
-    private static Path writeReconcileEvent(Path work) {
-        try {
-            Files.createDirectories(work);
-            String body = io.cohortsync.domain.ReconcileJobCodec.encode(new io.cohortsync.domain.ReconcileJob(
-                    io.cohortsync.domain.ReconcileJob.Kind.RENAME, COLD_START_COHORT, 2, null, 0,
-                    java.time.Instant.now().minusSeconds(1)));
-            var root = JSON.createObjectNode();
-            var r = root.putArray("Records").addObject();
-            r.put("messageId", "7d0c7b7e-4b1a-4c55-9a61-0c0d0a5e0001");
-            r.put("receiptHandle", "AQEBcold-start-receipt-handle");
-            r.put("body", body);
-            var attributes = r.putObject("attributes");
-            attributes.put("ApproximateReceiveCount", "1");
-            attributes.put("SentTimestamp", Long.toString(System.currentTimeMillis()));
-            r.putObject("messageAttributes");
-            r.put("md5OfBody", java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
-                    .digest(body.getBytes(StandardCharsets.UTF_8))));
-            r.put("eventSource", "aws:sqs");
-            r.put("eventSourceARN", "arn:aws:sqs:us-east-1:123456789012:cohort-sync-ReconcileQueue-EXAMPLE");
-            r.put("awsRegion", "us-east-1");
-            Path file = work.resolve("reconcile-rename-job.json");
-            Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-            return file;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void seedRenamedCohort(AwsStack stack) {
-        List<String> inShardZero = new ArrayList<>();
-        for (int i = 0; inShardZero.size() < COLD_START_MEMBERS; i++) {
+    private static void seedRenamedCohort(AwsStack stack, int shards) {
+        List<String> members = new ArrayList<>();
+        int[] perShard = new int[io.cohortsync.domain.Shards.COUNT];
+        for (int i = 0; members.size() < COLD_START_MEMBERS * shards; i++) {
             String id = "cold" + i + "@example.com";
-            if (io.cohortsync.domain.Shards.of(id) == 0) {
-                inShardZero.add(id);
+            int shard = io.cohortsync.domain.Shards.of(id);
+            if (shard < shards && perShard[shard] < COLD_START_MEMBERS) {
+                perShard[shard]++;
+                members.add(id);
             }
         }
-        seedCohort(stack, COLD_START_COHORT, "Cold start (old name)", inShardZero);
+        seedCohort(stack, COLD_START_COHORT, "Cold start (old name)", members);
         DynamoCohortStore cohorts = new DynamoCohortStore(stack.dynamo, stack.tableName, Duration.ofHours(72),
                 Clock.systemUTC());
         CohortState current = cohorts.load(COLD_START_COHORT).orElseThrow();

@@ -193,6 +193,11 @@ final class Report {
             root.put("cold_start_ratio_to_bare_sdk_" + shortName(id), round(c.bareSdkRatio(), 2));
             root.put("cold_start_init_ms_" + shortName(id), round(c.initMs(), 1));
             root.put("cold_start_first_invoke_ms_" + shortName(id), round(c.firstInvokeMs(), 1));
+            root.put("first_request_ms_" + shortName(id), round(c.firstRequestMs(), 1));
+            root.put("first_request_primed_ms_" + shortName(id), round(c.primedFirstRequestMs(), 1));
+            root.put("warm_request_ms_" + shortName(id), round(c.warmRequestMs(), 1));
+            root.put("first_request_primed_to_warm_" + shortName(id), round(c.primedToWarm(), 2));
+            root.put("priming_ms_" + shortName(id), round(c.primingMs(), 1));
         }
         Benchmark.ColdStartResult any = coldStart(Benchmark.FUNCTIONS.getFirst());
         root.put("cold_start_runtime", "aws-lambda-java-runtime-interface-client " + runtimeClientVersion());
@@ -243,6 +248,12 @@ final class Report {
             n.put("runtime_start_ms_median", round(c.runtimeStartMs(), 1));
             n.put("init_ms_median", round(c.initMs(), 1));
             n.put("first_invoke_ms_median", round(c.firstInvokeMs(), 1));
+            n.put("first_request_ms_median", round(c.firstRequestMs(), 1));
+            n.put("first_request_primed_ms_median", round(c.primedFirstRequestMs(), 1));
+            n.put("warm_request_ms_median", round(c.warmRequestMs(), 1));
+            n.put("first_request_primed_to_warm", round(c.primedToWarm(), 2));
+            n.put("priming_ms_median", round(c.primingMs(), 1));
+            n.put("requests_per_launch", c.launches().getFirst().requestMs().size());
             ArrayNode runs = n.putArray("runs");
             for (int i = 0; i < c.launches().size(); i++) {
                 ObjectNode run = runs.addObject();
@@ -254,6 +265,17 @@ final class Report {
                 run.put("empty_init_ms", round(c.emptyLaunches().get(i).initMs(), 1));
                 run.put("bare_sdk_first_response_ms", round(c.bareSdkLaunches().get(i).firstResponseMs(), 1));
                 run.put("bare_sdk_init_ms", round(c.bareSdkLaunches().get(i).initMs(), 1));
+                // request_ms: each request, event taken to response posted; classes_loaded: the classes the JVM
+                // loaded in that window. primed_*: the same package under SnapStart's flow (primed_init_ms runs to
+                // the first GET /next: init, the hooks, the restore), priming_ms as the primer logged it.
+                run.set("request_ms", doubles(c.launches().get(i).requestMs()));
+                ColdStart.Launch primed = c.primedLaunches().get(i);
+                run.put("primed_first_response_ms", round(primed.firstResponseMs(), 1));
+                run.put("primed_init_ms", round(primed.initMs(), 1));
+                run.put("priming_ms", round(primed.primeMs(), 1));
+                run.set("primed_request_ms", doubles(primed.requestMs()));
+                run.putPOJO("classes_loaded", c.launches().get(i).classesLoaded());
+                run.putPOJO("primed_classes_loaded", primed.classesLoaded());
             }
             n.put("first_response", c.launches().getFirst().response());
             if (c.pkg() != null) {
@@ -532,6 +554,16 @@ final class Report {
                         s.initMs() - w.bareSdkInitMs(), w.firstInvokeMs() - w.bareSdkFirstInvokeMs(),
                         rc.firstInvokeMs() - w.bareSdkFirstInvokeMs(), s.firstInvokeMs() - w.bareSdkFirstInvokeMs(),
                         Runtime.version().feature())));
+        t.add(new Target("SnapStart: first request after priming <= 2x a warm request",
+                String.format(Locale.ROOT, "webhook %.0f ms = %.2fx, reconciler %.0f ms = %.2fx, sender %.0f ms = %.2fx",
+                        w.primedFirstRequestMs(), w.primedToWarm(), rc.primedFirstRequestMs(), rc.primedToWarm(),
+                        s.primedFirstRequestMs(), s.primedToWarm()),
+                w.primedToWarm() <= 2 && rc.primedToWarm() <= 2 && s.primedToWarm() <= 2,
+                String.format(Locale.ROOT, "warm %.0f / %.0f / %.0f ms; without priming the first request takes %.0f / %.0f / "
+                                + "%.0f ms; under the Lambda runtime client with AWS_LAMBDA_INITIALIZATION_TYPE=snap-start (it runs the "
+                                + "hooks, GET /restore/next, afterRestore, then the first request in the same JVM: no snapshot "
+                                + "is taken, none can be here), medians of launches, on moto", w.warmRequestMs(), rc.warmRequestMs(),
+                        s.warmRequestMs(), w.firstRequestMs(), rc.firstRequestMs(), s.firstRequestMs())));
         return t;
     }
 
@@ -584,12 +616,16 @@ final class Report {
                             + fmt(c.emptyFirstResponseMs(), 0) + " ms = " + fmt(c.bareSdkRatio(), 2) + "x bare SDK, "
                             + fmt(c.ratio(), 2) + "x empty (fastest runs: " + fmt(c.fastest(), 0) + " / "
                             + fmt(c.emptyFastest(), 0) + " ms)");
+            row(md, "first request " + id + ": without priming / after priming / warm (priming took)",
+                    fmt(c.firstRequestMs(), 0) + " / " + fmt(c.primedFirstRequestMs(), 0) + " / " + fmt(c.warmRequestMs(), 0)
+                            + " ms, primed = " + fmt(c.primedToWarm(), 2) + "x warm (" + fmt(c.primingMs(), 0) + " ms)");
             if (c.pkg() != null) {
                 row(md, "package " + id + " (unzipped / zip)", fmt(mb(c.pkg().unzippedBytes()), 1) + " / "
                         + fmt(mb(c.pkg().zippedBytes()), 1) + " MB");
             }
         }
-        coldStartTable(md);
+        runtimeClientTable(md, r.coldStarts());
+        primingTable(md, r.coldStarts());
         md.append("\n### Targets\n\n| target | value | met | why |\n|---|---|---|---|\n");
         for (Target t : targets()) {
             md.append("| ").append(t.name).append(" | ").append(t.value).append(" | ")
@@ -687,8 +723,9 @@ final class Report {
      * start is the empty handler's init; a handler's init is its own (process start to its first GET /next)
      * less that; first invoke is its first event taken to its response posted.
      */
-    private void coldStartTable(StringBuilder md) {
-        Benchmark.ColdStartResult any = coldStart(Benchmark.FUNCTIONS.getFirst());
+    /** The on-demand cold starts: empty handler, bare SDK, each function; runtime start / init / first invoke. */
+    static void runtimeClientTable(StringBuilder md, List<Benchmark.ColdStartResult> results) {
+        Benchmark.ColdStartResult any = results.getFirst();
         md.append("\n### Cold start under the Lambda runtime client (aws-lambda-java-runtime-interface-client ")
                 .append(runtimeClientVersion()).append("), medians of ").append(any.launches().size())
                 .append(" rounds\n\n| handler | first response | runtime start | init | first invoke | vs bare SDK | fastest run |\n")
@@ -702,13 +739,28 @@ final class Report {
                 .append(fmt(any.bareSdkFirstResponseMs(), 0)).append(" ms | ").append(fmt(runtime, 0)).append(" ms | ")
                 .append(fmt(any.bareSdkInitMs(), 0)).append(" ms | ").append(fmt(any.bareSdkFirstInvokeMs(), 0))
                 .append(" ms | 1.00x | ").append(fmt(any.bareSdkFastest(), 0)).append(" ms |\n");
-        for (String id : Benchmark.FUNCTIONS) {
-            Benchmark.ColdStartResult c = coldStart(id);
-            md.append("| ").append(id).append(" | ").append(fmt(c.firstResponseMs(), 0)).append(" ms | ")
+        for (Benchmark.ColdStartResult c : results) {
+            md.append("| ").append(c.function()).append(" | ").append(fmt(c.firstResponseMs(), 0)).append(" ms | ")
                     .append(fmt(runtime, 0)).append(" ms | ").append(fmt(c.initMs(), 0)).append(" ms | ")
                     .append(fmt(c.firstInvokeMs(), 0)).append(" ms | ").append(fmt(c.bareSdkRatio(), 2)).append("x | ")
                     .append(fmt(c.fastest(), 0)).append(" ms (").append(fmt(c.fastest() / c.bareSdkFastest(), 2))
                     .append("x) |\n");
+        }
+    }
+
+    /** SnapStart priming: each function's first request on-demand, after priming, and warm. */
+    static void primingTable(StringBuilder md, List<Benchmark.ColdStartResult> results) {
+        md.append("\n### First request without and after SnapStart priming, under the runtime client, medians of ")
+                .append(results.getFirst().primedLaunches().size()).append(" launches of ")
+                .append(results.getFirst().launches().getFirst().requestMs().size()).append(" requests\n\n")
+                .append("| function | first request: on-demand / primed / warm | primed / warm, same JVM | priming "
+                        + "| classes loaded by the first request: on-demand / primed |\n|---|---|---|---|---|\n");
+        for (Benchmark.ColdStartResult c : results) {
+            md.append("| ").append(c.function()).append(" | ").append(fmt(c.firstRequestMs(), 0)).append(" / ")
+                    .append(fmt(c.primedFirstRequestMs(), 0)).append(" / ").append(fmt(c.warmRequestMs(), 0))
+                    .append(" ms | ").append(fmt(c.primedToWarm(), 2)).append("x | ").append(fmt(c.primingMs(), 0))
+                    .append(" ms | ").append(c.launches().getFirst().classesLoaded().getFirst()).append(" / ")
+                    .append(c.primedLaunches().getFirst().classesLoaded().getFirst()).append(" (first run) |\n");
         }
     }
 
@@ -741,6 +793,37 @@ final class Report {
 
     static String fmt(double v, int decimals) {
         return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+    }
+
+    /** The cold starts' tables alone ({@code -Dbench.only=cold-start}). */
+    static String coldStartMarkdown(List<Benchmark.ColdStartResult> results) {
+        StringBuilder md = new StringBuilder("## cohort-sync cold starts\n");
+        runtimeClientTable(md, results);
+        primingTable(md, results);
+        md.append("\nEach launch's requests in order: event taken to response posted, ms (classes the JVM loaded): "
+                + "on-demand | primed\n\n");
+        for (Benchmark.ColdStartResult c : results) {
+            for (int i = 0; i < c.launches().size(); i++) {
+                md.append("- ").append(c.function()).append(" run ").append(i + 1).append(": ")
+                        .append(requests(c.launches().get(i))).append(" | ").append(requests(c.primedLaunches().get(i)))
+                        .append("\n");
+            }
+        }
+        return md.toString();
+    }
+
+    private static String requests(ColdStart.Launch l) {
+        List<String> each = new ArrayList<>();
+        for (int i = 0; i < l.requestMs().size(); i++) {
+            each.add(fmt(l.requestMs().get(i), 0) + " (" + l.classesLoaded().get(i) + " classes)");
+        }
+        return String.join(", ", each);
+    }
+
+    private static ArrayNode doubles(List<Double> values) {
+        ArrayNode a = JSON.createArrayNode();
+        values.forEach(v -> a.add(round(v, 1)));
+        return a;
     }
 
     static double round(double v, int decimals) {

@@ -29,7 +29,8 @@ class BenchSmokeIT {
             "cold_start_ratio_webhook", "cold_start_ratio_reconciler", "cold_start_ratio_sender",
             "cold_start_ratio_to_bare_sdk_webhook", "cold_start_ratio_to_bare_sdk_reconciler",
             "cold_start_ratio_to_bare_sdk_sender", "cold_start_bare_sdk_ms", "cold_start_runtime_start_ms",
-            "full_sync_exits_reconciler_invocations");
+            "full_sync_exits_reconciler_invocations", "first_request_primed_to_warm_webhook",
+            "first_request_primed_to_warm_reconciler", "first_request_primed_to_warm_sender", "priming_ms_webhook");
 
     @TempDir
     Path out;
@@ -51,7 +52,7 @@ class BenchSmokeIT {
         }
         assertThat(json.path("package_mb_webhook").isNumber()).isTrue();
         assertThat(Files.readString(out.resolve("results.md"))).contains("| target | value | met | why |")
-                .contains("### Cold start under the Lambda runtime client");
+                .contains("### Cold start under the Lambda runtime client").contains("### First request without and after SnapStart priming");
 
         // and: the incremental workload costs what the design says, per change
         Phase incremental = results.incremental();
@@ -92,16 +93,31 @@ class BenchSmokeIT {
         assertThat(results.checks()).containsEntry("exitSessionOutcome", "APPLIED 2000 members, 200 exits")
                 .containsEntry("segmentDuplicates", 0).containsEntry("segmentDroppedOverLimit", 0);
 
-        // and: the three cold starts succeeded under the runtime client, beside both baselines
+        // and: the three cold starts succeeded under the runtime client, beside both baselines, and answered every
+        // request on-demand and under SnapStart's flow alike
         assertThat(results.coldStarts()).hasSize(3).allSatisfy(c -> {
             assertThat(c.launches()).hasSize(1);
             assertThat(c.bareSdkLaunches().getFirst().response()).contains("\"statusCode\":200");
             assertThat(c.emptyLaunches().getFirst().response()).isEqualTo("\"ok\"");
+            assertThat(c.launches().getFirst().requestMs()).hasSize(settings.coldStartRequests());
+            assertThat(c.primedLaunches().getFirst().requestMs()).hasSize(settings.coldStartRequests());
+            assertThat(c.primedLaunches().getFirst().primed()).isTrue();
+            assertThat(c.primedLaunches().getFirst().response()).isEqualTo(c.launches().getFirst().response());
         });
         assertThat(coldStart(results, "WebhookFunction").launches().getFirst().response()).contains("\"statusCode\":200");
         assertThat(coldStart(results, "SenderFunction").launches().getFirst().response()).isEqualTo("{\"batchItemFailures\":[]}");
         assertThat(coldStart(results, "ReconcilerFunction").launches().getFirst().response())
                 .isEqualTo("{\"batchItemFailures\":[]}");
+
+        // and: priming (the runtime client running the handlers' org.crac hooks before its restore) loaded most of
+        // what the first request otherwise loads: a count of classes (from the JVM's class-load log), not a timing
+        assertThat(results.coldStarts()).allSatisfy(c -> {
+            assertThat(c.launches().getFirst().classesLoaded().getFirst()).as(c.function() + ": classes, on-demand")
+                    .isPositive();
+            assertThat(c.primedLaunches().getFirst().classesLoaded().getFirst())
+                    .as(c.function() + ": classes the first request loaded after priming vs without")
+                    .isLessThan(c.launches().getFirst().classesLoaded().getFirst() / 2);
+        });
     }
 
     private static Benchmark.ColdStartResult coldStart(Benchmark.Results results, String id) {

@@ -1,6 +1,6 @@
 package io.cohortsync.local;
 
-import io.cohortsync.testkit.MotoServer;
+import io.cohortsync.testkit.Emulator;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +14,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * {@code make local}: the whole pipeline in the foreground until Ctrl-C.
  * <ul>
- *   <li>{@code AWS_ENDPOINT_URL}: an AWS emulator to use; unset, a {@code moto_server} is started (and stopped on exit)</li>
+ *   <li>{@code AWS_ENDPOINT_URL}: an AWS emulator to use; unset, the one {@code EMULATOR} chooses is started (and
+ *       stopped on exit): {@code moto_server} by default, LocalStack in Docker with {@code EMULATOR=localstack}</li>
  *   <li>{@code PORT} (3000): where the webhook listens, {@code http://127.0.0.1:$PORT/mixpanel}</li>
  *   <li>{@code SEGMENT_ENDPOINT}: Segment base URL ({@code /v1/batch} is appended); unset, a local sink
  *       prints identifies and appends them to {@code target/local-identifies.jsonl}</li>
@@ -37,11 +38,17 @@ public final class LocalMain {
         long started = System.nanoTime();
         Map<String, String> env = System.getenv();
         boolean runtimeClient = runtimeClient(env.get("LAMBDA_RUNTIME"));
-        MotoServer moto = null;
+        Emulator.Running emulator = null;
         String endpoint = env.get("AWS_ENDPOINT_URL");
         if (endpoint == null || endpoint.isBlank()) {
-            moto = MotoServer.start(Path.of("target"));
-            endpoint = moto.endpoint().toString();
+            try {
+                emulator = Emulator.start(env, Path.of("target"));
+            } catch (Emulator.Unavailable e) {
+                System.err.println(e.getMessage());
+                System.exit(1);
+                return;
+            }
+            endpoint = emulator.endpoint().toString();
             System.setProperty("aws.endpointUrl", endpoint);
         }
         String user = env.getOrDefault("WEBHOOK_USERNAME", DEFAULT_USERNAME);
@@ -59,21 +66,21 @@ public final class LocalMain {
             }
             pipeline = LocalPipeline.start(options);
         } catch (Exception e) {
-            if (moto != null) {
-                moto.close();
+            if (emulator != null) {
+                emulator.close();
             }
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        MotoServer ownMoto = moto;
+        Emulator.Running ownEmulator = emulator;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             pipeline.close();
-            if (ownMoto != null) {
-                ownMoto.close();
+            if (ownEmulator != null) {
+                ownEmulator.close();
             }
             stopped.countDown();
         }, "local-stop"));
-        System.out.println("AWS emulator: " + endpoint + (ownMoto != null ? " (moto_server started for this run)" : ""));
+        System.out.println("AWS emulator: " + endpoint + (ownEmulator != null ? " (" + ownEmulator.description() + ")" : ""));
         System.out.println("Segment: " + (pipeline.identifiesFile() != null
                 ? "local sink, identifies printed here and appended to " + pipeline.identifiesFile()
                 : pipeline.environment().get("SEGMENT_ENDPOINT") + "/v1/batch"));

@@ -28,12 +28,20 @@ public final class AwsClients {
     private final ClientOverrideConfiguration overrides;
 
     public AwsClients(Region region, AwsCredentialsProvider credentials) {
-        this.region = Objects.requireNonNull(region, "region");
-        this.credentials = Objects.requireNonNull(credentials, "credentials");
-        this.http = UrlConnectionHttpClient.builder()
+        this(region, credentials, UrlConnectionHttpClient.builder()
                 .connectionTimeout(Duration.ofSeconds(2))
                 .socketTimeout(Duration.ofSeconds(5))
-                .build();
+                .build());
+    }
+
+    /**
+     * The same clients on another HTTP client: SnapStart priming runs the real adapters through the real
+     * SDK on {@link PrimingAws}, which answers from memory and never opens a connection.
+     */
+    public AwsClients(Region region, AwsCredentialsProvider credentials, SdkHttpClient http) {
+        this.region = Objects.requireNonNull(region, "region");
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.http = Objects.requireNonNull(http, "http");
         // Each call (with the SDK's standard retries for throttling and 5xx) must end well inside the
         // webhook's timeout, so Mixpanel gets a retryable answer rather than a gateway timeout.
         this.overrides = ClientOverrideConfiguration.builder()

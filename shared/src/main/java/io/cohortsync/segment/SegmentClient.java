@@ -34,11 +34,14 @@ public final class SegmentClient implements SegmentTransport {
     private final HttpClient http;
 
     public SegmentClient(URI baseUrl, Clock clock) {
-        Objects.requireNonNull(baseUrl, "baseUrl");
-        String base = baseUrl.toString();
-        this.batchUrl = URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/v1/batch");
+        this.batchUrl = batchUrl(Objects.requireNonNull(baseUrl, "baseUrl"));
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.http = HttpClient.newBuilder()
+        this.http = newHttpClient();
+    }
+
+    /** The client every SegmentClient sends with (also built, and closed unused, by {@link PrimingSegment}). */
+    static HttpClient newHttpClient() {
+        return HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(CONNECT_TIMEOUT)
                 .followRedirects(HttpClient.Redirect.NEVER)
@@ -49,15 +52,26 @@ public final class SegmentClient implements SegmentTransport {
         return batchUrl;
     }
 
-    @Override
-    public SegmentResponse postBatch(byte[] body, String writeKey, Duration timeout) {
-        HttpRequest request = HttpRequest.newBuilder(batchUrl)
+    /** The request {@link #postBatch} sends (also built, never sent, by SnapStart priming: {@link PrimingSegment}). */
+    static HttpRequest request(URI batchUrl, byte[] body, String writeKey, Duration timeout) {
+        return HttpRequest.newBuilder(batchUrl)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Authorization", basicAuthorization(writeKey))
                 .header("User-Agent", USER_AGENT)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
+    }
+
+    /** {@code <base>/v1/batch}, whether the base ends with a slash or not. */
+    static URI batchUrl(URI baseUrl) {
+        String base = baseUrl.toString();
+        return URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/v1/batch");
+    }
+
+    @Override
+    public SegmentResponse postBatch(byte[] body, String writeKey, Duration timeout) {
+        HttpRequest request = request(batchUrl, body, writeKey, timeout);
         try {
             // The body is not relied on (Segment's docs say so); discarding it keeps the connection reusable.
             HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());

@@ -37,10 +37,14 @@ public final class ReconcilerFactory {
     }
 
     static ReconcilerService fromEnvironment(Map<String, String> env) {
-        ReconcilerConfig config = ReconcilerConfig.fromEnvironment(env);
-        AwsClients aws = AwsClients.fromLambdaEnvironment(env);
+        return wire(ReconcilerConfig.fromEnvironment(env), env, AwsClients.fromLambdaEnvironment(env), Clock.systemUTC(),
+                System.out);
+    }
+
+    /** The real adapters on {@code aws}'s clients; logs and metrics to {@code out} (SnapStart priming drops them). */
+    static ReconcilerService wire(ReconcilerConfig config, Map<String, String> env, AwsClients aws, Clock clock,
+                                  PrintStream out) {
         DynamoDbClient dynamo = aws.dynamoDb();
-        Clock clock = Clock.systemUTC();
         SqsDeltaQueue sqs = new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl());
         // Exits are queued before their commit, like the webhook's: the delay lets the commit land first.
         DeltaQueue deltas = batch -> sqs.enqueueDelayed(batch, config.deltaDelay());
@@ -55,7 +59,7 @@ public final class ReconcilerFactory {
                 new SqsReconcileQueue(aws.sqs(), config.reconcileQueueUrl()), deltas,
                 config.historyTtl().isZero() ? SyncHistory.DISABLED
                         : new DynamoSyncHistory(dynamo, config.tableName(), config.historyTtl(), clock),
-                System.out, clock);
+                out, clock);
     }
 
     /** Wires a service around the given ports (the local stack, the reliability suite and the bench use it). */

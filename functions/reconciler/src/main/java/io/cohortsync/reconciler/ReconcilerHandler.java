@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import io.cohortsync.snapstart.Priming;
 
 import java.time.Duration;
 import java.util.List;
@@ -18,19 +19,38 @@ public final class ReconcilerHandler implements RequestHandler<SQSEvent, SQSBatc
     static final Duration NO_CONTEXT_BUDGET = Duration.ofSeconds(120);
 
     private final ReconcilerService service;
+    /** Held here because Lambda's CRaC context holds resources weakly; null where nothing is snapshotted. */
+    private final Priming priming;
 
-    /** Used by the Lambda runtime: real collaborators from the environment, built once per container. */
+    /**
+     * Used by the Lambda runtime: real collaborators from the environment, built once per container, and
+     * the SnapStart primer registered (it runs only if Lambda takes a snapshot; README "SnapStart").
+     */
     public ReconcilerHandler() {
-        this(ReconcilerFactory.fromEnvironment(System.getenv()));
+        this(System.getenv());
+    }
+
+    private ReconcilerHandler(Map<String, String> env) {
+        this(ReconcilerFactory.fromEnvironment(env), Priming.register("reconciler", () -> ReconcilerPriming.plan(env)));
     }
 
     ReconcilerHandler(ReconcilerService service) {
+        this(service, null);
+    }
+
+    ReconcilerHandler(ReconcilerService service, Priming priming) {
         this.service = service;
+        this.priming = priming;
+    }
+
+    /** The registered SnapStart primer (null for handlers the runtime did not construct). */
+    public Priming priming() {
+        return priming;
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */
     public static ReconcilerHandler forEnvironment(Map<String, String> env) {
-        return new ReconcilerHandler(ReconcilerFactory.fromEnvironment(env));
+        return new ReconcilerHandler(env);
     }
 
     /** A handler around the given service (tools that wire their own ports, see {@link ReconcilerFactory#create}). */

@@ -463,17 +463,9 @@ class ReconcileCoreTest {
         // and a diff adding a new user that reads the cohort, then stalls before its write while a full sync
         // that does not list that user completes and its whole exit pass runs (Mixpanel moved on)
         List<String> late = users("late", 0, 1);
-        boolean[] raced = {false};
-        core.withStore(real -> new DelegatingStore(real) {
-            @Override
-            public Set<String> commit(CohortRef cohort, List<Change> changes) {
-                if (!raced[0] && changes.get(0).distinctId().equals(late.get(0))) {
-                    raced[0] = true;
-                    core.fullSync(NAME, "s1", users("u", 0, 20), 1000);
-                    core.drain();
-                }
-                return super.commit(cohort, changes);
-            }
+        boolean[] raced = stallBeforeWriting(core, late.get(0), () -> {
+            core.fullSync(NAME, "s1", users("u", 0, 20), 1000);
+            core.drain();
         });
 
         // when the stalled diff commits, and the reconciler runs what it queued
@@ -500,17 +492,9 @@ class ReconcileCoreTest {
         Core core = new Core();
         core.add(NAME, users("u", 0, 10));
         List<String> late = users("late", 0, 1);
-        boolean[] raced = {false};
-        core.withStore(real -> new DelegatingStore(real) {
-            @Override
-            public Set<String> commit(CohortRef cohort, List<Change> changes) {
-                if (!raced[0] && changes.get(0).distinctId().equals(late.get(0))) {
-                    raced[0] = true;
-                    core.add("Renamed", List.of());
-                    core.drain();
-                }
-                return super.commit(cohort, changes);
-            }
+        boolean[] raced = stallBeforeWriting(core, late.get(0), () -> {
+            core.add("Renamed", List.of());
+            core.drain();
         });
 
         // when the stalled diff commits (under the name it read), and the reconciler runs what it queued
@@ -533,17 +517,9 @@ class ReconcileCoreTest {
                 Duration.ofSeconds(30), Duration.ofMinutes(15)));
         core.add(NAME, users("u", 0, 20));
         List<String> late = users("late", 0, 1);
-        boolean[] raced = {false};
-        core.withStore(real -> new DelegatingStore(real) {
-            @Override
-            public Set<String> commit(CohortRef cohort, List<Change> changes) {
-                if (!raced[0] && changes.get(0).distinctId().equals(late.get(0))) {
-                    raced[0] = true;
-                    core.fullSync(NAME, "s1", users("u", 0, 2), 1000);
-                    core.drain();
-                }
-                return super.commit(cohort, changes);
-            }
+        boolean[] raced = stallBeforeWriting(core, late.get(0), () -> {
+            core.fullSync(NAME, "s1", users("u", 0, 2), 1000);
+            core.drain();
         });
 
         // when the late diff commits and its re-check runs
@@ -551,9 +527,29 @@ class ReconcileCoreTest {
         core.drain();
 
         // then the pass is held and the re-check exits nobody either
+        assertThat(raced[0]).isTrue();
         assertThat(core.state.sessions.outcome(new SessionKey(COHORT, "s1")).orElseThrow().status())
                 .isEqualTo(SessionOutcome.Status.HELD);
         assertThat(core.state.members.memberIds(COHORT)).hasSize(21);
+    }
+
+    /**
+     * Makes the request that writes {@code lateId} stall just before its write while {@code meanwhile}
+     * runs (Mixpanel gave up on it and moved on). @return set once the stall has happened
+     */
+    private static boolean[] stallBeforeWriting(Core core, String lateId, Runnable meanwhile) {
+        boolean[] raced = {false};
+        core.withStore(real -> new DelegatingStore(real) {
+            @Override
+            public Set<String> commit(CohortRef cohort, List<Change> changes) {
+                if (!raced[0] && changes.get(0).distinctId().equals(lateId)) {
+                    raced[0] = true;
+                    meanwhile.run();
+                }
+                return super.commit(cohort, changes);
+            }
+        });
+        return raced;
     }
 
     /** Each user's traits after their deltas are applied in version order (an identify sets its name, clears the previous). */

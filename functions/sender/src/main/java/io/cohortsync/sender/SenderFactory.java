@@ -47,19 +47,25 @@ public final class SenderFactory {
 
     /** Real adapters on {@code aws}; logs and metrics to {@code out}. */
     static SenderService create(SenderConfig config, AwsClients aws, PrintStream out, Clock clock) {
+        // One HTTP client per Segment base URL, made on first use (a connection may have its own region).
+        Map<URI, SegmentTransport> clients = new ConcurrentHashMap<>();
+        return create(config, aws, url -> clients.computeIfAbsent(url, u -> new SegmentClient(u, clock)), out, clock);
+    }
+
+    /** Real adapters on {@code aws}, Segment through {@code transports} (SnapStart priming: nothing is sent). */
+    static SenderService create(SenderConfig config, AwsClients aws, Function<URI, SegmentTransport> transports,
+                                PrintStream out, Clock clock) {
         SqsClient sqs = aws.sqs();
         // The sender only reads membership, so the commit concurrency is irrelevant here.
         var dynamo = aws.dynamoDb();
         // The ttl only matters for writing whole entries, which the webhook does; the sender adds counts.
         SyncHistory history = config.historyEnabled()
                 ? new DynamoSyncHistory(dynamo, config.tableName(), java.time.Duration.ZERO, clock) : SyncHistory.DISABLED;
-        // One HTTP client per Segment base URL, made on first use (a connection may have its own region).
-        Map<URI, SegmentTransport> clients = new ConcurrentHashMap<>();
         return create(config, new DynamoMembershipStore(dynamo, config.tableName(), 1, Duration.ZERO, clock),
                 new DynamoCohortStore(dynamo, config.tableName(), Duration.ZERO, clock),
                 new SqsDeltaQueue(sqs, config.deltaQueueUrl()), new SqsDeadLetterQueue(sqs, config.dlqUrl()),
                 new SecretsManagerSource(aws.secretsManager()),
-                url -> clients.computeIfAbsent(url, u -> new SegmentClient(u, clock)), history, out, clock);
+                transports, history, out, clock);
     }
 
     /** Wires a service around the given ports (tests wrap real adapters to inject faults). */

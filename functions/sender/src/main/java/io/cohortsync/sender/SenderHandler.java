@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import io.cohortsync.snapstart.Priming;
 
 import java.time.Duration;
 import java.util.List;
@@ -18,14 +19,33 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
     static final Duration NO_CONTEXT_BUDGET = Duration.ofSeconds(60);
 
     private final SenderService service;
+    /** Held here because Lambda's CRaC context holds resources weakly; null where nothing is snapshotted. */
+    private final Priming priming;
 
-    /** Used by the Lambda runtime: real collaborators from the environment, built once per container. */
+    /**
+     * Used by the Lambda runtime: real collaborators from the environment, built once per container, and
+     * the SnapStart primer registered (it runs only if Lambda takes a snapshot; README "SnapStart").
+     */
     public SenderHandler() {
-        this(SenderFactory.fromEnvironment(System.getenv()));
+        this(System.getenv());
+    }
+
+    private SenderHandler(Map<String, String> env) {
+        this(SenderFactory.fromEnvironment(env), Priming.register("sender", () -> SenderPriming.plan(env)));
     }
 
     SenderHandler(SenderService service) {
+        this(service, null);
+    }
+
+    SenderHandler(SenderService service, Priming priming) {
         this.service = service;
+        this.priming = priming;
+    }
+
+    /** The registered SnapStart primer (null for handlers the runtime did not construct). */
+    public Priming priming() {
+        return priming;
     }
 
     /**
@@ -45,7 +65,7 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */
     public static SenderHandler forEnvironment(Map<String, String> env) {
-        return new SenderHandler(SenderFactory.fromEnvironment(env));
+        return new SenderHandler(env);
     }
 
     @Override

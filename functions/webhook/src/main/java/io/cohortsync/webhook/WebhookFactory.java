@@ -18,6 +18,7 @@ import io.cohortsync.observability.Metrics;
 import io.cohortsync.sync.CohortSyncService;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 
+import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -28,10 +29,13 @@ public final class WebhookFactory {
     }
 
     static WebhookService fromEnvironment(Map<String, String> env) {
-        WebhookConfig config = WebhookConfig.fromEnvironment(env);
-        AwsClients aws = AwsClients.fromLambdaEnvironment(env);
+        return wire(WebhookConfig.fromEnvironment(env), AwsClients.fromLambdaEnvironment(env), Clock.systemUTC(),
+                System.out);
+    }
+
+    /** The real adapters on {@code aws}'s clients; logs and metrics to {@code out} (SnapStart priming drops them). */
+    static WebhookService wire(WebhookConfig config, AwsClients aws, Clock clock, PrintStream out) {
         DynamoDbClient dynamo = aws.dynamoDb();
-        Clock clock = Clock.systemUTC();
         SqsDeltaQueue sqs = new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl());
         // Deltas are queued before their commit (design.md); a short delay lets the commit land before
         // the sender looks, instead of the sender finding most deltas "ahead" and re-queueing them.
@@ -47,19 +51,23 @@ public final class WebhookFactory {
                 new DynamoReconcileStore(dynamo, config.tableName(), keep, clock),
                 config.historyTtl().isZero() ? SyncHistory.DISABLED
                         : new DynamoSyncHistory(dynamo, config.tableName(), config.historyTtl(), clock),
-                new SecretsManagerSource(aws.secretsManager())), clock);
+                new SecretsManagerSource(aws.secretsManager())), clock, out);
     }
 
     /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
     static WebhookService create(WebhookConfig config, WebhookPorts ports, Clock clock) {
+        return create(config, ports, clock, System.out);
+    }
+
+    static WebhookService create(WebhookConfig config, WebhookPorts ports, Clock clock, PrintStream out) {
         CachedSecret<WebhookCredentials> credentials = new CachedSecret<>(ports.secrets(), config.webhookSecretId(),
                 WebhookCredentials::parse, config.secretCacheTtl(), clock);
         return new WebhookService(new BasicAuthenticator(credentials),
                 new MixpanelRequestParser(config.userIdProperty(), config.extraTraits()),
                 new CohortSyncService(ports.store(), ports.queue(), ports.sessions(), ports.cohorts(), ports.jobs(),
                         config.renameTraits(), clock),
-                config.maxBodyBytes(), JsonLog.stdout("webhook"),
-                () -> new Metrics(System.out, clock, Map.of("Function", "webhook")), ports.history(), ports.progress(),
+                config.maxBodyBytes(), new JsonLog("webhook", out, Clock.systemUTC()),
+                () -> new Metrics(out, clock, Map.of("Function", "webhook")), ports.history(), ports.progress(),
                 clock);
     }
 }

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import io.cohortsync.mixpanel.MixpanelResponse;
+import io.cohortsync.snapstart.Priming;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -16,14 +17,33 @@ import java.util.Map;
  */
 public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
     private final WebhookService service;
+    /** Held here because Lambda's CRaC context holds resources weakly; null where nothing is snapshotted. */
+    private final Priming priming;
 
-    /** Used by the Lambda runtime: real collaborators from the environment, built once per container. */
+    /**
+     * Used by the Lambda runtime: real collaborators from the environment, built once per container, and
+     * the SnapStart primer registered (it runs only if Lambda takes a snapshot; README "SnapStart").
+     */
     public WebhookHandler() {
-        this(WebhookFactory.fromEnvironment(System.getenv()));
+        this(System.getenv());
+    }
+
+    private WebhookHandler(Map<String, String> env) {
+        this(WebhookFactory.fromEnvironment(env), Priming.register("webhook", () -> WebhookPriming.plan(env)));
     }
 
     WebhookHandler(WebhookService service) {
+        this(service, null);
+    }
+
+    WebhookHandler(WebhookService service, Priming priming) {
         this.service = service;
+        this.priming = priming;
+    }
+
+    /** The registered SnapStart primer (null for handlers the runtime did not construct). */
+    public Priming priming() {
+        return priming;
     }
 
     /**
@@ -36,7 +56,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */
     public static WebhookHandler forEnvironment(Map<String, String> env) {
-        return new WebhookHandler(WebhookFactory.fromEnvironment(env));
+        return new WebhookHandler(env);
     }
 
     @Override
