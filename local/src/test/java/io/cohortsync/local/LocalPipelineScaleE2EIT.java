@@ -165,9 +165,23 @@ class LocalPipelineScaleE2EIT {
         users.forEach(u -> most.put(u, 2)); // enter, rename (or exit)
         readdedWhileRunning.forEach(u -> most.put(u, 4)); // enter, maybe exit and enter again, rename
         removedWhileRunning.forEach(u -> most.put(u, 3)); // enter, rename (or its old-name false alone), exit
+        // enter, exit (both names false); and, when a rename job already in flight as the reconciler paused read
+        // the user before the exit committed, its overtaken re-announcement's old-name false alone (README "The
+        // rename rule"; seen under load: the job was polled before the pause and waited for the rename's commit)
+        removedWhilePending.forEach(u -> most.put(u, 3));
         newcomers.forEach(u -> most.put(u, 2));
         enteredUnderNewName.forEach(u -> most.put(u, 1));
-        perUser.forEach((user, n) -> assertThat(n).as("identifies accepted for one user").isLessThanOrEqualTo(most.get(user)));
+        List<String> over = new ArrayList<>();
+        perUser.forEach((user, n) -> {
+            if (n > most.get(user)) {
+                // what each of that user's accepted identifies said, so a failure shows which change came twice
+                over.add(user + " (at most " + most.get(user) + "): " + segment.acceptedIdentifies().stream()
+                        .filter(m -> m.path("userId").asText().equals(user))
+                        .map(m -> m.path("traits") + " " + m.path("messageId").asText() + " @" + m.path("timestamp").asText())
+                        .toList());
+            }
+        });
+        assertThat(over).as("users with more identifies accepted than changes they went through").isEmpty();
 
         // and nothing was lost on the way
         assertThat(segment.droppedOverLimit()).isZero();
