@@ -28,10 +28,15 @@ public final class AwsClients {
     private final ClientOverrideConfiguration overrides;
 
     public AwsClients(Region region, AwsCredentialsProvider credentials) {
-        this(region, credentials, UrlConnectionHttpClient.builder()
+        this(region, credentials, newHttpClient());
+    }
+
+    /** The HTTP client every function's SDK clients share (also built, used once on loopback and closed, by priming). */
+    public static SdkHttpClient newHttpClient() {
+        return UrlConnectionHttpClient.builder()
                 .connectionTimeout(Duration.ofSeconds(2))
                 .socketTimeout(Duration.ofSeconds(5))
-                .build());
+                .build();
     }
 
     /**

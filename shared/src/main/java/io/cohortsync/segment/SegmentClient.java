@@ -23,7 +23,7 @@ import java.util.Optional;
  * connection by the JVM resolver (default positive DNS TTL 30 s), never pinned: Segment's addresses
  * change without notice.
  */
-public final class SegmentClient implements SegmentTransport {
+public final class SegmentClient implements SegmentTransport, AutoCloseable {
     /** Connecting is quick or it is not happening; the request timeout bounds the whole exchange anyway. */
     public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
     /** Names us in Segment's request logs (identifies carry no {@code context.library}: bytes matter). */
@@ -87,6 +87,12 @@ public final class SegmentClient implements SegmentTransport {
             Thread.currentThread().interrupt();
             return new SegmentResponse.Unreachable("InterruptedException");
         }
+    }
+
+    /** Closes the HTTP client (its connections and selector thread); the functions' clients live as long as the container. */
+    @Override
+    public void close() {
+        http.close();
     }
 
     /** {@code Retry-After} is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */

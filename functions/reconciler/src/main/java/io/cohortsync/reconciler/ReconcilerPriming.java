@@ -11,6 +11,7 @@ import io.cohortsync.aws.PrimingAws;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
+import io.cohortsync.snapstart.LoopbackHttp;
 import io.cohortsync.snapstart.Priming;
 import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
@@ -61,7 +62,8 @@ final class ReconcilerPriming {
                 step(handler, aws, "exit count", new ReconcileJob(ReconcileJob.Kind.EXIT_COUNT, COHORT, EPOCH, SESSION,
                         1, queued)),
                 step(handler, aws, "exit apply", new ReconcileJob(ReconcileJob.Kind.EXIT_APPLY, COHORT, EPOCH, SESSION,
-                        2, queued))), aws);
+                        2, queued)),
+                LoopbackHttp.step(false)), aws);
     }
 
     /** One job through the handler; the step fails if the job failed or never reached its writes. */

@@ -12,6 +12,7 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.segment.PrimingSegment;
+import io.cohortsync.snapstart.LoopbackHttp;
 import io.cohortsync.snapstart.Priming;
 import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
@@ -66,7 +67,7 @@ final class SenderPriming {
             if (!config.dryRun() && sent == 0) {
                 throw new IllegalStateException("no Segment batch was built");
             }
-        })), aws);
+        }), LoopbackHttp.step(true)), aws);
     }
 
     /** Ten records, as the mapping's batch size: seven of deltas to send, one ahead, one stale, one poison. */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.aws.PrimingAws;
+import io.cohortsync.snapstart.LoopbackHttp;
 import io.cohortsync.snapstart.Priming;
 import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
@@ -63,7 +64,8 @@ final class WebhookPriming {
                 step(handler, "status", get("/mixpanel/status", Map.of("project", PROJECT, "cohort", COHORT), auth), 200),
                 step(handler, "wrong password", post(body("add_members", null, users("new-")),
                         basic(USER, "wrong")), 401),
-                step(handler, "not an export", post("{\"action\":\"add_members\",\"parameters\":[]}", auth), 400)),
+                step(handler, "not an export", post("{\"action\":\"add_members\",\"parameters\":[]}", auth), 400),
+                LoopbackHttp.step(false)),
                 aws);
     }
 
