@@ -68,6 +68,8 @@ class RuntimeClientIT {
     private static final String STACK = "cohort-sync-ric";
     private static final Duration WEBHOOK_TIMEOUT = Duration.ofSeconds(TEMPLATE.timeoutSeconds("WebhookFunction"));
     private static final Path LOGS = Path.of("target", "runtime-client");
+    /** What a function reports for an event it cannot read (io.cohortsync.lambda.LambdaEvents). */
+    private static final String UNREADABLE = "io.cohortsync.lambda.UnreadableEventException";
     private static SegmentStandIn segment;
 
     @BeforeAll
@@ -100,13 +102,18 @@ class RuntimeClientIT {
             // and: the status read found the history entry the change wrote
             assertThat(status.json().path("statusCode").asInt()).as(status.bodyText()).isEqualTo(200);
             assertThat(json(status.json().path("body").asText()).path("history").size()).isPositive();
-            // and: an unreadable event is the runtime's error, a null event our handler's, each reported on /error
+            // and: an event that is no JSON, and a null event, are our stream entry point's errors (it reads events
+            // with our Jackson, not the runtime's serializer), each reported on /error without quoting the event
             assertThat(invalid.error()).isTrue();
-            assertThat(invalid.errorType()).isEqualTo("Runtime.UserException");
-            assertThat(invalid.json().path("errorMessage").asText()).contains("JSON parsing");
+            assertThat(invalid.errorType()).as("the runtime's category for a handler's exception")
+                    .isEqualTo("Runtime.UserException");
+            assertThat(invalid.json().path("errorType").asText()).isEqualTo(UNREADABLE);
+            assertThat(invalid.json().path("errorMessage").asText()).contains("not JSON").doesNotContain("rawPath");
             assertThat(handlerError.error()).isTrue();
-            assertThat(handlerError.json().path("errorType").asText()).isEqualTo("java.lang.NullPointerException");
-            assertThat(handlerError.json().path("stackTrace").toString()).contains("io.cohortsync.webhook.WebhookHandler");
+            assertThat(handlerError.json().path("errorType").asText()).isEqualTo(UNREADABLE);
+            assertThat(handlerError.json().path("errorMessage").asText()).contains("not an API Gateway HTTP event");
+            assertThat(handlerError.json().path("stackTrace").toString())
+                    .contains("io.cohortsync.webhook.WebhookStreamHandler");
             // and: the same JVM answered the replay after both errors (warm), finding nothing to change
             assertThat(replay.json().path("statusCode").asInt()).as(replay.bodyText()).isEqualTo(200);
             assertThat(fn.isAlive()).isTrue();
@@ -142,7 +149,7 @@ class RuntimeClientIT {
             assertThat(again.json().path("batchItemFailures").size()).as(again.bodyText()).isZero();
             assertThat(segment.acceptedIdentifies().size() - acceptedBefore).isEqualTo(identifies);
             assertThat(handlerError.error()).isTrue();
-            assertThat(handlerError.json().path("errorType").asText()).isEqualTo("java.lang.NullPointerException");
+            assertThat(handlerError.json().path("errorType").asText()).isEqualTo(UNREADABLE);
             assertThat(fn.isAlive()).isTrue();
             assertThat(nextCalls(fn, 4)).isEqualTo(4);
         }
@@ -182,7 +189,7 @@ class RuntimeClientIT {
                     .containsExactlyElementsOf(new TreeSet<>(members));
             assertThat(deltas).hasSize(members.size()).allMatch(d -> d.cohortName().equals("Renamed (ric)"));
             assertThat(fn.process().output()).contains("CONTINUED").contains("DONE");
-            assertThat(handlerError.json().path("errorType").asText()).isEqualTo("java.lang.NullPointerException");
+            assertThat(handlerError.json().path("errorType").asText()).isEqualTo(UNREADABLE);
             assertThat(fn.isAlive()).isTrue();
         }
     }

@@ -158,7 +158,7 @@ class TemplateTest {
 
     @ParameterizedTest
     @MethodSource("functionIds")
-    void handler_isAPublicClassWithANoArgConstructorAndTheMethod_whenTheFunctionModuleExists(String functionId)
+    void handler_isAPublicStreamHandlerWithANoArgConstructor_whenTheFunctionModuleExists(String functionId)
             throws Exception {
         // given
         String handler = TEMPLATE.functionProperty(functionId, "Handler").asText();
@@ -173,12 +173,16 @@ class TemplateTest {
         Class<?> type = Class.forName(className, false, getClass().getClassLoader());
         assertThat(Modifier.isPublic(type.getModifiers())).as("%s is public", className).isTrue();
         assertThat(type.getConstructor()).as("public no-arg constructor of %s", className).isNotNull();
+        // ... a stream handler (README "Cold start": the event is read with our Jackson, not the runtime's serializer)
+        assertThat(type.getInterfaces()).extracting(Class::getName)
+                .as("%s implements RequestStreamHandler", className)
+                .contains("com.amazonaws.services.lambda.runtime.RequestStreamHandler");
         List<Method> methods = Stream.of(type.getMethods())
-                .filter(m -> m.getName().equals(methodName) && m.getParameterCount() == 2 && !m.isBridge())
+                .filter(m -> m.getName().equals(methodName) && m.getParameterCount() == 3 && !m.isBridge())
                 .toList();
-        assertThat(methods).as("public %s(event, Context) on %s", methodName, className).isNotEmpty();
-        assertThat(methods.get(0).getParameterTypes()[1].getName())
-                .isEqualTo("com.amazonaws.services.lambda.runtime.Context");
+        assertThat(methods).as("public %s(InputStream, OutputStream, Context) on %s", methodName, className).hasSize(1);
+        assertThat(Stream.of(methods.get(0).getParameterTypes()).map(Class::getName)).containsExactly(
+                "java.io.InputStream", "java.io.OutputStream", "com.amazonaws.services.lambda.runtime.Context");
     }
 
     @ParameterizedTest

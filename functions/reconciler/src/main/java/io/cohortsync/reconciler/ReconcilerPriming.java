@@ -11,9 +11,9 @@ import io.cohortsync.aws.PrimingAws;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
+import io.cohortsync.snapstart.EventPriming;
 import io.cohortsync.snapstart.LoopbackHttp;
 import io.cohortsync.snapstart.Priming;
-import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
 
 import java.io.OutputStream;
@@ -56,8 +56,7 @@ final class ReconcilerPriming {
         Instant queued = CLOCK.instant();
         ReconcileJob rename = new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, NAME_VERSION, null, 0, queued);
         return new Priming.Plan(List.of(
-                RuntimeSerialization.step(event(ReconcileJobCodec.encode(rename)), new SQSBatchResponse(
-                        List.of(new SQSBatchResponse.BatchItemFailure("priming")))),
+                EventPriming.sqs(),
                 step(handler, aws, "rename", rename),
                 step(handler, aws, "exit count", new ReconcileJob(ReconcileJob.Kind.EXIT_COUNT, COHORT, EPOCH, SESSION,
                         1, queued)),

@@ -44,7 +44,7 @@ class ReconcilerPrimingTest {
         assertThat(report).as("the handler's primer was notified").isNotNull();
         assertThat(report.failed()).isEmpty();
         assertThat(report.ok()).isTrue();
-        assertThat(report.ran()).containsExactly("runtime serializer", "rename", "exit count", "exit apply",
+        assertThat(report.ran()).containsExactly("event codec", "rename", "exit count", "exit apply",
                 "network stack (loopback): SDK");
         // Cohort and checkpoint reads, the shard's Query, the announcements and exits queued, conditional
         // commits and checkpoints, the shard's report.

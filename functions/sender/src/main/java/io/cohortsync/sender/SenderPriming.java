@@ -12,9 +12,9 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.segment.PrimingSegment;
+import io.cohortsync.snapstart.EventPriming;
 import io.cohortsync.snapstart.LoopbackHttp;
 import io.cohortsync.snapstart.Priming;
-import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
 
 import java.io.OutputStream;
@@ -57,8 +57,7 @@ final class SenderPriming {
                 url -> segment.computeIfAbsent(url, PrimingSegment::new),
                 new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8), CLOCK));
         SQSEvent batch = batch();
-        return new Priming.Plan(List.of(RuntimeSerialization.step(batch, new SQSBatchResponse(
-                List.of(new SQSBatchResponse.BatchItemFailure("priming-0")))), new Priming.Step("delta batch", () -> {
+        return new Priming.Plan(List.of(EventPriming.sqs(), new Priming.Step("delta batch", () -> {
             SQSBatchResponse response = handler.handleRequest(batch, null);
             if (!response.getBatchItemFailures().isEmpty()) {
                 throw new IllegalStateException(response.getBatchItemFailures().size() + " records failed");

@@ -45,7 +45,7 @@ class SenderPrimingTest {
         assertThat(report).as("the handler's primer was notified").isNotNull();
         assertThat(report.failed()).isEmpty();
         assertThat(report.ok()).isTrue();
-        assertThat(report.ran()).containsExactly("runtime serializer", "delta batch",
+        assertThat(report.ran()).containsExactly("event codec", "delta batch",
                 "network stack (loopback): SDK, Segment");
         // Membership read, the ahead delta re-queued, the poison message dead-lettered, the write key read.
         assertThat(report.awsCalls()).containsKeys("BatchGetItem", "SendMessageBatch", "GetSecretValue");

@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.aws.PrimingAws;
+import io.cohortsync.snapstart.EventPriming;
 import io.cohortsync.snapstart.LoopbackHttp;
 import io.cohortsync.snapstart.Priming;
-import io.cohortsync.snapstart.RuntimeSerialization;
 import software.amazon.awssdk.regions.Region;
 
 import java.io.OutputStream;
@@ -55,9 +55,7 @@ final class WebhookPriming {
         String auth = basic(USER, PASSWORD);
         APIGatewayV2HTTPEvent add = post(body("add_members", null, users("new-")), auth);
         return new Priming.Plan(List.of(
-                RuntimeSerialization.step(add, APIGatewayV2HTTPResponse.builder().withStatusCode(200)
-                        .withHeaders(Map.of("content-type", "application/json"))
-                        .withBody("{\"action\":\"add_members\",\"status\":\"success\"}").build()),
+                EventPriming.http(),
                 step(handler, "add_members", add, 200),
                 step(handler, "remove_members", post(body("remove_members", null, users(STORED)), auth), 200),
                 step(handler, "members", post(body("members", "priming-session", users("new-")), auth), 200),

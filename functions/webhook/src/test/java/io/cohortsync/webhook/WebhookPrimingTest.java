@@ -48,7 +48,7 @@ class WebhookPrimingTest {
         assertThat(report).as("the handler's primer was notified").isNotNull();
         assertThat(report.failed()).isEmpty();
         assertThat(report.ok()).isTrue();
-        assertThat(report.ran()).containsExactly("runtime serializer", "add_members", "remove_members", "members", "status",
+        assertThat(report.ran()).containsExactly("event codec", "add_members", "remove_members", "members", "status",
                 "wrong password", "not an export", "network stack (loopback): SDK");
         // The adapters' calls, through the real SDK clients (marshalled, signed, unmarshalled) on the canned client.
         assertThat(report.awsCalls()).containsKeys("GetSecretValue", "GetItem", "Query", "PutItem", "BatchGetItem",

@@ -1,0 +1,31 @@
+package io.cohortsync.reconciler;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.cohortsync.lambda.LambdaEvents;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * The reconciler's Lambda entry point (the template's {@code Handler}): the SQS event read and the batch response
+ * written with our own Jackson ({@link LambdaEvents}), so a cold start does not load the runtime's serializer and
+ * its second Jackson (README "Cold start"); everything else is {@link ReconcilerHandler}'s.
+ */
+public final class ReconcilerStreamHandler implements RequestStreamHandler {
+    private final ReconcilerHandler handler;
+
+    /** Used by the Lambda runtime: {@link ReconcilerHandler}'s runtime constructor (environment, SnapStart primer). */
+    public ReconcilerStreamHandler() {
+        this(new ReconcilerHandler());
+    }
+
+    ReconcilerStreamHandler(ReconcilerHandler handler) {
+        this.handler = handler;
+    }
+
+    @Override
+    public void handleRequest(InputStream input, OutputStream output, Context context) {
+        LambdaEvents.writeBatchResponse(handler.handleRequest(LambdaEvents.readSqsEvent(input), context), output);
+    }
+}
