@@ -1,15 +1,14 @@
 package io.cohortsync.local;
 
-import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
-import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
-import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
-import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import io.cohortsync.aws.AwsClients;
 import io.cohortsync.reconciler.ReconcilerHandler;
+import io.cohortsync.reconciler.ReconcilerStreamHandler;
 import io.cohortsync.sender.SenderHandler;
+import io.cohortsync.sender.SenderStreamHandler;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.webhook.WebhookHandler;
+import io.cohortsync.webhook.WebhookStreamHandler;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
@@ -166,12 +165,12 @@ public final class LocalPipeline implements AutoCloseable {
         try {
             if (runtimeClient == null) {
                 // Every function gets the same environment, as the template gives each what it reads.
-                functions.put("WebhookFunction", new InProcessFunction<>("cohort-sync-webhook",
-                        WebhookHandler.forEnvironment(environment), APIGatewayV2HTTPEvent.class, APIGatewayV2HTTPResponse.class));
-                functions.put("SenderFunction", new InProcessFunction<>("cohort-sync-sender",
-                        SenderHandler.forEnvironment(environment), SQSEvent.class, SQSBatchResponse.class));
-                functions.put("ReconcilerFunction", new InProcessFunction<>("cohort-sync-reconciler",
-                        ReconcilerHandler.forEnvironment(environment), SQSEvent.class, SQSBatchResponse.class));
+                functions.put("WebhookFunction", new InProcessFunction("cohort-sync-webhook",
+                        new WebhookStreamHandler(WebhookHandler.forEnvironment(environment))));
+                functions.put("SenderFunction", new InProcessFunction("cohort-sync-sender",
+                        new SenderStreamHandler(SenderHandler.forEnvironment(environment))));
+                functions.put("ReconcilerFunction", new InProcessFunction("cohort-sync-reconciler",
+                        new ReconcilerStreamHandler(ReconcilerHandler.forEnvironment(environment))));
             } else {
                 // Each package with the template's environment for it, this run's resources and settings in it.
                 Map<String, String> resources = AwsStack.templateResources(table, queueUrl, dlqUrl, reconcileQueueUrl,

@@ -20,7 +20,8 @@ public final class ReconcilerStreamHandler implements RequestStreamHandler {
         this(new ReconcilerHandler());
     }
 
-    ReconcilerStreamHandler(ReconcilerHandler handler) {
+    /** Around a handler built otherwise (the local stack\'s in-process functions: {@code forEnvironment}). */
+    public ReconcilerStreamHandler(ReconcilerHandler handler) {
         this.handler = handler;
     }
 

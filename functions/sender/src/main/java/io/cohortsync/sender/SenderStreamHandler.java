@@ -20,7 +20,8 @@ public final class SenderStreamHandler implements RequestStreamHandler {
         this(new SenderHandler());
     }
 
-    SenderStreamHandler(SenderHandler handler) {
+    /** Around a handler built otherwise (the local stack\'s in-process functions: {@code forEnvironment}). */
+    public SenderStreamHandler(SenderHandler handler) {
         this.handler = handler;
     }
 

@@ -20,7 +20,8 @@ public final class WebhookStreamHandler implements RequestStreamHandler {
         this(new WebhookHandler());
     }
 
-    WebhookStreamHandler(WebhookHandler handler) {
+    /** Around a handler built otherwise (the local stack\'s in-process functions: {@code forEnvironment}). */
+    public WebhookStreamHandler(WebhookHandler handler) {
         this.handler = handler;
     }
 
