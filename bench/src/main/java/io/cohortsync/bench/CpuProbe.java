@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.management.OperatingSystemMXBean;
 import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
@@ -63,8 +64,8 @@ import java.util.function.IntFunction;
 public final class CpuProbe {
     static final int PAGE = 1000;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    private static final com.sun.management.OperatingSystemMXBean OS =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    private static final OperatingSystemMXBean OS =
+            (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private CpuProbe() {
@@ -188,7 +189,7 @@ public final class CpuProbe {
             changes.add(new Change(u, Membership.ABSENT, new Membership(true, 1)));
         }
         store.commit(cohort, changes);
-        List<String> bodies = DeltaCodec.encode(deltas, io.cohortsync.aws.SqsDeltaQueue.MAX_MESSAGE_BYTES);
+        List<String> bodies = DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES);
         List<Message> messages = new ArrayList<>();
         for (int i = 0; i < bodies.size(); i++) {
             messages.add(Message.builder().messageId("m" + i).receiptHandle("r" + i).body(bodies.get(i))

@@ -3,6 +3,7 @@ package io.cohortsync.bench;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.sun.management.OperatingSystemMXBean;
 import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
@@ -11,6 +12,7 @@ import io.cohortsync.aws.SecretsManagerSource;
 import io.cohortsync.aws.SqsDeadLetterQueue;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.aws.SqsReconcileQueue;
+import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.reconciler.ReconcilerConfig;
@@ -63,8 +65,8 @@ final class Pipeline {
      */
     static final int RECONCILE_BATCH_SIZE = 1;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    private static final com.sun.management.OperatingSystemMXBean OS =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    private static final OperatingSystemMXBean OS =
+            (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
     final AwsStack stack;
     final Map<String, String> environment;
@@ -205,7 +207,7 @@ final class Pipeline {
                 continue;
             }
             var event = SqsEvents.event(stack.queueUrl, batch);
-            int deltas = batch.stream().mapToInt(m -> io.cohortsync.domain.DeltaCodec.decode(m.body()).size()).sum();
+            int deltas = batch.stream().mapToInt(m -> DeltaCodec.decode(m.body()).size()).sum();
             int segmentBefore = segment.requests().size();
             Snapshot before = Snapshot.take(logs, false);
             SQSBatchResponse response = sender.handleRequest(event,

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.segment.SegmentBatcher;
+import io.cohortsync.testkit.LambdaRuntimeProcess;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /** results.json (every number) and results.md (the table printed at the end of {@code make bench}). */
 final class Report {
@@ -766,7 +768,7 @@ final class Report {
 
     /** The runtime client's version, from the jar testkit runs. */
     static String runtimeClientVersion() {
-        return io.cohortsync.testkit.LambdaRuntimeProcess.runtimeClasspath().stream().map(p -> p.getFileName().toString())
+        return LambdaRuntimeProcess.runtimeClasspath().stream().map(p -> p.getFileName().toString())
                 .filter(n -> n.startsWith("aws-lambda-java-runtime-interface-client-"))
                 .map(n -> n.substring("aws-lambda-java-runtime-interface-client-".length(), n.length() - ".jar".length()))
                 .findFirst().orElse("?");
@@ -779,7 +781,7 @@ final class Report {
                 .reduce((a, b) -> a + ", " + b).orElse("none");
     }
 
-    private static void phaseRow(StringBuilder md, String label, List<Phase> phases, java.util.function.Function<Phase, String> f) {
+    private static void phaseRow(StringBuilder md, String label, List<Phase> phases, Function<Phase, String> f) {
         md.append("| ").append(label).append(" |");
         for (Phase p : phases) {
             md.append(" ").append(f.apply(p)).append(" |");

@@ -1,6 +1,7 @@
 package io.cohortsync.infra;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.Shards;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -138,7 +140,7 @@ class TemplateTest {
     void exitedMemberRetention_outlastsEveryDeadLetterQueue_orIsForEver() {
         // given
         JsonNode parameter = TEMPLATE.root().path("Parameters").path("ExitedMemberRetentionDays");
-        java.util.regex.Pattern allowed = java.util.regex.Pattern.compile(parameter.path("AllowedPattern").asText());
+        Pattern allowed = Pattern.compile(parameter.path("AllowedPattern").asText());
         int longestDlqDays = TEMPLATE.resourcesOfType("AWS::SQS::Queue").entrySet().stream()
                 .filter(q -> q.getKey().contains("DeadLetter") || q.getKey().endsWith("DLQ"))
                 .mapToInt(q -> q.getValue().path("Properties").path("MessageRetentionPeriod").asInt() / 86_400)
@@ -498,7 +500,7 @@ class TemplateTest {
 
     /** {@code !Ref id} in the long form the template reader produces. */
     private static JsonNode ref(String id) {
-        return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("Ref", id);
+        return JsonNodeFactory.instance.objectNode().put("Ref", id);
     }
 
     private static String moduleOf(String functionId) {

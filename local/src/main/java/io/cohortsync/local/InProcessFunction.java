@@ -7,6 +7,7 @@ import io.cohortsync.testkit.LambdaContexts;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -38,7 +39,7 @@ final class InProcessFunction<I, O> implements LambdaFunction {
             throw new FunctionError(e.getClass().getName());
         }
         if (response == null) {
-            return "null".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return "null".getBytes(StandardCharsets.UTF_8);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         responses.toJson(response, out);

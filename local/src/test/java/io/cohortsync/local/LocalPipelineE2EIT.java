@@ -7,6 +7,7 @@ import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.SegmentStandIn;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -204,8 +205,8 @@ class LocalPipelineE2EIT {
         // other 20 may have been dropped as stale once their exit had been committed
         assertThat(history.get(4).path("sent").asLong()).isBetween(10L, 30L);
         assertThat(status.path("reconcile")).extracting(r -> r.path("work").asText(), r -> r.path("done").asBoolean())
-                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("EXIT", true),
-                        org.assertj.core.groups.Tuple.tuple("RENAME", true));
+                .containsExactlyInAnyOrder(Tuple.tuple("EXIT", true),
+                        Tuple.tuple("RENAME", true));
     }
 
     private HttpResponse<String> status(String cohort) throws Exception {

@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -130,7 +131,7 @@ class WebhookHandlerPropertyTest {
                 "x-forwarded-for", "");
         Arbitrary<String> value = Arbitraries.oneOf(
                 Arbitraries.just(VALID),
-                Arbitraries.just(VALID.toLowerCase(java.util.Locale.ROOT)),
+                Arbitraries.just(VALID.toLowerCase(Locale.ROOT)),
                 Arbitraries.strings().all().ofMaxLength(80),
                 Arbitraries.strings().all().ofMaxLength(40).map(s -> "Basic " + s),
                 Arbitraries.strings().all().ofMaxLength(40).map(s ->

@@ -3,8 +3,10 @@ package io.cohortsync.reconciler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
 import io.cohortsync.aws.Keys;
+import io.cohortsync.aws.SqsReconcileQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.Checkpoint;
 import io.cohortsync.domain.CohortRef;
@@ -23,10 +25,12 @@ import io.cohortsync.domain.Shards;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.testkit.Tee;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -365,13 +369,13 @@ class ReconcilerIT {
         p.drainDeltas();
         String late = "late-writer@example.com";
         CohortRef cohort = Pipeline.cohort("ck");
-        var store = new io.cohortsync.aws.DynamoMembershipStore(stack.dynamo, stack.tableName, 4,
+        var store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 4,
                 Duration.ofDays(30), Clock.systemUTC());
         assertThat(store.commit(cohort, List.of(new Change(late, Membership.ABSENT,
                 new Membership(true, 1, null, 1, 0))))).isEmpty();
 
         // when the re-check its request queued (as it saw the epoch move) goes through the real queue
-        new io.cohortsync.aws.SqsReconcileQueue(stack.sqs, stack.reconcileQueueUrl)
+        new SqsReconcileQueue(stack.sqs, stack.reconcileQueueUrl)
                 .enqueue(ReconcileJob.rechecks(cohort, 1, "s-k", List.of(late), 200_000, Instant.now()));
         p.reconcile();
 
@@ -425,7 +429,7 @@ class ReconcilerIT {
         List<Delta> deltas = p.drainDeltas();
         assertThat(deltas.stream().filter(d -> d.distinctId().equals(removed[0])))
                 .extracting(Delta::member, Delta::version, Delta::cohortName, Delta::previousName)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(false, 2L, NAME, "Old"));
+                .containsExactly(Tuple.tuple(false, 2L, NAME, "Old"));
         assertThat(p.table("cr").get(removed[0])).satisfies(m -> {
             assertThat(m.member()).isFalse();
             assertThat(m.nameVersion()).isEqualTo(2);
@@ -627,7 +631,7 @@ class ReconcilerIT {
                     SqsEvents.event(stack.reconcileQueueUrl, again),
                     LambdaContexts.withRemaining("cohort-sync-reconciler", Duration.ofSeconds(120))));
         }
-        assertThat(receives).isEqualTo(io.cohortsync.testkit.Infrastructure.MAX_RECEIVE_COUNT);
+        assertThat(receives).isEqualTo(Infrastructure.MAX_RECEIVE_COUNT);
         assertThat(SqsEvents.receive(stack.sqs, stack.reconcileDlqUrl, 10)).extracting(Message::body)
                 .containsExactlyInAnyOrder(notJson, failing, notAJob);
     }

@@ -60,7 +60,7 @@ public final class SenderFactory {
         var dynamo = aws.dynamoDb();
         // The ttl only matters for writing whole entries, which the webhook does; the sender adds counts.
         SyncHistory history = config.historyEnabled()
-                ? new DynamoSyncHistory(dynamo, config.tableName(), java.time.Duration.ZERO, clock) : SyncHistory.DISABLED;
+                ? new DynamoSyncHistory(dynamo, config.tableName(), Duration.ZERO, clock) : SyncHistory.DISABLED;
         return create(config, new DynamoMembershipStore(dynamo, config.tableName(), 1, Duration.ZERO, clock),
                 new DynamoCohortStore(dynamo, config.tableName(), Duration.ZERO, clock),
                 new SqsDeltaQueue(sqs, config.deltaQueueUrl()), new SqsDeadLetterQueue(sqs, config.dlqUrl()),

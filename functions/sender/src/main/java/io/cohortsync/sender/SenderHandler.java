@@ -4,8 +4,17 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import io.cohortsync.domain.CohortStore;
+import io.cohortsync.domain.DeadLetterQueue;
+import io.cohortsync.domain.DelayedDeltaQueue;
+import io.cohortsync.domain.MembershipStore;
+import io.cohortsync.domain.SecretSource;
+import io.cohortsync.domain.SyncHistory;
+import io.cohortsync.segment.SegmentTransport;
 import io.cohortsync.snapstart.Priming;
 
+import java.io.PrintStream;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -52,15 +61,15 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
      * A handler around the given ports, for tools that drive the real handler with their own adapters
      * (the reliability suite injects faults through them, the benchmark counts through them).
      */
-    public static SenderHandler withPorts(SenderConfig config, io.cohortsync.domain.MembershipStore store,
-                                          io.cohortsync.domain.CohortStore cohorts,
-                                          io.cohortsync.domain.DelayedDeltaQueue requeue,
-                                          io.cohortsync.domain.DeadLetterQueue deadLetters,
-                                          io.cohortsync.domain.SecretSource secrets,
-                                          io.cohortsync.segment.SegmentTransport segment,
-                                          java.io.PrintStream out, java.time.Clock clock) {
+    public static SenderHandler withPorts(SenderConfig config, MembershipStore store,
+                                          CohortStore cohorts,
+                                          DelayedDeltaQueue requeue,
+                                          DeadLetterQueue deadLetters,
+                                          SecretSource secrets,
+                                          SegmentTransport segment,
+                                          PrintStream out, Clock clock) {
         return new SenderHandler(SenderFactory.create(config, store, cohorts, requeue, deadLetters, secrets, segment,
-                io.cohortsync.domain.SyncHistory.DISABLED, out, clock));
+                SyncHistory.DISABLED, out, clock));
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

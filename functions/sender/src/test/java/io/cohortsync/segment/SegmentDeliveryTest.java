@@ -10,11 +10,13 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -46,7 +48,7 @@ class SegmentDeliveryTest {
         // then
         assertThat(report.outcomes()).hasSize(3).allSatisfy((id, o) -> assertThat(o).isInstanceOf(MessageOutcome.Accepted.class));
         assertThat(report.requests()).isEqualTo(1);
-        assertThat(report.requestsByLabel()).containsExactly(java.util.Map.entry("200", 1));
+        assertThat(report.requestsByLabel()).containsExactly(Map.entry("200", 1));
         assertThat(segment.calls.getFirst().writeKey()).isEqualTo("wk-1");
     }
 
@@ -414,7 +416,7 @@ class SegmentDeliveryTest {
         }
 
         @Override
-        public Clock withZone(java.time.ZoneId zone) {
+        public Clock withZone(ZoneId zone) {
             return this;
         }
 

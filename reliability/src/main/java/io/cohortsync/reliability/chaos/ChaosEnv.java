@@ -44,6 +44,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -225,7 +226,7 @@ public final class ChaosEnv implements AutoCloseable {
 
     /** Every item of the table, read with a raw Scan (not through the code under test). */
     List<Map<String, AttributeValue>> items() {
-        List<Map<String, AttributeValue>> items = new java.util.ArrayList<>();
+        List<Map<String, AttributeValue>> items = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
             Map<String, AttributeValue> from = start;
@@ -247,7 +248,7 @@ public final class ChaosEnv implements AutoCloseable {
      */
     Table table() {
         Map<String, Map<String, Membership>> rows = new HashMap<>();
-        List<String> problems = new java.util.ArrayList<>();
+        List<String> problems = new ArrayList<>();
         int legacy = 0;
         for (Map<String, AttributeValue> item : items()) {
             String pk = item.get(Keys.PK).s();

@@ -31,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -116,7 +117,7 @@ public final class FaultyPorts {
             }
 
             @Override
-            public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+            public OptionalInt pagesIfRecorded(SessionKey session, int page) {
                 return faults.call("sessions.pagesIfRecorded", DYNAMODB, () -> real.pagesIfRecorded(session, page));
             }
 
