@@ -15,6 +15,7 @@ import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.InMemoryState;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 import net.jqwik.api.Arbitraries;
@@ -58,10 +59,10 @@ class WebhookHandlerPropertyTest {
                 Duration.ofSeconds(300), 16, Duration.ZERO);
         // Every port in memory with the adapters' semantics (testkit), so every body that parses really syncs.
         InMemoryState state = new InMemoryState();
-        handler = WebhookHandler.withPorts(config, new WebhookPorts(state.members, state.deltas, state.sessions,
+        handler = WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, state.deltas, state.sessions,
                 state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED,
                 id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
-                        + AwsStack.WEBHOOK_PASSWORD + "\"}"), Clock.systemUTC());
+                        + AwsStack.WEBHOOK_PASSWORD + "\"}"), Clock.systemUTC()));
     }
 
     @AfterContainer

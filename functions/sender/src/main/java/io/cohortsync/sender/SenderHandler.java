@@ -4,17 +4,8 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
-import io.cohortsync.domain.CohortStore;
-import io.cohortsync.domain.DeadLetterQueue;
-import io.cohortsync.domain.DelayedDeltaQueue;
-import io.cohortsync.domain.MembershipStore;
-import io.cohortsync.domain.SecretSource;
-import io.cohortsync.domain.SyncHistory;
-import io.cohortsync.segment.SegmentTransport;
 import io.cohortsync.snapstart.Priming;
 
-import java.io.PrintStream;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -58,18 +49,11 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
     }
 
     /**
-     * A handler around the given ports, for tools that drive the real handler with their own adapters
-     * (the reliability suite injects faults through them, the benchmark counts through them).
+     * A handler around the given service, for tools that drive the real handler with their own adapters
+     * (wire one with the public {@link SenderFactory#create}).
      */
-    public static SenderHandler withPorts(SenderConfig config, MembershipStore store,
-                                          CohortStore cohorts,
-                                          DelayedDeltaQueue requeue,
-                                          DeadLetterQueue deadLetters,
-                                          SecretSource secrets,
-                                          SegmentTransport segment,
-                                          PrintStream out, Clock clock) {
-        return new SenderHandler(SenderFactory.create(config, store, cohorts, requeue, deadLetters, secrets, segment,
-                SyncHistory.DISABLED, out, clock));
+    public static SenderHandler of(SenderService service) {
+        return new SenderHandler(service);
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

@@ -10,7 +10,6 @@ import io.cohortsync.snapstart.Priming;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.util.Base64;
 import java.util.Map;
 
@@ -50,11 +49,11 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     }
 
     /**
-     * A handler around the given ports, for tools that drive the real handler with their own adapters
-     * (the reliability suite injects faults through them, the benchmark counts through them).
+     * A handler around the given service, for tools that drive the real handler with their own adapters
+     * (wire one with the public {@link WebhookFactory#create}).
      */
-    public static WebhookHandler withPorts(WebhookConfig config, WebhookPorts ports, Clock clock) {
-        return new WebhookHandler(WebhookFactory.create(config, ports, clock));
+    public static WebhookHandler of(WebhookService service) {
+        return new WebhookHandler(service);
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

@@ -170,7 +170,7 @@ class WebhookIT {
         Clock clock = Clock.systemUTC();
         String table = config.tableName();
         Duration keep = config.historyTtl().isZero() ? Duration.ofDays(30) : config.historyTtl();
-        return WebhookHandler.withPorts(config, new WebhookPorts(
+        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(
                 wrapStore.apply(new DynamoMembershipStore(webhookDynamo, table, config.commitConcurrency(),
                         config.exitedTtl(), clock)),
                 // undelayed, so a test sees what a request queued as soon as it answered
@@ -180,7 +180,7 @@ class WebhookIT {
                 new SqsReconcileQueue(stack.sqs, config.reconcileQueueUrl()),
                 new DynamoReconcileStore(webhookDynamo, table, keep, clock),
                 new DynamoSyncHistory(webhookDynamo, table, config.historyTtl(), clock),
-                new SecretsManagerSource(stack.secrets)), clock);
+                new SecretsManagerSource(stack.secrets)), clock));
     }
 
     /** The stack's configuration with other core settings (the optional features as they are). */

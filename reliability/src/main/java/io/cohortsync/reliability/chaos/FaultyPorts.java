@@ -38,7 +38,7 @@ import java.util.function.Consumer;
 /**
  * Wrappers around the real adapters that let {@link Faults} throttle a dependency or kill the function
  * at any port call, for all three functions. Production code is untouched: the handlers are wired around
- * these through their public factories ({@code WebhookHandler.withPorts}, {@code SenderHandler.withPorts},
+ * these through their public factories ({@code WebhookFactory.create}, {@code SenderFactory.create},
  * {@code ReconcilerFactory.create}). Port names are {@code <port>.<method>}, as counted in the table.
  *
  * <p>Where a real call can stop half-way (a commit or mark of many items is one write per item; an
