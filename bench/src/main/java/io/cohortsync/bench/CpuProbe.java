@@ -129,7 +129,8 @@ public final class CpuProbe {
         SecretSource secret = id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                 + AwsStack.WEBHOOK_PASSWORD + "\"}";
         return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, new InMemoryPorts.Queue(),
-                state.sessions, state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED, secret), Clock.systemUTC()));
+                state.sessions, state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED, secret),
+                Clock.systemUTC()));
     }
 
     /** As WebhookFactory wires it, on SDK clients whose HTTP client answers from memory. */

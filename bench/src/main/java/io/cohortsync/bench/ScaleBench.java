@@ -346,8 +346,8 @@ final class ScaleBench {
         Clock clock = Clock.systemUTC();
         SecretSource secret = id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                 + AwsStack.WEBHOOK_PASSWORD + "\"}";
-        WebhookHandler webhook = WebhookHandler.of(WebhookFactory.create(WebhookConfig.fromEnvironment(env), new WebhookPorts(
-                ports.members, ports.deltas, ports.sessions, ports.cohorts, ports.jobs, ports.progress,
+        WebhookHandler webhook = WebhookHandler.of(WebhookFactory.create(WebhookConfig.fromEnvironment(env),
+                new WebhookPorts(ports.members, ports.deltas, ports.sessions, ports.cohorts, ports.jobs, ports.progress,
                 SyncHistory.DISABLED, secret), clock));
         ReconcilerHandler reconciler = ReconcilerHandler.of(ReconcilerFactory.create(ReconcilerConfig.fromEnvironment(env),
                 ports.members, ports.sessions, ports.cohorts, ports.progress, ports.jobs, ports.deltas,

@@ -59,8 +59,8 @@ class WebhookHandlerPropertyTest {
                 Duration.ofSeconds(300), 16, Duration.ZERO);
         // Every port in memory with the adapters' semantics (testkit), so every body that parses really syncs.
         InMemoryState state = new InMemoryState();
-        handler = WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, state.deltas, state.sessions,
-                state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED,
+        handler = WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, state.deltas,
+                state.sessions, state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED,
                 id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                         + AwsStack.WEBHOOK_PASSWORD + "\"}"), Clock.systemUTC()));
     }
