@@ -155,7 +155,14 @@ class SegmentClientIT {
                 .collect(Collectors.joining(",")) + "]}").getBytes(StandardCharsets.UTF_8);
     }
 
-    private static String message(String id, int size) {
-        return SegmentBatcherTest.message(id, size).jsonText();
+    /** A valid identify JSON object of exactly {@code size} bytes (as shared's SegmentBatcherTest builds them). */
+    private static String message(String messageId, int size) {
+        String head = "{\"type\":\"identify\",\"messageId\":\"" + messageId + "\",\"userId\":\"";
+        String tail = "\"}";
+        int pad = size - head.length() - tail.length();
+        if (pad < 1) {
+            throw new IllegalArgumentException("size too small for " + messageId);
+        }
+        return head + "u".repeat(pad) + tail;
     }
 }
