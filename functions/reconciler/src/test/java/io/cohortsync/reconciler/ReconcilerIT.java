@@ -26,6 +26,7 @@ import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.Infrastructure;
+import io.cohortsync.testkit.JsonFields;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.SqsEvents;
@@ -347,14 +348,14 @@ class ReconcilerIT {
         assertThat(added).hasValue(1);
         JsonNode addLine = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("webhook handled")
                 && l.contains("\"action\":\"add_members\"")).map(Pipeline::parse).toList().getLast();
-        assertThat(addLine.path("enters").asInt()).isZero();
+        assertThat(JsonFields.count(addLine, "enters")).isZero();
         assertThat(addLine.path("marked").asInt()).isEqualTo(1);
         assertThat(p.table("cc").get(u0)).isEqualTo(new Membership(true, 1, null, 1, 1));
         assertThat(p.drainDeltas()).isEmpty();
         assertThat(p.outcome("cc", "s-c")).isEqualTo(new SessionOutcome(SessionOutcome.Status.APPLIED, 1, 40, 0));
         JsonNode pass = p.status("cc").path("reconcile").get(0);
         assertThat(pass.path("exitsFound").asInt()).isEqualTo(1);
-        assertThat(pass.path("exits").asInt()).isZero();
+        assertThat(JsonFields.count(pass, "exits")).isZero();
     }
 
     @Test
@@ -484,7 +485,7 @@ class ReconcilerIT {
         assertThat(newest.path("sessionId").asText()).isEqualTo("s-d");
         assertThat(newest.path("outcome").asText()).isEqualTo("held");
         assertThat(newest.path("sessionExits").asInt()).isEqualTo(1100);
-        assertThat(newest.path("exits").asInt()).isZero();
+        assertThat(JsonFields.count(newest, "exits")).isZero();
         assertThat(status.path("reconcile")).singleElement().satisfies(r -> {
             assertThat(r.path("work").asText()).isEqualTo("EXIT");
             assertThat(r.path("sessionId").asText()).isEqualTo("s-d");
@@ -492,7 +493,7 @@ class ReconcilerIT {
             assertThat(r.path("shardsCounted").asInt()).isEqualTo(Shards.COUNT);
             assertThat(r.path("members").asInt()).isEqualTo(1200);
             assertThat(r.path("exitsFound").asInt()).isEqualTo(1100);
-            assertThat(r.path("exits").asInt()).isZero();
+            assertThat(JsonFields.count(r, "exits")).isZero();
             assertThat(r.path("done").asBoolean()).isTrue();
         });
     }
