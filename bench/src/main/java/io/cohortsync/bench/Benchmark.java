@@ -16,6 +16,7 @@ import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
+import io.cohortsync.domain.Shards;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.CfnTemplate;
@@ -43,7 +44,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Runs every phase of the benchmark against the AWS emulator the SDK is pointed at ({@code aws.endpointUrl})
@@ -132,7 +135,7 @@ public final class Benchmark {
 
         /** A warm request: the median over every launch (both kinds) of its warm requests' median. */
         double warmRequestMs() {
-            List<Double> warm = new java.util.ArrayList<>();
+            List<Double> warm = new ArrayList<>();
             launches.forEach(l -> warm.add(l.warmMs()));
             primedLaunches.forEach(l -> warm.add(l.warmMs()));
             return Stats.median(warm);
@@ -199,7 +202,7 @@ public final class Benchmark {
             return median(emptyLaunches, ColdStart.Launch::invokeMs);
         }
 
-        private static double median(List<ColdStart.Launch> l, java.util.function.ToDoubleFunction<ColdStart.Launch> f) {
+        private static double median(List<ColdStart.Launch> l, ToDoubleFunction<ColdStart.Launch> f) {
             return Stats.median(l.stream().map(f::applyAsDouble).toList());
         }
 
@@ -499,7 +502,7 @@ public final class Benchmark {
         Map<String, ColdStart.Package> byId = new HashMap<>();
         packages.forEach(p -> byId.put(p.functionId(), p));
         // Each launch gets a fresh stack and the function's environment from the template, resolved to it.
-        java.util.function.Function<String, Supplier<Map<String, String>>> environment = id -> () -> {
+        Function<String, Supplier<Map<String, String>>> environment = id -> () -> {
             AwsStack stack = AwsStack.create();
             switch (id) {
                 case "SenderFunction" -> events.get(id).forEach(e -> commitDeltasOf(stack, e));
@@ -560,10 +563,10 @@ public final class Benchmark {
      */
     private static void seedRenamedCohort(AwsStack stack, int shards) {
         List<String> members = new ArrayList<>();
-        int[] perShard = new int[io.cohortsync.domain.Shards.COUNT];
+        int[] perShard = new int[Shards.COUNT];
         for (int i = 0; members.size() < COLD_START_MEMBERS * shards; i++) {
             String id = "cold" + i + "@example.com";
-            int shard = io.cohortsync.domain.Shards.of(id);
+            int shard = Shards.of(id);
             if (shard < shards && perShard[shard] < COLD_START_MEMBERS) {
                 perShard[shard]++;
                 members.add(id);

@@ -1,6 +1,7 @@
 package io.cohortsync.bench;
 
 import io.cohortsync.aws.DynamoSessionStore;
+import io.cohortsync.aws.Keys;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.Checkpoint;
@@ -34,6 +35,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
@@ -174,7 +176,7 @@ final class BilledPorts {
         @Override
         public boolean hasLegacyState(CohortRef cohort) {
             ledger.call("DynamoDb.Query", 1);
-            ledger.read(ItemKind.LEGACY_MEMBERSHIP, io.cohortsync.aws.Keys.legacyMembershipPk(cohort),
+            ledger.read(ItemKind.LEGACY_MEMBERSHIP, Keys.legacyMembershipPk(cohort),
                     DynamoBilling.query(0, true));
             return state.members.hasLegacyState(cohort);
         }
@@ -256,19 +258,19 @@ final class BilledPorts {
         }
 
         @Override
-        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+        public OptionalInt pagesIfRecorded(SessionKey session, int page) {
             String pk = ScaleItems.sessionPk(session);
             Map<Integer, Receipt> recorded = receipts.getOrDefault(session, Map.of());
             Receipt receipt = recorded.get(page);
             ledger.call("DynamoDb.GetItem", 1);
             ledger.read(ItemKind.SESSION_RECEIPT, pk, DynamoBilling.read(receipt == null ? 0 : receipt.bytes(), true));
             if (receipt == null) {
-                return java.util.OptionalInt.empty();
+                return OptionalInt.empty();
             }
             ledger.call("DynamoDb.GetItem", 1);
             ledger.read(ItemKind.SESSION_RECEIPT, pk,
                     DynamoBilling.read(ScaleItems.pageCounterBytes(pk, recorded.size()), true));
-            return java.util.OptionalInt.of(recorded.size());
+            return OptionalInt.of(recorded.size());
         }
 
         private Piece piece(String pk, int shard, int page, int index, List<String> ids, long idBytes) {

@@ -17,10 +17,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -221,7 +223,7 @@ final class ColdStart {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return java.util.Arrays.stream(counts).boxed().toList();
+        return Arrays.stream(counts).boxed().toList();
     }
 
     /** The {@code ms} of the primer's "priming done" line in the runtime's output; NaN if it logged none. */
@@ -262,7 +264,7 @@ final class ColdStart {
                 }
             } else {
                 try (JarFile jar = new JarFile(source.toFile())) {
-                    for (var entry : (Iterable<java.util.jar.JarEntry>) jar.stream()::iterator) {
+                    for (var entry : (Iterable<JarEntry>) jar.stream()::iterator) {
                         if (entry.getName().startsWith(prefix) && entry.getName().endsWith(".class")) {
                             Path to = root.resolve(entry.getName());
                             Files.createDirectories(to.getParent());

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.management.OperatingSystemMXBean;
 import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
@@ -23,6 +24,7 @@ import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.SecretSource;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.sender.SenderConfig;
+import io.cohortsync.sender.SenderFactory;
 import io.cohortsync.sender.SenderHandler;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
@@ -31,6 +33,7 @@ import io.cohortsync.testkit.InMemoryState;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -63,8 +66,8 @@ import java.util.function.IntFunction;
 public final class CpuProbe {
     static final int PAGE = 1000;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    private static final com.sun.management.OperatingSystemMXBean OS =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    private static final OperatingSystemMXBean OS =
+            (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private CpuProbe() {
@@ -125,8 +128,9 @@ public final class CpuProbe {
                 "RECONCILE_QUEUE_URL", "cpu", "WEBHOOK_SECRET_ID", "cpu"));
         SecretSource secret = id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                 + AwsStack.WEBHOOK_PASSWORD + "\"}";
-        return WebhookHandler.withPorts(config, new WebhookPorts(state.members, new InMemoryPorts.Queue(), state.sessions,
-                state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED, secret), Clock.systemUTC());
+        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, new InMemoryPorts.Queue(),
+                state.sessions, state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED, secret),
+                Clock.systemUTC()));
     }
 
     /** As WebhookFactory wires it, on SDK clients whose HTTP client answers from memory. */
@@ -139,13 +143,13 @@ public final class CpuProbe {
         DynamoDbClient dynamo = aws.dynamoDb();
         SqsDeltaQueue sqs = new SqsDeltaQueue(aws.sqs(), config.deltaQueueUrl());
         DeltaQueue queue = deltas -> sqs.enqueueDelayed(deltas, config.deltaDelay());
-        return WebhookHandler.withPorts(config, new WebhookPorts(
+        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(
                 new DynamoMembershipStore(dynamo, config.tableName(), config.commitConcurrency(), config.exitedTtl(), clock),
                 queue, new DynamoSessionStore(dynamo, config.tableName(), config.sessionTtl(), clock),
                 new DynamoCohortStore(dynamo, config.tableName(), config.sessionTtl(), clock),
                 new SqsReconcileQueue(aws.sqs(), config.reconcileQueueUrl()),
                 new DynamoReconcileStore(dynamo, config.tableName(), config.historyTtl(), clock),
-                SyncHistory.DISABLED, new SecretsManagerSource(aws.secretsManager())), clock);
+                SyncHistory.DISABLED, new SecretsManagerSource(aws.secretsManager())), clock));
     }
 
     private static double[] measure(WebhookHandler handler, int warmup, int iterations,
@@ -188,7 +192,7 @@ public final class CpuProbe {
             changes.add(new Change(u, Membership.ABSENT, new Membership(true, 1)));
         }
         store.commit(cohort, changes);
-        List<String> bodies = DeltaCodec.encode(deltas, io.cohortsync.aws.SqsDeltaQueue.MAX_MESSAGE_BYTES);
+        List<String> bodies = DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES);
         List<Message> messages = new ArrayList<>();
         for (int i = 0; i < bodies.size(); i++) {
             messages.add(Message.builder().messageId("m" + i).receiptHandle("r" + i).body(bodies.get(i))
@@ -199,9 +203,9 @@ public final class CpuProbe {
         SenderConfig config = SenderConfig.fromEnvironment(Map.of("TABLE_NAME", "cpu", "DELTA_QUEUE_URL", "cpu",
                 "DLQ_URL", "cpu", "SEGMENT_SECRET_ID", "cpu", "SEGMENT_ENDPOINT", "http://127.0.0.1:9"));
         InMemoryPorts.Accepting segment = new InMemoryPorts.Accepting();
-        SenderHandler sender = SenderHandler.withPorts(config, store, cohorts, new InMemoryPorts.Queue(),
+        SenderHandler sender = SenderHandler.of(SenderFactory.create(config, store, cohorts, new InMemoryPorts.Queue(),
                 new InMemoryPorts.NoDeadLetters(), id -> "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}", segment,
-                new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC());
+                SyncHistory.DISABLED, new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()));
         double[] samples = new double[iterations];
         for (int i = 0; i < warmup + iterations; i++) {
             var context = LambdaContexts.withRemaining("cpu", Duration.ofSeconds(60));

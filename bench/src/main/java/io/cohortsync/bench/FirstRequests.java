@@ -3,6 +3,7 @@ package io.cohortsync.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.ReconcileJob;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -64,7 +66,7 @@ final class FirstRequests {
                                 d.observedAt(), d.userId() == null ? null : d.userId() + "-" + i, d.previousName(),
                                 d.resend(), d.extraTraits()));
                     }
-                    String body = DeltaCodec.encode(deltas, io.cohortsync.aws.SqsDeltaQueue.MAX_MESSAGE_BYTES).getFirst();
+                    String body = DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES).getFirst();
                     ((ObjectNode) r).put("body", body);
                     ((ObjectNode) r).put("messageId", r.path("messageId").asText() + "-" + i);
                     ((ObjectNode) r).put("md5OfBody", md5(body));
@@ -82,7 +84,7 @@ final class FirstRequests {
         List<Path> files = new ArrayList<>();
         for (int shard = 0; shard < count; shard++) {
             String body = ReconcileJobCodec.encode(new ReconcileJob(ReconcileJob.Kind.RENAME, Benchmark.COLD_START_COHORT,
-                    2, null, shard, java.time.Instant.now().minusSeconds(1)));
+                    2, null, shard, Instant.now().minusSeconds(1)));
             ObjectNode root = JSON.createObjectNode();
             ObjectNode r = root.putArray("Records").addObject();
             r.put("messageId", "7d0c7b7e-4b1a-4c55-9a61-0c0d0a5e00" + String.format("%02d", shard));

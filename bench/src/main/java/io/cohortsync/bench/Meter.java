@@ -36,6 +36,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
@@ -44,6 +45,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Prices every AWS call the way AWS bills it. An SDK global interceptor (registered by this module's
@@ -82,7 +86,7 @@ public final class Meter implements ExecutionInterceptor {
     /** table + pk → sk → item: what the emulator holds, as written through the SDK. */
     private static final Map<String, NavigableMap<String, Map<String, AttributeValue>>> SHADOW = new ConcurrentHashMap<>();
 
-    private static <T> Map<ItemKind, T> adders(java.util.function.Supplier<T> make) {
+    private static <T> Map<ItemKind, T> adders(Supplier<T> make) {
         Map<ItemKind, T> m = new EnumMap<>(ItemKind.class);
         for (ItemKind k : ItemKind.values()) {
             m.put(k, make.get());
@@ -430,17 +434,17 @@ public final class Meter implements ExecutionInterceptor {
         readUnits(op, kind, DynamoBilling.query(bytes, consistent));
     }
 
-    private static final java.util.regex.Pattern PK = java.util.regex.Pattern.compile("pk\\s*=\\s*(:\\w+)");
-    private static final java.util.regex.Pattern PREFIX =
-            java.util.regex.Pattern.compile("begins_with\\(\\s*sk\\s*,\\s*(:\\w+)\\s*\\)");
-    private static final java.util.regex.Pattern BETWEEN =
-            java.util.regex.Pattern.compile("sk\\s+BETWEEN\\s+(:\\w+)\\s+AND\\s+(:\\w+)");
-    private static final java.util.regex.Pattern FROM = java.util.regex.Pattern.compile("sk\\s*>=\\s*(:\\w+)");
-    private static final java.util.regex.Pattern TO = java.util.regex.Pattern.compile("sk\\s*<=\\s*(:\\w+)");
+    private static final Pattern PK = Pattern.compile("pk\\s*=\\s*(:\\w+)");
+    private static final Pattern PREFIX =
+            Pattern.compile("begins_with\\(\\s*sk\\s*,\\s*(:\\w+)\\s*\\)");
+    private static final Pattern BETWEEN =
+            Pattern.compile("sk\\s+BETWEEN\\s+(:\\w+)\\s+AND\\s+(:\\w+)");
+    private static final Pattern FROM = Pattern.compile("sk\\s*>=\\s*(:\\w+)");
+    private static final Pattern TO = Pattern.compile("sk\\s*<=\\s*(:\\w+)");
 
     /** The sort-key prefix of a {@code begins_with} key condition, or "". */
     static String prefixOf(QueryRequest request) {
-        java.util.regex.Matcher m = PREFIX.matcher(request.keyConditionExpression() == null ? ""
+        Matcher m = PREFIX.matcher(request.keyConditionExpression() == null ? ""
                 : request.keyConditionExpression());
         AttributeValue v = m.find() ? request.expressionAttributeValues().get(m.group(1)) : null;
         return v == null || v.s() == null ? "" : v.s();
@@ -448,7 +452,7 @@ public final class Meter implements ExecutionInterceptor {
 
     /** The placeholder of the partition key in a key condition ({@code pk = :pk}), or null. */
     static String pkPlaceholder(String condition) {
-        java.util.regex.Matcher m = PK.matcher(condition == null ? "" : condition);
+        Matcher m = PK.matcher(condition == null ? "" : condition);
         return m.find() ? m.group(1) : null;
     }
 
@@ -463,7 +467,7 @@ public final class Meter implements ExecutionInterceptor {
         NavigableMap<String, Map<String, AttributeValue>> range = SHADOW.getOrDefault(request.tableName() + "\u0000" + pk,
                 new ConcurrentSkipListMap<>(Shards::compareKeys));
         String prefix = null;
-        java.util.regex.Matcher m;
+        Matcher m;
         if ((m = PREFIX.matcher(condition)).find()) {
             prefix = values.get(m.group(1)).s();
             range = range.tailMap(prefix, true);
@@ -533,7 +537,7 @@ public final class Meter implements ExecutionInterceptor {
 
     /** The reconcile queue and its DLQ (the testkit and the template name them so), not the delta queue. */
     static boolean isReconcileQueue(String queueUrl) {
-        return queueUrl != null && queueUrl.substring(queueUrl.lastIndexOf('/') + 1).toLowerCase(java.util.Locale.ROOT)
+        return queueUrl != null && queueUrl.substring(queueUrl.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT)
                 .contains("reconcile");
     }
 

@@ -7,6 +7,7 @@ import io.cohortsync.testkit.SegmentStandIn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What one workload did and cost, as measured: every invocation (webhook, reconciler, sender), every
@@ -24,7 +25,7 @@ record Phase(String name, String description, int pages, long members, long chan
 
     /** AWS calls made by the event source mapping stand-ins: the phase's calls no invocation made. */
     Map<String, Long> eventSourceCalls() {
-        Map<String, Long> esm = new java.util.TreeMap<>(calls);
+        Map<String, Long> esm = new TreeMap<>(calls);
         for (Invocation i : invocations()) {
             i.calls().forEach((k, v) -> esm.merge(k, -v, Long::sum));
         }

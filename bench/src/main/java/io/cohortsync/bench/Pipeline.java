@@ -3,6 +3,7 @@ package io.cohortsync.bench;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.sun.management.OperatingSystemMXBean;
 import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
@@ -11,6 +12,7 @@ import io.cohortsync.aws.SecretsManagerSource;
 import io.cohortsync.aws.SqsDeadLetterQueue;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.aws.SqsReconcileQueue;
+import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.reconciler.ReconcilerConfig;
@@ -18,6 +20,7 @@ import io.cohortsync.reconciler.ReconcilerFactory;
 import io.cohortsync.reconciler.ReconcilerHandler;
 import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.sender.SenderConfig;
+import io.cohortsync.sender.SenderFactory;
 import io.cohortsync.sender.SenderHandler;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsRequestCounter;
@@ -27,6 +30,7 @@ import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SegmentStandIn;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -51,9 +55,8 @@ import java.util.function.IntSupplier;
  * same adapters, the same configuration read from the same variables) but on {@link EmulatorClients}:
  * the webhook behind a direct invocation with an API Gateway event, the reconciler and the sender each
  * behind an {@link EventSourceMapping} on its queue. Every invocation is measured on its own. Sync
- * history is off in all three, as the handlers' {@code withPorts} wire the sender (the bench measured
- * it that way before; with history on, each changing call adds one PutItem and each sender batch an
- * UpdateItem).
+ * history is off in all three (the bench measured it that way before; with history on, each changing
+ * call adds one PutItem and each sender batch an UpdateItem).
  */
 final class Pipeline {
     /**
@@ -63,8 +66,8 @@ final class Pipeline {
      */
     static final int RECONCILE_BATCH_SIZE = 1;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    private static final com.sun.management.OperatingSystemMXBean OS =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    private static final OperatingSystemMXBean OS =
+            (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
     final AwsStack stack;
     final Map<String, String> environment;
@@ -96,14 +99,14 @@ final class Pipeline {
         SqsDeltaQueue deltaQueue = new SqsDeltaQueue(webhookSqs, wc.deltaQueueUrl());
         DeltaQueue queue = deltas -> deltaQueue.enqueueDelayed(deltas, wc.deltaDelay());
         Duration keep = wc.historyTtl().isZero() ? Duration.ofDays(30) : wc.historyTtl();
-        this.webhook = WebhookHandler.withPorts(wc, new WebhookPorts(
+        this.webhook = WebhookHandler.of(WebhookFactory.create(wc, new WebhookPorts(
                 new DynamoMembershipStore(webhookDynamo, wc.tableName(), wc.commitConcurrency(), wc.exitedTtl(), clock),
                 queue,
                 new DynamoSessionStore(webhookDynamo, wc.tableName(), wc.sessionTtl(), clock),
                 new DynamoCohortStore(webhookDynamo, wc.tableName(), wc.sessionTtl(), clock),
                 new SqsReconcileQueue(webhookSqs, wc.reconcileQueueUrl()),
                 new DynamoReconcileStore(webhookDynamo, wc.tableName(), keep, clock),
-                SyncHistory.DISABLED, new SecretsManagerSource(clients.secretsManager())), clock);
+                SyncHistory.DISABLED, new SecretsManagerSource(clients.secretsManager())), clock));
 
         // As ReconcilerFactory.fromEnvironment wires it (history off).
         ReconcilerConfig rc = ReconcilerConfig.fromEnvironment(environment);
@@ -125,12 +128,12 @@ final class Pipeline {
         SenderConfig sc = SenderConfig.fromEnvironment(environment);
         SqsClient senderSqs = clients.sqs();
         DynamoDbClient senderDynamo = clients.dynamoDb();
-        this.sender = SenderHandler.withPorts(sc,
+        this.sender = SenderHandler.of(SenderFactory.create(sc,
                 new DynamoMembershipStore(senderDynamo, sc.tableName(), 1, Duration.ZERO, clock),
                 new DynamoCohortStore(senderDynamo, sc.tableName(), Duration.ZERO, clock),
                 new SqsDeltaQueue(senderSqs, sc.deltaQueueUrl()), new SqsDeadLetterQueue(senderSqs, sc.dlqUrl()),
                 new SecretsManagerSource(clients.secretsManager()), new SegmentClient(sc.segmentBaseUrl(), clock),
-                logs.stream(), clock);
+                SyncHistory.DISABLED, logs.stream(), clock));
 
         this.mapping = new EventSourceMapping(clients.sqs(), stack.queueUrl, EventSourceMapping.BATCH_SIZE,
                 batchingWindow);
@@ -205,7 +208,7 @@ final class Pipeline {
                 continue;
             }
             var event = SqsEvents.event(stack.queueUrl, batch);
-            int deltas = batch.stream().mapToInt(m -> io.cohortsync.domain.DeltaCodec.decode(m.body()).size()).sum();
+            int deltas = batch.stream().mapToInt(m -> DeltaCodec.decode(m.body()).size()).sum();
             int segmentBefore = segment.requests().size();
             Snapshot before = Snapshot.take(logs, false);
             SQSBatchResponse response = sender.handleRequest(event,

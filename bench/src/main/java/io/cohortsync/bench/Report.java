@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.segment.SegmentBatcher;
+import io.cohortsync.testkit.LambdaRuntimeProcess;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /** results.json (every number) and results.md (the table printed at the end of {@code make bench}). */
 final class Report {
@@ -30,6 +32,9 @@ final class Report {
     private final CostModel.Cost naiveCost;
     private final CostModel.Cost noopCost;
     private final CostModel.Cost exitsCost;
+    /** Every figure both renderings show, computed once here. */
+    private final Figures fig;
+    private final List<Target> targets;
 
     Report(Benchmark.Results results) {
         this.r = results;
@@ -40,6 +45,8 @@ final class Report {
         this.naiveCost = model.naive(r.incremental());
         this.noopCost = model.of(r.noop());
         this.exitsCost = model.of(r.exits());
+        this.fig = figures();
+        this.targets = List.copyOf(targets());
     }
 
     /**
@@ -68,56 +75,38 @@ final class Report {
         };
     }
 
-    // ------------------------------------------------------------------ headline numbers
+    // ------------------------------------------------------------------ the figures, computed once
 
-    double costPerMillion() {
-        return incrementalCost.perMillion(r.incremental().changes());
-    }
-
-    double floorPerMillion() {
-        return model.floorPerMillion();
-    }
-
-    double naivePerMillion() {
-        return naiveCost.perMillion(r.incremental().changes());
-    }
-
-    /** The no-op re-sync's cost over the cost of writing every member once. */
-    double noopRatio() {
+    private Figures figures() {
+        Phase inc = r.incremental();
+        double cost = incrementalCost.perMillion(inc.changes());
+        double floor = model.floorPerMillion();
+        double naive = naiveCost.perMillion(inc.changes());
+        double liveCpu = incrementalLiveCpuCost.perMillion(inc.changes());
+        double measuredWall = incrementalCost.totalWithMeasuredDuration() / inc.changes() * 1e6;
         double writeEveryMember = r.noop().members() * r.prices().of("dynamodb_write_request_unit");
-        return noopCost.total() / writeEveryMember;
+        List<Double> pages = inc.webhook().stream().map(Invocation::wallMs).toList();
+        List<Double> modeled = inc.webhook().stream().map(i -> model.modeledMs(inc, i)).toList();
+        double senderMs = inc.sender().stream().mapToDouble(Invocation::wallMs).sum();
+        long senderDeltas = inc.sender().stream().mapToLong(Invocation::units).sum();
+        boolean identical = perPageCountsIdentical(inc);
+        return new Figures(cost, floor, naive, liveCpu, measuredWall, cost / floor, naive / floor, liveCpu / floor,
+                measuredWall / floor, noopCost.total() / writeEveryMember, inc.segment().identifiesPerRequest(),
+                inc.segment().identifiesPerFullRequest(), inc.segment().capacityPerRequest(),
+                inc.segment().meanMessageBytes(), inc.changes() / (inc.webhookSeconds() + inc.senderSeconds()),
+                Stats.percentile(pages, 50), Stats.percentile(pages, 99), Stats.percentile(modeled, 50),
+                Stats.percentile(modeled, 99), model.cpuStretch(),
+                senderDeltas == 0 ? 0 : senderMs / senderDeltas * 1000, cpu("webhookChangePage"),
+                cpu("webhookNoopPage"), cpu("webhookFullSyncPage"), cpu("sender1000Deltas"),
+                cpu("webhookChangePageWithSdk"), cpu("webhookFullSyncPageWithSdk"), cpu("sender1000DeltasWithSdk"),
+                List.of(reconcilerShare(inc, incrementalCost), reconcilerShare(r.noop(), noopCost),
+                        reconcilerShare(r.exits(), exitsCost)),
+                identical, extrapolationNote(identical), ColdStartFigures.of(r.coldStarts()));
     }
 
-    double identifiesPerRequest() {
-        return r.incremental().segment().identifiesPerRequest();
-    }
-
-    double changesPerSecond() {
-        Phase p = r.incremental();
-        return p.changes() / (p.webhookSeconds() + p.senderSeconds());
-    }
-
-    List<Double> pageLatencies() {
-        return r.incremental().webhook().stream().map(Invocation::wallMs).toList();
-    }
-
-    List<Double> modeledPageLatencies() {
-        return r.incremental().webhook().stream().map(i -> model.modeledMs(r.incremental(), i)).toList();
-    }
-
-    double senderMsPer1000() {
-        Phase p = r.incremental();
-        double ms = p.sender().stream().mapToDouble(Invocation::wallMs).sum();
-        long deltas = p.sender().stream().mapToLong(Invocation::units).sum();
-        return deltas == 0 ? 0 : ms / deltas * 1000;
-    }
-
-    double cpuPerPage() {
-        return r.cpu().path("webhookChangePage").path("meanMs").asDouble();
-    }
-
-    Benchmark.ColdStartResult coldStart(String id) {
-        return r.coldStarts().stream().filter(c -> c.function().equals(id)).findFirst().orElseThrow();
+    /** The CPU probe's mean for one of its cases (ms). */
+    private double cpu(String probe) {
+        return r.cpu().path(probe).path("meanMs").asDouble();
     }
 
     static double mb(long bytes) {
@@ -155,17 +144,17 @@ final class Report {
 
     ObjectNode json() {
         ObjectNode root = JSON.createObjectNode();
-        root.put("cost_per_million_changes_usd", round(costPerMillion(), 4));
-        root.put("floor_per_million_changes_usd", round(floorPerMillion(), 4));
-        root.put("naive_per_million_changes_usd", round(naivePerMillion(), 4));
-        root.put("noop_resync_cost_ratio", round(noopRatio(), 4));
-        root.put("identifies_per_segment_request", round(identifiesPerRequest(), 1));
-        root.put("changes_per_second", round(changesPerSecond(), 1));
-        root.put("webhook_page_p50_ms", round(Stats.percentile(pageLatencies(), 50), 1));
-        root.put("webhook_page_p99_ms", round(Stats.percentile(pageLatencies(), 99), 1));
-        root.put("cpu_ms_per_1000_member_page", round(cpuPerPage(), 2));
+        root.put("cost_per_million_changes_usd", round(fig.costPerMillion(), 4));
+        root.put("floor_per_million_changes_usd", round(fig.floorPerMillion(), 4));
+        root.put("naive_per_million_changes_usd", round(fig.naivePerMillion(), 4));
+        root.put("noop_resync_cost_ratio", round(fig.noopRatio(), 4));
+        root.put("identifies_per_segment_request", round(fig.identifiesPerRequest(), 1));
+        root.put("changes_per_second", round(fig.changesPerSecond(), 1));
+        root.put("webhook_page_p50_ms", round(fig.pageP50Ms(), 1));
+        root.put("webhook_page_p99_ms", round(fig.pageP99Ms(), 1));
+        root.put("cpu_ms_per_1000_member_page", round(fig.cpuPerPage(), 2));
         for (String id : Benchmark.FUNCTIONS) {
-            Benchmark.ColdStartResult c = coldStart(id);
+            ColdStartFigures c = fig.coldStart(id);
             String name = shortName(id);
             root.put("cold_start_ratio_" + name, round(c.ratio(), 2));
             if (c.pkg() != null) {
@@ -175,19 +164,19 @@ final class Report {
                 root.putNull("package_mb_" + name);
             }
         }
-        root.put("cost_to_floor_ratio", round(costPerMillion() / floorPerMillion(), 3));
+        root.put("cost_to_floor_ratio", round(fig.costToFloor(), 3));
         root.put("cost_per_million_changes_usd_lambda_cpu_measured_on_moto",
-                round(incrementalLiveCpuCost.perMillion(r.incremental().changes()), 4));
+                round(fig.liveCpuPerMillion(), 4));
         root.put("cost_per_million_changes_usd_lambda_at_measured_wall_time",
-                round(incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6, 4));
-        root.put("identifies_per_full_segment_request", round(r.incremental().segment().identifiesPerFullRequest(), 1));
-        root.put("segment_identifies_that_fit_one_request", r.incremental().segment().capacityPerRequest());
-        root.put("segment_mean_identify_bytes", round(r.incremental().segment().meanMessageBytes(), 1));
-        root.put("sender_ms_per_1000_deltas", round(senderMsPer1000(), 1));
-        root.put("webhook_page_p50_ms_modeled_for_aws", Stats.percentile(modeledPageLatencies(), 50));
-        root.put("webhook_page_p99_ms_modeled_for_aws", Stats.percentile(modeledPageLatencies(), 99));
+                round(fig.measuredWallPerMillion(), 4));
+        root.put("identifies_per_full_segment_request", round(fig.identifiesPerFullRequest(), 1));
+        root.put("segment_identifies_that_fit_one_request", fig.capacityPerRequest());
+        root.put("segment_mean_identify_bytes", round(fig.meanIdentifyBytes(), 1));
+        root.put("sender_ms_per_1000_deltas", round(fig.senderMsPer1000(), 1));
+        root.put("webhook_page_p50_ms_modeled_for_aws", fig.modeledPageP50Ms());
+        root.put("webhook_page_p99_ms_modeled_for_aws", fig.modeledPageP99Ms());
         for (String id : Benchmark.FUNCTIONS) {
-            Benchmark.ColdStartResult c = coldStart(id);
+            ColdStartFigures c = fig.coldStart(id);
             root.put("cold_start_first_response_ms_" + shortName(id), round(c.firstResponseMs(), 1));
             root.put("cold_start_empty_handler_ms_" + shortName(id), round(c.emptyFirstResponseMs(), 1));
             root.put("cold_start_ratio_to_bare_sdk_" + shortName(id), round(c.bareSdkRatio(), 2));
@@ -199,7 +188,7 @@ final class Report {
             root.put("first_request_primed_to_warm_" + shortName(id), round(c.primedToWarm(), 2));
             root.put("priming_ms_" + shortName(id), round(c.primingMs(), 1));
         }
-        Benchmark.ColdStartResult any = coldStart(Benchmark.FUNCTIONS.getFirst());
+        ColdStartFigures any = fig.coldStart(Benchmark.FUNCTIONS.getFirst());
         root.put("cold_start_runtime", "aws-lambda-java-runtime-interface-client " + runtimeClientVersion());
         root.put("cold_start_runtime_start_ms", round(any.runtimeStartMs(), 1));
         root.put("cold_start_empty_handler_ms", round(any.emptyFirstResponseMs(), 1));
@@ -207,11 +196,11 @@ final class Report {
         root.put("cold_start_bare_sdk_init_ms", round(any.bareSdkInitMs(), 1));
         root.put("cold_start_bare_sdk_first_invoke_ms", round(any.bareSdkFirstInvokeMs(), 1));
         root.put("full_sync_exits_reconciler_invocations", r.exits().reconciler().size());
-        root.put("full_sync_exits_reconciler_share_of_cost", round(reconcilerShare(r.exits(), exitsCost), 4));
+        root.put("full_sync_exits_reconciler_share_of_cost", round(fig.exitsReconcilerShare(), 4));
 
-        ArrayNode targets = root.putArray("targets");
-        for (Target t : targets()) {
-            ObjectNode n = targets.addObject();
+        ArrayNode targetList = root.putArray("targets");
+        for (Target t : targets) {
+            ObjectNode n = targetList.addObject();
             n.put("target", t.name);
             n.put("value", t.value);
             if (t.met == null) {
@@ -223,9 +212,9 @@ final class Report {
         }
         root.set("run", run());
         ObjectNode workloads = root.putObject("workloads");
-        workloads.set("incremental", phase(r.incremental(), incrementalCost));
-        workloads.set("noop_resync", phase(r.noop(), noopCost));
-        workloads.set("full_sync_with_exits", phase(r.exits(), exitsCost));
+        workloads.set("incremental", phase(r.incremental(), incrementalCost, fig.reconcilerShares().get(0)));
+        workloads.set("noop_resync", phase(r.noop(), noopCost, fig.reconcilerShares().get(1)));
+        workloads.set("full_sync_with_exits", phase(r.exits(), exitsCost, fig.reconcilerShares().get(2)));
         ObjectNode naive = root.putObject("naive_design_on_incremental_workload");
         naive.put("model", "per listed member: one SQS message (sent alone, received and deleted 10 at a time), "
                 + "one GetItem (eventually consistent) and one PutItem, calls made one after another; per change one "
@@ -234,7 +223,7 @@ final class Report {
         naive.put("total_usd", naiveCost.total());
         root.set("cpu_probe", r.cpu());
         ArrayNode cold = root.putArray("cold_start");
-        for (Benchmark.ColdStartResult c : r.coldStarts()) {
+        for (ColdStartFigures c : fig.coldStarts()) {
             ObjectNode n = cold.addObject();
             n.put("function", c.function());
             n.put("first_response_ms_median", round(c.firstResponseMs(), 1));
@@ -295,7 +284,7 @@ final class Report {
         ObjectNode lambda = root.putObject("lambda_model");
         lambda.put("memory_mb", r.template().memoryMb());
         lambda.put("jvm_options", r.template().javaToolOptionsString());
-        lambda.put("cpu_stretch", round(model.cpuStretch(), 3));
+        lambda.put("cpu_stretch", round(fig.cpuStretch(), 3));
         lambda.put("cpu_source", "the CPU probe's pages through the real SDK on an in-memory HTTP client (moto closes every "
                 + "connection, so live CPU includes a TCP connect per call); the exit-pass page keeps its live CPU");
         lambda.put("commit_concurrency_modeled", r.template().commitConcurrency());
@@ -310,14 +299,14 @@ final class Report {
         run.put("incremental_changes_run", r.incremental().changes());
         run.put("full_sync_cohort_run", s.fullSyncUsers());
         run.put("page_size", s.pageSize());
-        run.put("extrapolation", extrapolationNote());
-        run.put("incremental_per_page_counts_identical", perPageCountsIdentical(r.incremental()));
+        run.put("extrapolation", fig.extrapolation());
+        run.put("incremental_per_page_counts_identical", fig.incrementalPerPageCountsIdentical());
         run.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         run.put("processors", Runtime.getRuntime().availableProcessors());
         return run;
     }
 
-    String extrapolationNote() {
+    private String extrapolationNote(boolean perPageIdentical) {
         long ran = r.incremental().changes();
         StringBuilder note = new StringBuilder();
         if (ran == TARGET_SCALE) {
@@ -325,7 +314,7 @@ final class Report {
         } else {
             note.append("incremental: ran ").append(ran).append(" changes (").append(r.incremental().pages())
                     .append(" pages of ").append(r.settings().pageSize()).append("); every AWS count per page is ")
-                    .append(perPageCountsIdentical(r.incremental()) ? "identical across pages of a kind"
+                    .append(perPageIdentical ? "identical across pages of a kind"
                             : "NOT identical across pages (see workloads.incremental.per_page)")
                     .append(", so totals for ").append(TARGET_SCALE).append(" changes are the measured totals x ")
                     .append(round((double) TARGET_SCALE / ran, 3)).append(" (workloads.incremental.extrapolated_to_100k);")
@@ -359,7 +348,7 @@ final class Report {
         return byKind.values().stream().allMatch(set -> set.size() == 1);
     }
 
-    private ObjectNode phase(Phase p, CostModel.Cost cost) {
+    private ObjectNode phase(Phase p, CostModel.Cost cost, double reconcilerShare) {
         ObjectNode n = JSON.createObjectNode();
         n.put("description", p.description());
         n.put("pages", p.pages());
@@ -401,7 +390,7 @@ final class Report {
             rec.set("write_units_by_item", byKind(rb.writeUnitsByKind()));
             rec.set("read_units_by_item", byKind(rb.readUnitsByKind()));
             rec.put("sqs_billed_requests", rb.sqsBilledRequests());
-            rec.put("share_of_phase_cost", round(reconcilerShare(p, cost), 4));
+            rec.put("share_of_phase_cost", round(reconcilerShare, 4));
         }
         ObjectNode sqs = n.putObject("sqs");
         sqs.put("billed_requests", b.sqsBilledRequests());
@@ -493,19 +482,19 @@ final class Report {
     record Target(String name, String value, Boolean met, String why) {
     }
 
-    List<Target> targets() {
+    /** Each target and whether it is met, from the figures (computed once, rendered by both formats). */
+    private List<Target> targets() {
         List<Target> t = new ArrayList<>();
-        double ratio = costPerMillion() / floorPerMillion();
+        double ratio = fig.costToFloor();
         double share = incrementalCost.lines().get("Lambda duration") / incrementalCost.total();
         t.add(new Target("cost per million changes <= 1.25x the floor",
-                String.format(Locale.ROOT, "$%.4f = %.3fx floor ($%.3f)", costPerMillion(), ratio, floorPerMillion()),
+                String.format(Locale.ROOT, "$%.4f = %.3fx floor ($%.3f)", fig.costPerMillion(), ratio, fig.floorPerMillion()),
                 ratio <= 1.25, String.format(Locale.ROOT, "DynamoDB alone is %.2fx (writes 1 unit and reads 2 x 0.5 unit per "
                         + "change: the webhook's diff and the sender's still-current check); Lambda duration %.1f%% of the "
                         + "total (modelled; with Lambda CPU as measured on moto %.3fx, at moto's wall time %.3fx); SQS %.1f%%",
                 (incrementalCost.lines().get("DynamoDB writes") + incrementalCost.lines().get("DynamoDB reads"))
-                        / r.incremental().changes() * 1e6 / floorPerMillion(),
-                100 * share, incrementalLiveCpuCost.perMillion(r.incremental().changes()) / floorPerMillion(),
-                incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6 / floorPerMillion(),
+                        / r.incremental().changes() * 1e6 / fig.floorPerMillion(),
+                100 * share, fig.liveCpuToFloor(), fig.measuredWallToFloor(),
                 100 * incrementalCost.lines().get("SQS") / incrementalCost.total())));
         Meter.Reading noop = r.noop().billing();
         long deltaMessages = noop.deltaMessagesSent();
@@ -518,28 +507,25 @@ final class Report {
                         + " reconcile jobs, " + fmt(noop.writeUnits(ItemKind.CHECKPOINT) + noop.writeUnits(ItemKind.RECONCILE_SUMMARY), 0)
                         + " write units of checkpoints and summaries"));
         t.add(new Target("no-op re-sync cost <= 15% of writing every member once",
-                String.format(Locale.ROOT, "%.1f%%", 100 * noopRatio()), noopRatio() <= 0.15,
+                String.format(Locale.ROOT, "%.1f%%", 100 * fig.noopRatio()), fig.noopRatio() <= 0.15,
                 "largest lines: " + largest(noopCost)));
-        Phase.SegmentStats seg = r.incremental().segment();
-        boolean sizesAllow = seg.capacityPerRequest() >= 2000;
+        boolean sizesAllow = fig.capacityPerRequest() >= 2000;
         double neededBytes = (SegmentBatcher.MAX_REQUEST_BYTES - SegmentBatcher.RESERVED_BYTES + 1) / 2000.0 - 1;
         t.add(new Target("Segment >= 2,000 identifies per request when sizes allow",
-                String.format(Locale.ROOT, "%.0f per full request (%.0f overall)", seg.identifiesPerFullRequest(),
-                        seg.identifiesPerRequest()), seg.identifiesPerFullRequest() >= 2000,
+                String.format(Locale.ROOT, "%.0f per full request (%.0f overall)", fig.identifiesPerFullRequest(),
+                        fig.identifiesPerRequest()), fig.identifiesPerFullRequest() >= 2000,
                 sizesAllow ? "requests are filled to the limits"
                         : String.format(Locale.ROOT, "our identifies are %.0f bytes, so Segment's 500 KB holds %d and full requests "
-                                + "carry %.1f%% of that; 2,000 needs identifies of at most %.0f bytes", seg.meanMessageBytes(),
-                        seg.capacityPerRequest(), 100 * seg.identifiesPerFullRequest() / seg.capacityPerRequest(), Math.floor(neededBytes))));
+                                + "carry %.1f%% of that; 2,000 needs identifies of at most %.0f bytes", fig.meanIdentifyBytes(),
+                        fig.capacityPerRequest(), 100 * fig.identifiesPerFullRequest() / fig.capacityPerRequest(), Math.floor(neededBytes))));
         t.add(new Target("our CPU per 1,000-user page <= 20 ms warm",
                 String.format(Locale.ROOT, "%.2f ms (no-op page %.2f, full-sync page %.2f, sender per 1,000 deltas %.2f)",
-                        cpuPerPage(), r.cpu().path("webhookNoopPage").path("meanMs").asDouble(),
-                        r.cpu().path("webhookFullSyncPage").path("meanMs").asDouble(),
-                        r.cpu().path("sender1000Deltas").path("meanMs").asDouble()),
-                cpuPerPage() <= 20, "thread CPU time, handlers on in-memory ports, " + r.template().javaToolOptionsString()
+                        fig.cpuPerPage(), fig.cpuNoopPage(), fig.cpuFullSyncPage(), fig.cpuSender1000()),
+                fig.cpuPerPage() <= 20, "thread CPU time, handlers on in-memory ports, " + r.template().javaToolOptionsString()
                 + ", x86 here (Lambda: arm64)"));
-        Benchmark.ColdStartResult w = coldStart("WebhookFunction");
-        Benchmark.ColdStartResult rc = coldStart("ReconcilerFunction");
-        Benchmark.ColdStartResult s = coldStart("SenderFunction");
+        ColdStartFigures w = fig.coldStart("WebhookFunction");
+        ColdStartFigures rc = fig.coldStart("ReconcilerFunction");
+        ColdStartFigures s = fig.coldStart("SenderFunction");
         double worst = Math.max(w.bareSdkRatio(), Math.max(rc.bareSdkRatio(), s.bareSdkRatio()));
         t.add(new Target("cold start under the Lambda runtime client: each function's first response <= 1.2x the "
                 + "bare-SDK handler's, same run",
@@ -579,37 +565,32 @@ final class Report {
         StringBuilder md = new StringBuilder();
         md.append("## cohort-sync benchmark\n\n");
         md.append("| metric | value |\n|---|---|\n");
-        row(md, "cost per million changes (incremental)", "$" + fmt(costPerMillion(), 4)
-                + " (" + fmt(costPerMillion() / floorPerMillion(), 3) + "x floor)");
-        row(md, "floor (1 write unit per change)", "$" + fmt(floorPerMillion(), 4));
-        row(md, "naive design, same workload", "$" + fmt(naivePerMillion(), 4) + " (" + fmt(naivePerMillion() / floorPerMillion(), 2) + "x floor)");
+        row(md, "cost per million changes (incremental)", "$" + fmt(fig.costPerMillion(), 4)
+                + " (" + fmt(fig.costToFloor(), 3) + "x floor)");
+        row(md, "floor (1 write unit per change)", "$" + fmt(fig.floorPerMillion(), 4));
+        row(md, "naive design, same workload", "$" + fmt(fig.naivePerMillion(), 4) + " (" + fmt(fig.naiveToFloor(), 2) + "x floor)");
         row(md, "same, Lambda CPU as measured live on moto (each call pays a TCP connect there)", "$"
-                + fmt(incrementalLiveCpuCost.perMillion(r.incremental().changes()), 4) + " ("
-                + fmt(incrementalLiveCpuCost.perMillion(r.incremental().changes()) / floorPerMillion(), 3) + "x floor)");
+                + fmt(fig.liveCpuPerMillion(), 4) + " (" + fmt(fig.liveCpuToFloor(), 3) + "x floor)");
         row(md, "same, Lambda billed at the wall time measured on moto (upper bound)", "$"
-                + fmt(incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6, 4) + " ("
-                + fmt(incrementalCost.totalWithMeasuredDuration() / r.incremental().changes() * 1e6 / floorPerMillion(), 3)
-                + "x floor)");
-        row(md, "no-op re-sync of " + fmt(r.noop().members(), 0) + " users / writing each once", fmt(100 * noopRatio(), 1) + "%");
+                + fmt(fig.measuredWallPerMillion(), 4) + " (" + fmt(fig.measuredWallToFloor(), 3) + "x floor)");
+        row(md, "no-op re-sync of " + fmt(r.noop().members(), 0) + " users / writing each once", fmt(100 * fig.noopRatio(), 1) + "%");
         row(md, "identifies per Segment request (overall / full requests / fit in 500 KB)",
-                fmt(identifiesPerRequest(), 0) + " / " + fmt(r.incremental().segment().identifiesPerFullRequest(), 0)
-                        + " / " + r.incremental().segment().capacityPerRequest());
-        row(md, "throughput end to end on this machine (moto)", fmt(changesPerSecond(), 0) + " changes/s");
-        row(md, "webhook latency per 1,000-user page, p50 / p99 (moto)", fmt(Stats.percentile(pageLatencies(), 50), 0)
-                + " / " + fmt(Stats.percentile(pageLatencies(), 99), 0) + " ms");
-        row(md, "webhook latency per 1,000-change page modelled for AWS, p50 / p99 (CPU x " + fmt(model.cpuStretch(), 2)
-                + " + latency model)", fmt(Stats.percentile(modeledPageLatencies(), 50), 0) + " / "
-                + fmt(Stats.percentile(modeledPageLatencies(), 99), 0) + " ms");
-        row(md, "sender time per 1,000 deltas (moto + stand-in)", fmt(senderMsPer1000(), 0) + " ms");
-        row(md, "our CPU per 1,000-member page, warm (change / no-op / full-sync page)", fmt(cpuPerPage(), 2) + " / "
-                + fmt(r.cpu().path("webhookNoopPage").path("meanMs").asDouble(), 2) + " / "
-                + fmt(r.cpu().path("webhookFullSyncPage").path("meanMs").asDouble(), 2) + " ms");
+                fmt(fig.identifiesPerRequest(), 0) + " / " + fmt(fig.identifiesPerFullRequest(), 0)
+                        + " / " + fig.capacityPerRequest());
+        row(md, "throughput end to end on this machine (moto)", fmt(fig.changesPerSecond(), 0) + " changes/s");
+        row(md, "webhook latency per 1,000-user page, p50 / p99 (moto)", fmt(fig.pageP50Ms(), 0)
+                + " / " + fmt(fig.pageP99Ms(), 0) + " ms");
+        row(md, "webhook latency per 1,000-change page modelled for AWS, p50 / p99 (CPU x " + fmt(fig.cpuStretch(), 2)
+                + " + latency model)", fmt(fig.modeledPageP50Ms(), 0) + " / "
+                + fmt(fig.modeledPageP99Ms(), 0) + " ms");
+        row(md, "sender time per 1,000 deltas (moto + stand-in)", fmt(fig.senderMsPer1000(), 0) + " ms");
+        row(md, "our CPU per 1,000-member page, warm (change / no-op / full-sync page)", fmt(fig.cpuPerPage(), 2) + " / "
+                + fmt(fig.cpuNoopPage(), 2) + " / " + fmt(fig.cpuFullSyncPage(), 2) + " ms");
         row(md, "CPU with the AWS SDK, no network: change page / full-sync page / sender per 1,000 deltas",
-                fmt(r.cpu().path("webhookChangePageWithSdk").path("meanMs").asDouble(), 0) + " / "
-                        + fmt(r.cpu().path("webhookFullSyncPageWithSdk").path("meanMs").asDouble(), 0) + " / "
-                        + fmt(r.cpu().path("sender1000DeltasWithSdk").path("meanMs").asDouble(), 0) + " ms");
+                fmt(fig.cpuChangePageWithSdk(), 0) + " / " + fmt(fig.cpuFullSyncPageWithSdk(), 0) + " / "
+                        + fmt(fig.cpuSender1000WithSdk(), 0) + " ms");
         for (String id : Benchmark.FUNCTIONS) {
-            Benchmark.ColdStartResult c = coldStart(id);
+            ColdStartFigures c = fig.coldStart(id);
             row(md, "cold start " + id + " under the runtime client, median of " + c.launches().size()
                             + " (first response / bare SDK / empty handler)",
                     fmt(c.firstResponseMs(), 0) + " / " + fmt(c.bareSdkFirstResponseMs(), 0) + " / "
@@ -624,10 +605,10 @@ final class Report {
                         + fmt(mb(c.pkg().zippedBytes()), 1) + " MB");
             }
         }
-        runtimeClientTable(md, r.coldStarts());
-        primingTable(md, r.coldStarts());
+        runtimeClientTable(md, fig.coldStarts());
+        primingTable(md, fig.coldStarts());
         md.append("\n### Targets\n\n| target | value | met | why |\n|---|---|---|---|\n");
-        for (Target t : targets()) {
+        for (Target t : targets) {
             md.append("| ").append(t.name).append(" | ").append(t.value).append(" | ")
                     .append(t.met == null ? "n/a" : t.met ? "met" : "**not met**").append(" | ").append(t.why).append(" |\n");
         }
@@ -637,10 +618,11 @@ final class Report {
         for (String line : incrementalCost.lines().keySet()) {
             md.append("| ").append(line).append(" | $").append(fmt(incrementalCost.lines().get(line) / changes * 1e6, 4))
                     .append(" | $").append(fmt(naiveCost.lines().getOrDefault(line, 0.0) / changes * 1e6, 4)).append(" | ")
-                    .append(line.equals("DynamoDB writes") ? "$" + fmt(floorPerMillion(), 4) : "-").append(" |\n");
+                    .append(line.equals("DynamoDB writes") ? "$" + fmt(fig.floorPerMillion(), 4) : "-").append(" |\n");
         }
-        md.append("| **total** | **$").append(fmt(costPerMillion(), 4)).append("** | **$").append(fmt(naivePerMillion(), 4))
-                .append("** | **$").append(fmt(floorPerMillion(), 4)).append("** |\n");
+        md.append("| **total** | **$").append(fmt(fig.costPerMillion(), 4)).append("** | **$")
+                .append(fmt(fig.naivePerMillion(), 4)).append("** | **$").append(fmt(fig.floorPerMillion(), 4))
+                .append("** |\n");
         md.append("\n### AWS requests per 1,000 changes, by caller (incremental workload)\n\n");
         md.append("| API | webhook | sender | event source mapping |\n|---|---|---|---|\n");
         Map<String, Long> byWebhook = sum(r.incremental().webhook());
@@ -674,7 +656,7 @@ final class Report {
                 .append(fmt(rec.writeUnits(), 0)).append(" write units (").append(byKindText(rec.writeUnitsByKind()))
                 .append("), ").append(fmt(rec.readUnits(), 1)).append(" read units (")
                 .append(byKindText(rec.readUnitsByKind())).append("), ")
-                .append(fmt(100 * reconcilerShare(r.exits(), exitsCost), 1)).append("% of the phase's cost.\n");
+                .append(fmt(100 * fig.exitsReconcilerShare(), 1)).append("% of the phase's cost.\n");
         md.append("\n### Workloads (as run)\n\n");
         md.append("| | incremental | no-op re-sync | full sync with exits |\n|---|---|---|---|\n");
         List<Phase> phases = List.of(r.incremental(), r.noop(), r.exits());
@@ -707,7 +689,7 @@ final class Report {
             md.append(phases.get(i).changes() == 0 ? " - |" : " $" + fmt(costs.get(i).perMillion(phases.get(i).changes()), 4) + " |");
         }
         md.append("\n\n");
-        md.append("What ran: ").append(extrapolationNote()).append(" Wall time of the benchmark: ")
+        md.append("What ran: ").append(fig.extrapolation()).append(" Wall time of the benchmark: ")
                 .append(fmt(r.totalSeconds(), 0)).append(" s.\n\n");
         md.append("Notes: DynamoDB units are computed by DynamoDB's rules from item sizes (moto's ConsumedCapacity is a "
                 + "constant per call); SQS requests count each 64 KB of payload; the event source mappings' receives and "
@@ -724,8 +706,8 @@ final class Report {
      * less that; first invoke is its first event taken to its response posted.
      */
     /** The on-demand cold starts: empty handler, bare SDK, each function; runtime start / init / first invoke. */
-    static void runtimeClientTable(StringBuilder md, List<Benchmark.ColdStartResult> results) {
-        Benchmark.ColdStartResult any = results.getFirst();
+    static void runtimeClientTable(StringBuilder md, List<ColdStartFigures> results) {
+        ColdStartFigures any = results.getFirst();
         md.append("\n### Cold start under the Lambda runtime client (aws-lambda-java-runtime-interface-client ")
                 .append(runtimeClientVersion()).append("), medians of ").append(any.launches().size())
                 .append(" rounds\n\n| handler | first response | runtime start | init | first invoke | vs bare SDK | fastest run |\n")
@@ -739,7 +721,7 @@ final class Report {
                 .append(fmt(any.bareSdkFirstResponseMs(), 0)).append(" ms | ").append(fmt(runtime, 0)).append(" ms | ")
                 .append(fmt(any.bareSdkInitMs(), 0)).append(" ms | ").append(fmt(any.bareSdkFirstInvokeMs(), 0))
                 .append(" ms | 1.00x | ").append(fmt(any.bareSdkFastest(), 0)).append(" ms |\n");
-        for (Benchmark.ColdStartResult c : results) {
+        for (ColdStartFigures c : results) {
             md.append("| ").append(c.function()).append(" | ").append(fmt(c.firstResponseMs(), 0)).append(" ms | ")
                     .append(fmt(runtime, 0)).append(" ms | ").append(fmt(c.initMs(), 0)).append(" ms | ")
                     .append(fmt(c.firstInvokeMs(), 0)).append(" ms | ").append(fmt(c.bareSdkRatio(), 2)).append("x | ")
@@ -749,13 +731,13 @@ final class Report {
     }
 
     /** SnapStart priming: each function's first request on-demand, after priming, and warm. */
-    static void primingTable(StringBuilder md, List<Benchmark.ColdStartResult> results) {
+    static void primingTable(StringBuilder md, List<ColdStartFigures> results) {
         md.append("\n### First request without and after SnapStart priming, under the runtime client, medians of ")
                 .append(results.getFirst().primedLaunches().size()).append(" launches of ")
                 .append(results.getFirst().launches().getFirst().requestMs().size()).append(" requests\n\n")
                 .append("| function | first request: on-demand / primed / warm | primed / warm, same JVM | priming "
                         + "| classes loaded by the first request: on-demand / primed |\n|---|---|---|---|---|\n");
-        for (Benchmark.ColdStartResult c : results) {
+        for (ColdStartFigures c : results) {
             md.append("| ").append(c.function()).append(" | ").append(fmt(c.firstRequestMs(), 0)).append(" / ")
                     .append(fmt(c.primedFirstRequestMs(), 0)).append(" / ").append(fmt(c.warmRequestMs(), 0))
                     .append(" ms | ").append(fmt(c.primedToWarm(), 2)).append("x | ").append(fmt(c.primingMs(), 0))
@@ -766,7 +748,7 @@ final class Report {
 
     /** The runtime client's version, from the jar testkit runs. */
     static String runtimeClientVersion() {
-        return io.cohortsync.testkit.LambdaRuntimeProcess.runtimeClasspath().stream().map(p -> p.getFileName().toString())
+        return LambdaRuntimeProcess.runtimeClasspath().stream().map(p -> p.getFileName().toString())
                 .filter(n -> n.startsWith("aws-lambda-java-runtime-interface-client-"))
                 .map(n -> n.substring("aws-lambda-java-runtime-interface-client-".length(), n.length() - ".jar".length()))
                 .findFirst().orElse("?");
@@ -779,7 +761,7 @@ final class Report {
                 .reduce((a, b) -> a + ", " + b).orElse("none");
     }
 
-    private static void phaseRow(StringBuilder md, String label, List<Phase> phases, java.util.function.Function<Phase, String> f) {
+    private static void phaseRow(StringBuilder md, String label, List<Phase> phases, Function<Phase, String> f) {
         md.append("| ").append(label).append(" |");
         for (Phase p : phases) {
             md.append(" ").append(f.apply(p)).append(" |");
@@ -796,13 +778,14 @@ final class Report {
     }
 
     /** The cold starts' tables alone ({@code -Dbench.only=cold-start}). */
-    static String coldStartMarkdown(List<Benchmark.ColdStartResult> results) {
+    static String coldStartMarkdown(List<Benchmark.ColdStartResult> measured) {
+        List<ColdStartFigures> results = ColdStartFigures.of(measured);
         StringBuilder md = new StringBuilder("## cohort-sync cold starts\n");
         runtimeClientTable(md, results);
         primingTable(md, results);
         md.append("\nEach launch's requests in order: event taken to response posted, ms (classes the JVM loaded): "
                 + "on-demand | primed\n\n");
-        for (Benchmark.ColdStartResult c : results) {
+        for (ColdStartFigures c : results) {
             for (int i = 0; i < c.launches().size(); i++) {
                 md.append("- ").append(c.function()).append(" run ").append(i + 1).append(": ")
                         .append(requests(c.launches().get(i))).append(" | ").append(requests(c.primedLaunches().get(i)))

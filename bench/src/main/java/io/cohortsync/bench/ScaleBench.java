@@ -24,6 +24,7 @@ import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -345,9 +346,9 @@ final class ScaleBench {
         Clock clock = Clock.systemUTC();
         SecretSource secret = id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                 + AwsStack.WEBHOOK_PASSWORD + "\"}";
-        WebhookHandler webhook = WebhookHandler.withPorts(WebhookConfig.fromEnvironment(env), new WebhookPorts(
-                ports.members, ports.deltas, ports.sessions, ports.cohorts, ports.jobs, ports.progress,
-                SyncHistory.DISABLED, secret), clock);
+        WebhookHandler webhook = WebhookHandler.of(WebhookFactory.create(WebhookConfig.fromEnvironment(env),
+                new WebhookPorts(ports.members, ports.deltas, ports.sessions, ports.cohorts, ports.jobs, ports.progress,
+                SyncHistory.DISABLED, secret), clock));
         ReconcilerHandler reconciler = ReconcilerHandler.of(ReconcilerFactory.create(ReconcilerConfig.fromEnvironment(env),
                 ports.members, ports.sessions, ports.cohorts, ports.progress, ports.jobs, ports.deltas,
                 SyncHistory.DISABLED, NOWHERE, clock));

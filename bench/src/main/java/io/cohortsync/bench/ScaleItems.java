@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * The keys and byte sizes of the items the DynamoDB adapters write (io.cohortsync.aws), computed without
@@ -204,7 +205,7 @@ final class ScaleItems {
             item.put("rs", AttributeValue.fromS(job.sessionId()));
         }
         // Both shard sets full, every count at 8 digits: an upper bound of what report() builds up.
-        item.put("counted", AttributeValue.fromSs(java.util.stream.IntStream.range(0, Math.max(1, shards))
+        item.put("counted", AttributeValue.fromSs(IntStream.range(0, Math.max(1, shards))
                 .mapToObj(s -> String.format("%02x", s)).toList()));
         item.put("done", item.get("counted"));
         for (String count : List.of("members", "matched", "changed", "scanned")) {

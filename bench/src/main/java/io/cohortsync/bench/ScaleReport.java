@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.SessionKey;
+import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.Shards;
 
 import java.io.IOException;
@@ -115,7 +117,7 @@ final class ScaleReport {
     /** The mean size of the session's page receipts, as the webhook wrote them. */
     private static double receiptBytes(ScaleBench.FullSync f) {
         return ScaleItems.receiptBytes(ScaleItems.sessionPk(new SessionKey(
-                new io.cohortsync.domain.CohortRef(ScaleBench.PROJECT, "scale-" + f.users()), "full-" + f.users())),
+                new CohortRef(ScaleBench.PROJECT, "scale-" + f.users()), "full-" + f.users())),
                 f.pageCount(), f.pageCount(), Shards.COUNT, 1000);
     }
 
@@ -215,7 +217,7 @@ final class ScaleReport {
         for (ScaleBench.FullSync f : r.fullSyncs()) {
             boolean ok = f.stateCorrect() && f.exitsAnnounced() == f.exits() && f.exitsRepeated() == 0
                     && f.entersAnnounced() == 0 && f.outcome() != null
-                    && f.outcome().status() == io.cohortsync.domain.SessionOutcome.Status.APPLIED
+                    && f.outcome().status() == SessionOutcome.Status.APPLIED
                     && f.outcome().exits() == f.exits();
             t.add(new Target("full sync of " + users(f.users()) + ": exactly the absent members exit, once",
                     String.format(Locale.ROOT, "%,d exits announced of %,d absent; outcome %s", f.exitsAnnounced(), f.exits(),

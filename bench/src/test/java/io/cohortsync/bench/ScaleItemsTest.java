@@ -14,6 +14,7 @@ import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.Shards;
+import io.cohortsync.testkit.Exports;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -33,6 +34,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -93,7 +95,7 @@ class ScaleItemsTest {
         // given a page of 1,000 ids
         DynamoSessionStore sessions = new DynamoSessionStore(dynamo, "t", Duration.ofHours(72), CLOCK);
         SessionKey session = new SessionKey(COHORT, "7f0d#a%b");
-        Set<String> ids = new LinkedHashSet<>(io.cohortsync.testkit.Exports.users("m", 0, 1000));
+        Set<String> ids = new LinkedHashSet<>(Exports.users("m", 0, 1000));
 
         // when
         sessions.recordPage(session, 3, 40, ids);
@@ -163,7 +165,7 @@ class ScaleItemsTest {
      * zeros is a byte shorter (DynamoDB trims them), which would make this test fail one run in ten.
      */
     private static int sized(Map<String, AttributeValue> item) {
-        Map<String, AttributeValue> fixed = new java.util.HashMap<>(item);
+        Map<String, AttributeValue> fixed = new HashMap<>(item);
         fixed.computeIfPresent(Keys.TTL, (k, v) -> AttributeValue.fromN("1800000000"));
         fixed.computeIfPresent("updatedAt", (k, v) -> AttributeValue.fromN("1795000000123"));
         return ItemSize.of(fixed);

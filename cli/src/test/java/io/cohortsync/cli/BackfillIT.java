@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
+import io.cohortsync.domain.Shards;
 import io.cohortsync.segment.IdentifyMessage;
 import io.cohortsync.segment.MessageIds;
 import io.cohortsync.sender.SenderHandler;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import static io.cohortsync.cli.Seed.CHURN;
 import static io.cohortsync.cli.Seed.CHURN_NAME;
@@ -220,10 +222,10 @@ class BackfillIT {
     @Test
     void backfill_queuesMembersOfEveryShard(AwsStack stack) {
         // given 40 members, spread over all 16 shards
-        List<String> users = java.util.stream.IntStream.range(0, 40).mapToObj(i -> "m" + i + "@example.com").toList();
+        List<String> users = IntStream.range(0, 40).mapToObj(i -> "m" + i + "@example.com").toList();
         users.forEach(u -> Seed.history(stack, CHURN, u, null, true));
         Seed.name(stack, CHURN, CHURN_NAME);
-        assertThat(users.stream().map(io.cohortsync.domain.Shards::of).distinct()).hasSize(16);
+        assertThat(users.stream().map(Shards::of).distinct()).hasSize(16);
 
         // when
         CliRun r = backfill(stack, "--project", CHURN.projectId(), "--cohort", CHURN.cohortId());

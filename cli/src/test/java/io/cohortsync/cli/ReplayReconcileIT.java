@@ -19,6 +19,7 @@ import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.QueueReader;
 import io.cohortsync.testkit.SqsEvents;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -183,7 +184,7 @@ class ReplayReconcileIT {
                 .containsExactlyInAnyOrder("alice@example.com=true", "bob@example.com=true", "carol@example.com=false");
         List<Delta> exits = QueueReader.drainDeltas(stack.sqs, stack.queueUrl);
         assertThat(exits).extracting(Delta::distinctId, Delta::member)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("carol@example.com", false));
+                .containsExactly(Tuple.tuple("carol@example.com", false));
         assertThat(Seed.depth(stack.sqs, stack.reconcileDlqUrl)).containsExactly(0, 0);
     }
 

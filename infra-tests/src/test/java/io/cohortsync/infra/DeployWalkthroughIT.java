@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ class DeployWalkthroughIT {
                 try {
                     Files.createDirectories(buildDir.resolve(r.getKey()));
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
                 ((ObjectNode) r.getValue().path("Properties")).put("CodeUri", r.getKey());
             }
@@ -322,7 +323,7 @@ class DeployWalkthroughIT {
         try {
             return Files.readAllLines(Repo.path(file));
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -358,7 +359,7 @@ class DeployWalkthroughIT {
         try (in) {
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,19 +29,25 @@ class EventsTest {
     private static final CfnTemplate TEMPLATE = CfnTemplate.load(Repo.path("template.yaml"));
 
     @Test
-    void sqsDeltasEvent_carriesValidDeltaMessages_whenReadLikeTheRuntimeDoes() throws Exception {
-        // given
-        SQSEvent event;
-        try (InputStream in = Files.newInputStream(Repo.path("events/sqs-deltas.json"))) {
-            event = LambdaEventSerializers.serializerFor(SQSEvent.class, getClass().getClassLoader()).fromJson(in);
-        }
-        // then
-        assertThat(event.getRecords()).isNotEmpty();
-        for (SQSEvent.SQSMessage record : event.getRecords()) {
-            assertThat(record.getEventSource()).isEqualTo("aws:sqs");
-            assertThat(record.getMessageId()).isNotBlank();
-            assertThat(record.getMd5OfBody()).as("md5OfBody matches the body").isEqualTo(md5(record.getBody()));
-            assertThat(DeltaCodec.decode(record.getBody())).isNotEmpty();
+    void sqsEvents_carryValidDeltaMessages_whenReadLikeTheRuntimeDoes() throws Exception {
+        // given every SQS sample (each events/*.json that is not a webhook request)
+        List<Path> samples = samples(name -> !name.startsWith("webhook-"));
+        assertThat(samples).extracting(p -> p.getFileName().toString())
+                .contains("sqs-deltas.json", "sender-deltas.json");
+        for (Path sample : samples) {
+            SQSEvent event;
+            try (InputStream in = Files.newInputStream(sample)) {
+                event = LambdaEventSerializers.serializerFor(SQSEvent.class, getClass().getClassLoader()).fromJson(in);
+            }
+            // then
+            assertThat(event.getRecords()).as("%s", sample.getFileName()).isNotEmpty();
+            for (SQSEvent.SQSMessage record : event.getRecords()) {
+                assertThat(record.getEventSource()).as("%s", sample.getFileName()).isEqualTo("aws:sqs");
+                assertThat(record.getMessageId()).as("%s", sample.getFileName()).isNotBlank();
+                assertThat(record.getMd5OfBody()).as("%s: md5OfBody matches the body", sample.getFileName())
+                        .isEqualTo(md5(record.getBody()));
+                assertThat(DeltaCodec.decode(record.getBody())).as("%s", sample.getFileName()).isNotEmpty();
+            }
         }
     }
 
@@ -50,10 +57,7 @@ class EventsTest {
         JsonNode route = TEMPLATE.resource("WebhookFunction").path("Properties").path("Events").path("Mixpanel")
                 .path("Properties");
         String routeKey = route.path("Method").asText() + " " + route.path("Path").asText();
-        List<Path> samples;
-        try (Stream<Path> files = Files.list(Repo.path("events"))) {
-            samples = files.filter(p -> p.getFileName().toString().startsWith("webhook-")).sorted().toList();
-        }
+        List<Path> samples = samples(name -> name.startsWith("webhook-"));
         // then
         assertThat(samples).isNotEmpty();
         for (Path sample : samples) {
@@ -64,6 +68,14 @@ class EventsTest {
             }
             assertThat(event.getRouteKey()).as("%s", sample.getFileName()).isEqualTo(routeKey);
             assertThat(event.getRawPath()).as("%s", sample.getFileName()).isEqualTo(route.path("Path").asText());
+        }
+    }
+
+    /** The sample events directly in events/ whose file name {@code matches} (events/mixpanel/ holds bodies). */
+    private static List<Path> samples(Predicate<String> matches) throws IOException {
+        try (Stream<Path> files = Files.list(Repo.path("events"))) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".json"))
+                    .filter(p -> matches.test(p.getFileName().toString())).sorted().toList();
         }
     }
 

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,7 +36,7 @@ class ObservabilityIT {
 
     /** namespace/name{dimension=value,...} */
     private static String key(String namespace, String name, Map<String, String> dimensions) {
-        return namespace + "/" + name + new java.util.TreeMap<>(dimensions);
+        return namespace + "/" + name + new TreeMap<>(dimensions);
     }
 
     /** The three real handlers through every kind of work, once for this class. */

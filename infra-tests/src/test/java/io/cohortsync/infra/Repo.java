@@ -48,10 +48,6 @@ final class Repo {
         return "functions/" + handler.substring(prefix.length(), handler.indexOf('.', prefix.length()));
     }
 
-    static boolean moduleExists(String module) {
-        return Files.isRegularFile(path(module).resolve("pom.xml"));
-    }
-
     /** Names of the environment variables the main sources under {@code module} read. */
     static Set<String> environmentReadBy(String module) {
         Set<String> names = new TreeSet<>();

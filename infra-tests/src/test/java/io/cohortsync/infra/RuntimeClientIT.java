@@ -25,6 +25,7 @@ import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.RuntimeApiStandIn;
 import io.cohortsync.testkit.SegmentStandIn;
 import io.cohortsync.testkit.SqsEvents;
+import org.crac.Resource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,9 +35,11 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.sqs.model.Message;
 
 import java.io.IOException;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -281,14 +284,14 @@ class RuntimeClientIT {
         Path target = root.resolve(classFile);
         Files.createDirectories(target.getParent());
         try (var in = CracProbeHandler.class.getClassLoader().getResourceAsStream(classFile)) {
-            Files.copy(in, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
         }
         Files.createDirectories(root.resolve("lib"));
         try {
-            Path crac = Path.of(org.crac.Resource.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path crac = Path.of(Resource.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             Files.copy(crac, root.resolve("lib").resolve(crac.getFileName().toString()),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (java.net.URISyntaxException e) {
+                    StandardCopyOption.REPLACE_EXISTING);
+        } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
         return root;

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -98,7 +99,7 @@ public final class LocalMain {
             System.out.println("Credentials: yours, not printed; the command below reads WEBHOOK_USERNAME and"
                     + " WEBHOOK_PASSWORD from the shell you paste it into (export them there too)");
         }
-        System.out.printf(java.util.Locale.ROOT, "cohort-sync ready: http://127.0.0.1:%d/mixpanel (started in %.1f s)%n",
+        System.out.printf(Locale.ROOT, "cohort-sync ready: http://127.0.0.1:%d/mixpanel (started in %.1f s)%n",
                 pipeline.port(), (System.nanoTime() - started) / 1e9);
         System.out.println(pipeline.curlCommand(curlCredentials(env)));
         stopped.await();

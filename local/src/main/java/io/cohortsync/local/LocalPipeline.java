@@ -1,5 +1,6 @@
 package io.cohortsync.local;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.aws.AwsClients;
 import io.cohortsync.reconciler.ReconcilerHandler;
 import io.cohortsync.reconciler.ReconcilerStreamHandler;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * The whole pipeline, against whatever AWS emulator the SDK is pointed at: resources created as the
@@ -186,7 +188,7 @@ public final class LocalPipeline implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             functions.values().forEach(LambdaFunction::close);
-            throw e instanceof java.util.concurrent.CompletionException && e.getCause() instanceof RuntimeException r
+            throw e instanceof CompletionException && e.getCause() instanceof RuntimeException r
                     ? r : e;
         }
         this.poller = new SqsEventSourcePoller(pollerSqs, queueUrl, "cohort-sync-sender", functions.get("SenderFunction"),
@@ -351,7 +353,7 @@ public final class LocalPipeline implements AutoCloseable {
     }
 
     private static String json(Map<String, String> values) {
-        var node = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        var node = new ObjectMapper().createObjectNode();
         values.forEach(node::put);
         return node.toString();
     }

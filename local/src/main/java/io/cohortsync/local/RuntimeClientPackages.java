@@ -4,7 +4,9 @@ import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.LambdaRuntimeProcess;
 import io.cohortsync.testkit.SamMakeBuild;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,8 +64,8 @@ public record RuntimeClientPackages(CfnTemplate template, Map<String, Path> pack
         }
         try {
             Files.createDirectories(logDir);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return new RuntimeClientFunction(spec, maxEnvironments, logDir);
     }

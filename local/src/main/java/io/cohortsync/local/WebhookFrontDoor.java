@@ -9,12 +9,14 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -73,7 +75,7 @@ final class WebhookFrontDoor implements AutoCloseable {
                     path, body), timeout);
             JsonNode json = JSON.readTree(response);
             ObjectNode headers = (ObjectNode) json.path("headers");
-            Map<String, String> h = new java.util.HashMap<>();
+            Map<String, String> h = new HashMap<>();
             headers.fields().forEachRemaining(e -> h.put(e.getKey(), e.getValue().asText()));
             String responseBody = json.path("body").asText("");
             if (json.path("isBase64Encoded").asBoolean(false)) {
@@ -98,8 +100,8 @@ final class WebhookFrontDoor implements AutoCloseable {
             ObjectNode params = e.putObject("queryStringParameters");
             for (String pair : query.split("&")) {
                 int eq = pair.indexOf('=');
-                String k = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                String v = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
                 params.put(k, params.has(k) ? params.get(k).asText() + "," + v : v); // API Gateway joins repeats
             }
         }

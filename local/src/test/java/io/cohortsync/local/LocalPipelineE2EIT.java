@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.JsonFields;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.SegmentStandIn;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -193,19 +195,19 @@ class LocalPipelineE2EIT {
         assertThat(history).extracting(e -> e.path("action").asText())
                 .containsExactly("rename", "add_members", "reconcile", "members", "add_members");
         assertThat(history.get(0).path("renamed").asInt()).isEqualTo(10);
-        assertThat(history.get(1).path("members").asInt()).isZero();
+        assertThat(JsonFields.count(history.get(1), "members")).isZero();
         assertThat(history.get(2).path("exits").asInt()).isEqualTo(20);
         assertThat(history.get(2).path("session").asText()).isEqualTo("APPLIED");
         assertThat(history.get(3).path("session").asText()).isEqualTo("RECONCILING");
-        assertThat(history.get(3).path("exits").asInt()).isZero();
+        assertThat(JsonFields.count(history.get(3), "exits")).isZero();
         assertThat(history.get(4).path("enters").asInt()).isEqualTo(30);
         // what the sender delivered is added to the webhook call whose deltas it sent: of the 30 enters,
         // at least the 10 kept members' (their rename came after the sender was done with them); the
         // other 20 may have been dropped as stale once their exit had been committed
         assertThat(history.get(4).path("sent").asLong()).isBetween(10L, 30L);
         assertThat(status.path("reconcile")).extracting(r -> r.path("work").asText(), r -> r.path("done").asBoolean())
-                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("EXIT", true),
-                        org.assertj.core.groups.Tuple.tuple("RENAME", true));
+                .containsExactlyInAnyOrder(Tuple.tuple("EXIT", true),
+                        Tuple.tuple("RENAME", true));
     }
 
     private HttpResponse<String> status(String cohort) throws Exception {
@@ -263,7 +265,7 @@ class LocalPipelineE2EIT {
         assertThat(segment.requests()).isEmpty();
         JsonNode history = JSON.readTree(status("d1").body()).path("history");
         assertThat(history.get(0).path("wouldSend").asInt()).isEqualTo(25);
-        assertThat(history.get(0).path("sent").asInt()).isZero();
+        assertThat(JsonFields.count(history.get(0), "sent")).isZero();
     }
 
     private static void assertTraits(Map<String, Map<String, JsonNode>> traits, String trait, Map<String, Boolean> expected) {
@@ -314,7 +316,7 @@ class LocalPipelineE2EIT {
             assertThat(r.path("work").asText()).isEqualTo("EXIT");
             assertThat(r.path("sessionId").asText()).isEqualTo("7f0d2c1e-sample");
             assertThat(r.path("shardsCounted").asInt()).isEqualTo(16);
-            assertThat(r.path("exits").asInt()).isZero();
+            assertThat(JsonFields.count(r, "exits")).isZero();
             assertThat(r.path("done").asBoolean()).isTrue();
         });
         assertThat(pipeline.reconcilerInvocations()).isGreaterThanOrEqualTo(16);

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -132,7 +133,7 @@ record BadInputCorpus(String name, String description, int status, String auth, 
         }
         byte[] padded = new byte[padTo];
         System.arraycopy(body, 0, padded, 0, body.length);
-        java.util.Arrays.fill(padded, body.length, padTo, (byte) ' ');
+        Arrays.fill(padded, body.length, padTo, (byte) ' ');
         return padded;
     }
 

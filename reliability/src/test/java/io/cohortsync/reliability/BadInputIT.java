@@ -19,6 +19,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Duration;
 import java.util.HashSet;
@@ -155,7 +156,7 @@ class BadInputIT {
     /** Membership items in the sharded layout ({@code M#<project>#<cohort>#<shard>}), each in its user's shard. */
     private static int memberships(AwsStack stack) {
         int n = 0;
-        for (Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> i
+        for (Map<String, AttributeValue> i
                 : stack.dynamo.scanPaginator(s -> s.tableName(stack.tableName)).items()) {
             String[] pk = i.get("pk").s().split("#", -1);
             if (pk[0].equals("M") && pk.length == 4) {

@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Security checks of the webhook on moto that the bad-input corpus does not already make: the body limit
  * at its exact edge (in bytes, not characters), 503 rather than 401 whenever the secret cannot be read
  * (and 401 when credentials are missing, secret or not), and that a stream of wrong credentials cannot
- * hammer Secrets Manager. The constant-time comparison is {@code BasicAuthenticatorConstantTimeTest};
+ * hammer Secrets Manager. The constant-time comparison is {@code BasicAuthenticatorConstantTimeTest} (functions/webhook);
  * IAM scoping (each function may touch only its own table, queues and secret) is checked on the
  * template by {@code infra-tests/.../TemplateTest}.
  */

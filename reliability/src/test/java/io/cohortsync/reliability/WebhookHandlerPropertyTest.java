@@ -15,6 +15,7 @@ import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.InMemoryState;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 import net.jqwik.api.Arbitraries;
@@ -32,6 +33,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -57,10 +59,10 @@ class WebhookHandlerPropertyTest {
                 Duration.ofSeconds(300), 16, Duration.ZERO);
         // Every port in memory with the adapters' semantics (testkit), so every body that parses really syncs.
         InMemoryState state = new InMemoryState();
-        handler = WebhookHandler.withPorts(config, new WebhookPorts(state.members, state.deltas, state.sessions,
-                state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED,
+        handler = WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, state.deltas,
+                state.sessions, state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED,
                 id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
-                        + AwsStack.WEBHOOK_PASSWORD + "\"}"), Clock.systemUTC());
+                        + AwsStack.WEBHOOK_PASSWORD + "\"}"), Clock.systemUTC()));
     }
 
     @AfterContainer
@@ -130,7 +132,7 @@ class WebhookHandlerPropertyTest {
                 "x-forwarded-for", "");
         Arbitrary<String> value = Arbitraries.oneOf(
                 Arbitraries.just(VALID),
-                Arbitraries.just(VALID.toLowerCase(java.util.Locale.ROOT)),
+                Arbitraries.just(VALID.toLowerCase(Locale.ROOT)),
                 Arbitraries.strings().all().ofMaxLength(80),
                 Arbitraries.strings().all().ofMaxLength(40).map(s -> "Basic " + s),
                 Arbitraries.strings().all().ofMaxLength(40).map(s ->

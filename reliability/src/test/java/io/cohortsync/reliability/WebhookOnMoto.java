@@ -10,6 +10,7 @@ import io.cohortsync.domain.SecretSource;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 
@@ -27,13 +28,13 @@ final class WebhookOnMoto {
         WebhookConfig config = new WebhookConfig(stack.tableName, stack.queueUrl, stack.reconcileQueueUrl, secretId,
                 sessionTtl, maxBodyBytes, Duration.ofSeconds(300), 16, Duration.ZERO);
         SqsDeltaQueue queue = new SqsDeltaQueue(stack.sqs, stack.queueUrl);
-        return WebhookHandler.withPorts(config, new WebhookPorts(
+        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(
                 new DynamoMembershipStore(stack.dynamo, stack.tableName, 16, Duration.ofDays(30), clock),
                 queue::enqueue,
                 new DynamoSessionStore(stack.dynamo, stack.tableName, sessionTtl, clock),
                 new DynamoCohortStore(stack.dynamo, stack.tableName, sessionTtl, clock),
                 new SqsReconcileQueue(stack.sqs, stack.reconcileQueueUrl),
                 new DynamoReconcileStore(stack.dynamo, stack.tableName, Duration.ofDays(30), clock),
-                SyncHistory.DISABLED, secrets), clock);
+                SyncHistory.DISABLED, secrets), clock));
     }
 }

@@ -31,6 +31,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -131,7 +132,7 @@ public final class DynamoMembershipStore implements MembershipStore {
      * ~1,000/concurrency round trips of latency. Platform threads: on Java 21 a virtual thread blocked
      * inside HttpURLConnection can pin its carrier.
      */
-    private <T> Set<String> concurrently(List<T> items, java.util.function.BiConsumer<T, Set<String>> write) {
+    private <T> Set<String> concurrently(List<T> items, BiConsumer<T, Set<String>> write) {
         Set<String> conflicts = ConcurrentHashMap.newKeySet();
         if (items.isEmpty()) {
             return conflicts;

@@ -2,6 +2,7 @@ package io.cohortsync.aws;
 
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.SessionKey;
+import io.cohortsync.domain.Shards;
 
 /**
  * Key layout of the single table (attributes {@code pk}, {@code sk}; TTL on {@code expiresAt}).
@@ -36,7 +37,7 @@ public final class Keys {
 
     /** The membership partition of a user. */
     public static String membershipPk(CohortRef cohort, String distinctId) {
-        return membershipPk(cohort, io.cohortsync.domain.Shards.of(distinctId));
+        return membershipPk(cohort, Shards.of(distinctId));
     }
 
     /** The single membership partition earlier versions used for a whole cohort. */

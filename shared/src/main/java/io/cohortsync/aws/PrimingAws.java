@@ -15,12 +15,16 @@ import software.amazon.awssdk.http.SdkHttpResponse;
 import software.amazon.awssdk.regions.Region;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -190,11 +194,11 @@ public final class PrimingAws implements SdkHttpClient {
      */
     static String md5OfAttributes(JsonNode attributes) {
         try {
-            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-            java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
-            List<String> names = new java.util.ArrayList<>();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            List<String> names = new ArrayList<>();
             attributes.fieldNames().forEachRemaining(names::add);
-            java.util.Collections.sort(names);
+            Collections.sort(names);
             for (String name : names) {
                 JsonNode a = attributes.path(name);
                 lengthPrefixed(out, name.getBytes(StandardCharsets.UTF_8));
@@ -216,7 +220,7 @@ public final class PrimingAws implements SdkHttpClient {
         }
     }
 
-    private static void lengthPrefixed(java.io.DataOutputStream out, byte[] value) throws IOException {
+    private static void lengthPrefixed(DataOutputStream out, byte[] value) throws IOException {
         out.writeInt(value.length);
         out.write(value);
     }

@@ -1,5 +1,6 @@
 package io.cohortsync.aws;
 
+import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.SecretSource;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
@@ -17,7 +18,7 @@ public final class SecretsManagerSource implements SecretSource {
         try {
             String value = client.getSecretValue(b -> b.secretId(secretId)).secretString();
             if (value == null) {
-                throw new io.cohortsync.domain.DependencyUnavailableException("SecretsManager",
+                throw new DependencyUnavailableException("SecretsManager",
                         "secret has no string value", null);
             }
             return value;

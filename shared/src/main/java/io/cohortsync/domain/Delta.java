@@ -1,7 +1,10 @@
 package io.cohortsync.domain;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * A membership change as announced on the delta queue. It only announces: the sender sends it to
@@ -21,7 +24,7 @@ import java.util.Objects;
  */
 public record Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
                     Instant observedAt, String userId, String previousName, String resend,
-                    java.util.Map<String, Object> extraTraits) {
+                    Map<String, Object> extraTraits) {
     public Delta {
         Objects.requireNonNull(cohort, "cohort");
         Objects.requireNonNull(cohortName, "cohortName");
@@ -36,8 +39,8 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
         if (previousName != null && previousName.equals(cohortName)) {
             previousName = null;
         }
-        extraTraits = extraTraits == null || extraTraits.isEmpty() ? java.util.Map.of()
-                : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(extraTraits));
+        extraTraits = extraTraits == null || extraTraits.isEmpty() ? Map.of()
+                : Collections.unmodifiableMap(new TreeMap<>(extraTraits));
     }
 
     public Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
@@ -71,7 +74,7 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
 
     /** As above, with member properties to copy as traits (used on enters only). */
     public static Delta of(CohortRef cohort, String cohortName, Change change, Instant observedAt,
-                           java.util.Map<String, Object> extraTraits) {
+                           Map<String, Object> extraTraits) {
         return new Delta(cohort, cohortName, change.distinctId(), change.to().member(), change.to().version(),
                 observedAt, change.to().userId(), change.previousName(), null,
                 change.isEnter() ? extraTraits : null);

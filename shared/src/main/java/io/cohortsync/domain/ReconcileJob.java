@@ -1,7 +1,14 @@
 package io.cohortsync.domain;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
 
 /**
  * One unit of the reconciler's work: one kind of pass over one shard of one cohort. Jobs only
@@ -15,7 +22,7 @@ import java.util.Objects;
  * @param ids        RECHECK only: the users to judge again (all in {@code shard}); empty for every other kind
  */
 public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String sessionId, int shard,
-                           Instant queuedAt, java.util.List<String> ids) {
+                           Instant queuedAt, List<String> ids) {
     public enum Kind {
         /** Count the members a completed session would exit (the mass-exit guard decides on the total). */
         EXIT_COUNT,
@@ -46,7 +53,7 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
     }
 
     public ReconcileJob(Kind kind, CohortRef cohort, long generation, String sessionId, int shard, Instant queuedAt) {
-        this(kind, cohort, generation, sessionId, shard, queuedAt, java.util.List.of());
+        this(kind, cohort, generation, sessionId, shard, queuedAt, List.of());
     }
 
     public ReconcileJob {
@@ -62,7 +69,7 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
         if ((kind == Kind.EXIT_COUNT || kind == Kind.EXIT_APPLY) && (sessionId == null || sessionId.isBlank())) {
             throw new IllegalArgumentException("an exit job needs its sessionId");
         }
-        ids = ids == null ? java.util.List.of() : java.util.List.copyOf(ids);
+        ids = ids == null ? List.of() : List.copyOf(ids);
         if ((kind == Kind.RECHECK) == ids.isEmpty()) {
             throw new IllegalArgumentException(kind == Kind.RECHECK ? "a re-check needs the ids to judge"
                     : "only a re-check carries ids");
@@ -82,13 +89,13 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
     /** The same work in the next phase. */
     public ReconcileJob as(Kind next) {
         return new ReconcileJob(next, cohort, generation, sessionId, shard, queuedAt,
-                next == Kind.RECHECK ? ids : java.util.List.of());
+                next == Kind.RECHECK ? ids : List.of());
     }
 
     /** One job per shard. */
-    public static java.util.List<ReconcileJob> perShard(Kind kind, CohortRef cohort, long generation, String sessionId,
+    public static List<ReconcileJob> perShard(Kind kind, CohortRef cohort, long generation, String sessionId,
                                                         Instant queuedAt) {
-        return java.util.stream.IntStream.range(0, Shards.COUNT)
+        return IntStream.range(0, Shards.COUNT)
                 .mapToObj(s -> new ReconcileJob(kind, cohort, generation, sessionId, s, queuedAt)).toList();
     }
 
@@ -97,21 +104,21 @@ public record ReconcileJob(Kind kind, CohortRef cohort, long generation, String 
      * carrying at most {@code maxIdBytes} of ids as JSON (counted at their worst-case escaping) so that its
      * message fits SQS's limit.
      */
-    public static java.util.List<ReconcileJob> rechecks(CohortRef cohort, long epoch, String sessionId,
-                                                        java.util.Collection<String> ids, int maxIdBytes,
+    public static List<ReconcileJob> rechecks(CohortRef cohort, long epoch, String sessionId,
+                                                        Collection<String> ids, int maxIdBytes,
                                                         Instant queuedAt) {
-        java.util.Map<Integer, java.util.List<String>> byShard = new java.util.TreeMap<>();
-        ids.forEach(id -> byShard.computeIfAbsent(Shards.of(id), s -> new java.util.ArrayList<>()).add(id));
-        java.util.List<ReconcileJob> jobs = new java.util.ArrayList<>();
+        Map<Integer, List<String>> byShard = new TreeMap<>();
+        ids.forEach(id -> byShard.computeIfAbsent(Shards.of(id), s -> new ArrayList<>()).add(id));
+        List<ReconcileJob> jobs = new ArrayList<>();
         byShard.forEach((shard, shardIds) -> {
-            java.util.List<String> part = new java.util.ArrayList<>();
+            List<String> part = new ArrayList<>();
             int bytes = 0;
             for (String id : shardIds) {
                 // Worst case in JSON: every byte escaped as a six-character escape, plus quotes and a comma.
-                int size = 6 * id.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 3;
+                int size = 6 * id.getBytes(StandardCharsets.UTF_8).length + 3;
                 if (!part.isEmpty() && bytes + size > maxIdBytes) {
                     jobs.add(new ReconcileJob(Kind.RECHECK, cohort, epoch, sessionId, shard, queuedAt, part));
-                    part = new java.util.ArrayList<>();
+                    part = new ArrayList<>();
                     bytes = 0;
                 }
                 part.add(id);

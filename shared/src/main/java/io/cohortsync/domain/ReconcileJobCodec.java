@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The reconcile queue's message format (README "Full syncs, renames and the reconciler"):
@@ -66,7 +68,7 @@ public final class ReconcileJobCodec {
                     || !shard.isIntegralNumber() || !shard.canConvertToInt()) {
                 throw new MalformedDeltaException("generation and shard must be whole numbers", null);
             }
-            java.util.List<String> ids = new java.util.ArrayList<>();
+            List<String> ids = new ArrayList<>();
             if (json.has("ids")) {
                 if (!json.get("ids").isArray()) {
                     throw new MalformedDeltaException("ids must be an array of strings", null);

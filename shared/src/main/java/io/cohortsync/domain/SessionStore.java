@@ -1,6 +1,7 @@
 package io.cohortsync.domain;
 
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -23,7 +24,7 @@ public interface SessionStore {
      * How many distinct pages of the session are recorded, if {@code page} is among them (a replay: it
      * must cost reads only), else empty.
      */
-    java.util.OptionalInt pagesIfRecorded(SessionKey session, int page);
+    OptionalInt pagesIfRecorded(SessionKey session, int page);
 
     /**
      * Streams every distinct id of {@code shard} that any recorded page carried (a page's ids once per

@@ -14,10 +14,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -174,8 +177,8 @@ public final class MixpanelRequestParser {
         }
         Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
         Set<String> ids = new LinkedHashSet<>();
-        Map<String, String> userIds = new java.util.HashMap<>();
-        Map<String, Map<String, Object>> traits = new java.util.HashMap<>();
+        Map<String, String> userIds = new HashMap<>();
+        Map<String, Map<String, Object>> traits = new HashMap<>();
         int received = 0;
         if (members != null && members.isArray()) {
             for (JsonNode member : members) {
@@ -224,7 +227,7 @@ public final class MixpanelRequestParser {
 
     /** Names of the fields nobody documents, for the log and history; their values are never looked at. */
     private static List<String> unknownFields(JsonNode root, JsonNode params) {
-        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        TreeSet<String> names = new TreeSet<>();
         int unrecordable = 0;
         for (String name : (Iterable<String>) root::fieldNames) {
             if (!KNOWN_TOP_LEVEL.contains(name)) {
@@ -257,7 +260,7 @@ public final class MixpanelRequestParser {
         if (extraTraits.isEmpty()) {
             return Map.of();
         }
-        Map<String, Object> copied = new java.util.TreeMap<>();
+        Map<String, Object> copied = new TreeMap<>();
         extraTraits.forEach((property, trait) -> {
             JsonNode v = member.get(property);
             if (v == null) {

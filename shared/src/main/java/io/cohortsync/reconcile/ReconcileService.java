@@ -24,6 +24,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
@@ -279,7 +281,7 @@ public final class ReconcileService {
             deltas.enqueue(changes.stream().map(c -> Delta.of(job.cohort(), s.name(), c, observedAt)).toList());
             Set<String> conflicts = store.commit(job.cohort(), changes);
             p.add(0, changes.size() - conflicts.size(), 0);
-            stored = new java.util.HashMap<>(stored);
+            stored = new HashMap<>(stored);
             stored.putAll(store.read(job.cohort(), job.ids(), true));
             current = current(job, current, stored);
             pending = List.copyOf(conflicts);
@@ -298,7 +300,7 @@ public final class ReconcileService {
         if (phase != Phase.APPLY && phase != Phase.DONE) {
             return p.scanned(job.ids().size()).outcome(JobOutcome.Status.DONE);
         }
-        Set<String> listed = new java.util.HashSet<>();
+        Set<String> listed = new HashSet<>();
         Set<String> wanted = Set.copyOf(job.ids());
         sessions.forEachExportedId(new SessionKey(job.cohort(), job.sessionId()), job.shard(), id -> {
             if (wanted.contains(id)) {
@@ -455,7 +457,7 @@ public final class ReconcileService {
     }
 
     private static Map<String, Membership> toMap(MembershipStore.ScanPage page) {
-        Map<String, Membership> map = new java.util.HashMap<>();
+        Map<String, Membership> map = new HashMap<>();
         page.items().forEach(e -> map.put(e.getKey(), e.getValue()));
         return map;
     }

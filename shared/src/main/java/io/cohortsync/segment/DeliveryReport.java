@@ -1,5 +1,6 @@
 package io.cohortsync.segment;
 
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -28,9 +29,9 @@ public record DeliveryReport(Map<String, MessageOutcome> outcomes, Map<String, I
         if (b == null) {
             return a;
         }
-        Map<String, MessageOutcome> outcomes = new java.util.HashMap<>(a.outcomes);
+        Map<String, MessageOutcome> outcomes = new HashMap<>(a.outcomes);
         outcomes.putAll(b.outcomes);
-        Map<String, Integer> labels = new java.util.HashMap<>(a.requestsByLabel);
+        Map<String, Integer> labels = new HashMap<>(a.requestsByLabel);
         b.requestsByLabel.forEach((k, v) -> labels.merge(k, v, Integer::sum));
         return new DeliveryReport(outcomes, labels, a.requests + b.requests, a.retries + b.retries,
                 a.splits + b.splits, a.bytesSent + b.bytesSent);

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -32,7 +33,7 @@ public final class PrimingSegment implements SegmentTransport {
         }
         requests.incrementAndGet();
         bytes.addAndGet(body.length);
-        return new SegmentResponse.Answered(200, java.util.Optional.empty());
+        return new SegmentResponse.Answered(200, Optional.empty());
     }
 
     /** Batches "sent" so far. */

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The messages of one {@code /v1/batch} request. The body is {@code {"batch":[…],"sentAt":"…"}};
@@ -65,7 +66,7 @@ public record SegmentBatch(List<EncodedMessage> messages) {
     }
 
     /** The same batch without the given messages, or null when none is left. */
-    SegmentBatch without(java.util.Set<String> messageIds) {
+    SegmentBatch without(Set<String> messageIds) {
         List<EncodedMessage> kept = messages.stream().filter(m -> !messageIds.contains(m.messageId())).toList();
         return kept.isEmpty() ? null : kept.size() == messages.size() ? this : new SegmentBatch(kept);
     }

@@ -7,11 +7,13 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.Base64;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -123,7 +125,7 @@ public final class SegmentClient implements SegmentTransport, AutoCloseable {
 
     /** HTTP Basic with the write key as user name and an empty password: base64("writeKey:"). */
     static String basicAuthorization(String writeKey) {
-        return "Basic " + java.util.Base64.getEncoder()
-                .encodeToString((writeKey + ":").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return "Basic " + Base64.getEncoder()
+                .encodeToString((writeKey + ":").getBytes(StandardCharsets.UTF_8));
     }
 }

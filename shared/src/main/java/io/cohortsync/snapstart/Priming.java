@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,8 +109,8 @@ public final class Priming implements Resource {
     /** Runs the plan's steps (on a thread of its own, within the limit) and logs one line; never throws. */
     public Report run() {
         long started = System.nanoTime();
-        List<String> ran = java.util.Collections.synchronizedList(new ArrayList<>());
-        Map<String, String> failed = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        Map<String, String> failed = Collections.synchronizedMap(new LinkedHashMap<>());
         PrimingAws[] aws = new PrimingAws[1];
         Thread worker = new Thread(() -> {
             Plan p;

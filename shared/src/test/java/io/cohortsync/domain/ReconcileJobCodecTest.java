@@ -9,7 +9,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -30,7 +35,7 @@ class ReconcileJobCodecTest {
         // given a job of each kind, as each is queued (exit passes carry their session, the others none)
         boolean exitPass = kind == ReconcileJob.Kind.EXIT_COUNT || kind == ReconcileJob.Kind.EXIT_APPLY;
         boolean recheck = kind == ReconcileJob.Kind.RECHECK;
-        java.util.List<String> ids = recheck ? idsInShard(Shards.COUNT - 1, 3) : java.util.List.of();
+        List<String> ids = recheck ? idsInShard(Shards.COUNT - 1, 3) : List.of();
         ReconcileJob job = new ReconcileJob(kind, COHORT, kind == ReconcileJob.Kind.MIGRATE ? 0 : 7,
                 exitPass || recheck ? "s-1" : null, kind == ReconcileJob.Kind.MIGRATE ? 0 : Shards.COUNT - 1, QUEUED,
                 ids);
@@ -62,7 +67,7 @@ class ReconcileJobCodecTest {
         JsonNode json = JSON.readTree(ReconcileJobCodec.encode(EXIT));
 
         // then exactly the README's fields, the default connection left out
-        assertThat(json.properties()).extracting(java.util.Map.Entry::getKey).containsExactly("schema", "kind",
+        assertThat(json.properties()).extracting(Map.Entry::getKey).containsExactly("schema", "kind",
                 "projectId", "cohortId", "generation", "sessionId", "shard", "queuedAt");
         assertThat(json.path("schema").asText()).isEqualTo(ReconcileJobCodec.SCHEMA);
         assertThat(json.path("kind").asText()).isEqualTo("EXIT_COUNT");
@@ -76,19 +81,19 @@ class ReconcileJobCodecTest {
     @Test
     void rechecks_splitTheIdsByShard_andBySize_soEveryMessageFitsSqs() {
         // given 3,000 ids of 1,024 bytes, the worst SQS could be asked to carry
-        java.util.List<String> ids = new java.util.ArrayList<>();
+        List<String> ids = new ArrayList<>();
         for (int i = 0; i < 3000; i++) {
             ids.add(String.format("%04d", i) + "\u0001".repeat(1020));
         }
 
         // when
-        java.util.List<ReconcileJob> jobs = ReconcileJob.rechecks(COHORT, 3, "s-1", ids, 200_000, QUEUED);
+        List<ReconcileJob> jobs = ReconcileJob.rechecks(COHORT, 3, "s-1", ids, 200_000, QUEUED);
 
         // then every id is in exactly one job of its own shard, and every message is under SQS's 256 KiB
         assertThat(jobs.stream().flatMap(j -> j.ids().stream())).containsExactlyInAnyOrderElementsOf(ids);
         assertThat(jobs).allSatisfy(j -> {
             assertThat(j.ids()).allMatch(id -> Shards.of(id) == j.shard());
-            assertThat(ReconcileJobCodec.encode(j).getBytes(java.nio.charset.StandardCharsets.UTF_8).length)
+            assertThat(ReconcileJobCodec.encode(j).getBytes(StandardCharsets.UTF_8).length)
                     .isLessThan(256 * 1024);
             assertThat(ReconcileJobCodec.decode(ReconcileJobCodec.encode(j))).isEqualTo(j);
         });
@@ -98,15 +103,15 @@ class ReconcileJobCodecTest {
     void recheck_refusesIdsOfAnotherShard_andOtherKindsRefuseIds() {
         String id = idsInShard(2, 1).get(0);
         assertThatThrownBy(() -> new ReconcileJob(ReconcileJob.Kind.RECHECK, COHORT, 1, "s", 3, QUEUED,
-                java.util.List.of(id))).isInstanceOf(IllegalArgumentException.class);
+                List.of(id))).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new ReconcileJob(ReconcileJob.Kind.RECHECK, COHORT, 1, "s", 2, QUEUED,
-                java.util.List.of())).isInstanceOf(IllegalArgumentException.class);
+                List.of())).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new ReconcileJob(ReconcileJob.Kind.RENAME, COHORT, 1, null, 2, QUEUED,
-                java.util.List.of(id))).isInstanceOf(IllegalArgumentException.class);
+                List.of(id))).isInstanceOf(IllegalArgumentException.class);
     }
 
-    private static java.util.List<String> idsInShard(int shard, int count) {
-        java.util.List<String> ids = new java.util.ArrayList<>();
+    private static List<String> idsInShard(int shard, int count) {
+        List<String> ids = new ArrayList<>();
         for (int i = 0; ids.size() < count; i++) {
             if (Shards.of("user" + i + "@example.com") == shard) {
                 ids.add("user" + i + "@example.com");
@@ -145,7 +150,7 @@ class ReconcileJobCodecTest {
                 Arguments.of("generation a fraction", edit(valid, j -> j.put("generation", 4.5))),
                 Arguments.of("generation negative", edit(valid, j -> j.put("generation", -1))),
                 Arguments.of("generation beyond a long", edit(valid, j -> j.put("generation",
-                        new java.math.BigInteger("99999999999999999999")))),
+                        new BigInteger("99999999999999999999")))),
                 Arguments.of("no shard", edit(valid, j -> j.remove("shard"))),
                 Arguments.of("shard a string", edit(valid, j -> j.put("shard", "3"))),
                 Arguments.of("shard a fraction", edit(valid, j -> j.put("shard", 3.7))),

@@ -11,8 +11,10 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -84,8 +86,8 @@ class MixpanelRequestParserPropertyTest {
                 Arbitraries.strings().withCharRange('0', '9').ofMinLength(1).ofMaxLength(25).map(F::textNode),
                 Arbitraries.longs().map(F::numberNode),
                 Arbitraries.doubles().map(F::numberNode),
-                Arbitraries.bigIntegers().between(new java.math.BigInteger("-1" + "0".repeat(40)),
-                        new java.math.BigInteger("1" + "0".repeat(40))).map(F::numberNode),
+                Arbitraries.bigIntegers().between(new BigInteger("-1" + "0".repeat(40)),
+                        new BigInteger("1" + "0".repeat(40))).map(F::numberNode),
                 Arbitraries.of(F.nullNode(), F.booleanNode(true), F.booleanNode(false), F.missingNode()));
         Arbitrary<JsonNode> pageInfos = Arbitraries.integers().between(-2, 5).tuple2().map(t -> {
             ObjectNode o = F.objectNode();
@@ -161,7 +163,7 @@ class MixpanelRequestParserPropertyTest {
 
     @Provide
     Arbitrary<List<String>> unknownNames() {
-        java.util.Set<String> known = java.util.Set.of("action", "parameters", "members", "mixpanel_project_id",
+        Set<String> known = Set.of("action", "parameters", "members", "mixpanel_project_id",
                 "mixpanel_cohort_id", "mixpanel_cohort_name", "mixpanel_cohort_description", "mixpanel_session_id",
                 "page_info", "mixpanel_integration_id");
         return Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(70), Arbitraries.strings().alpha().ofMinLength(1)

@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -122,7 +123,7 @@ class PrimingTest {
 
     private List<JsonNode> lines() throws Exception {
         ObjectMapper json = new ObjectMapper();
-        List<JsonNode> lines = new java.util.ArrayList<>();
+        List<JsonNode> lines = new ArrayList<>();
         for (String l : out.toString(StandardCharsets.UTF_8).split("\n")) {
             if (!l.isBlank()) {
                 lines.add(json.readTree(l));

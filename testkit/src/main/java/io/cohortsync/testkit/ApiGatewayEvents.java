@@ -3,6 +3,7 @@ package io.cohortsync.testkit;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
 import com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -45,7 +46,7 @@ public final class ApiGatewayEvents {
     }
 
     public static APIGatewayV2HTTPEvent post(String body, Map<String, String> headers, boolean base64) {
-        var json = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        var json = new ObjectMapper().createObjectNode();
         json.put("version", "2.0");
         json.put("routeKey", "POST /mixpanel");
         json.put("rawPath", "/mixpanel");

@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * template.yaml as CloudFormation reads it: short-form tags ({@code !Ref X}, {@code !GetAtt A.B},
@@ -155,7 +157,7 @@ public final class CfnTemplate {
                     + "with a Default");
         }
         if (value.has("Fn::Sub") && value.get("Fn::Sub").isTextual()) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$\\{([^}]+)}").matcher(value.get("Fn::Sub").asText());
+            Matcher m = Pattern.compile("\\$\\{([^}]+)}").matcher(value.get("Fn::Sub").asText());
             StringBuilder out = new StringBuilder();
             while (m.find()) {
                 String name = m.group(1);
@@ -163,7 +165,7 @@ public final class CfnTemplate {
                 if (replacement == null) {
                     replacement = resolve(where, NODES.objectNode().put("Ref", name), resources, stackName);
                 }
-                m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(replacement));
+                m.appendReplacement(out, Matcher.quoteReplacement(replacement));
             }
             m.appendTail(out);
             return out.toString();

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -228,11 +229,11 @@ public final class InMemoryState {
         }
 
         @Override
-        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+        public OptionalInt pagesIfRecorded(SessionKey session, int page) {
             synchronized (InMemoryState.this) {
                 Map<Integer, Set<String>> recorded = pages.getOrDefault(session, Map.of());
-                return recorded.containsKey(page) ? java.util.OptionalInt.of(recorded.size())
-                        : java.util.OptionalInt.empty();
+                return recorded.containsKey(page) ? OptionalInt.of(recorded.size())
+                        : OptionalInt.empty();
             }
         }
 

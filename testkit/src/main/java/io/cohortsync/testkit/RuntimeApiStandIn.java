@@ -25,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -405,7 +406,7 @@ public final class RuntimeApiStandIn implements AutoCloseable {
 
     private static byte[] random(int n) {
         byte[] b = new byte[n];
-        java.util.concurrent.ThreadLocalRandom.current().nextBytes(b);
+        ThreadLocalRandom.current().nextBytes(b);
         return b;
     }
 

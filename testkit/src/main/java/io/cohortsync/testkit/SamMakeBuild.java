@@ -3,6 +3,9 @@ package io.cohortsync.testkit;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -10,9 +13,15 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
@@ -111,7 +120,7 @@ public final class SamMakeBuild {
     public static List<Built> packages(Path repo, List<String> functionIds, Path cacheRoot, Duration timeout) {
         String key = treeDigest(repo);
         Path dir = cacheRoot.resolve(key);
-        List<Built> result = new java.util.ArrayList<>();
+        List<Built> result = new ArrayList<>();
         Path source = null;
         try {
             Files.createDirectories(dir);
@@ -122,16 +131,16 @@ public final class SamMakeBuild {
                     continue;
                 }
                 if (source == null) {
-                    source = dir.resolve(".source-" + java.util.UUID.randomUUID());
+                    source = dir.resolve(".source-" + UUID.randomUUID());
                     copyRepository(repo, source);
                 }
-                Path scratch = dir.resolve("." + id + "-" + java.util.UUID.randomUUID());
+                Path scratch = dir.resolve("." + id + "-" + UUID.randomUUID());
                 long started = System.nanoTime();
                 build(source, id, scratch, dir.resolve("build-" + id + ".log"), timeout);
                 double seconds = (System.nanoTime() - started) / 1e9;
                 try {
-                    Files.move(scratch, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                    Files.move(scratch, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
                     deleteTree(scratch); // another JVM built the same tree meanwhile: same bytes
                 }
                 result.add(new Built(id, target, seconds, false));
@@ -153,9 +162,9 @@ public final class SamMakeBuild {
      */
     static String treeDigest(Path repo) {
         try {
-            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            sha.update((System.getProperty("java.home") + "\n" + Runtime.version() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            List<Path> files = new java.util.ArrayList<>();
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update((System.getProperty("java.home") + "\n" + Runtime.version() + "\n").getBytes(StandardCharsets.UTF_8));
+            List<Path> files = new ArrayList<>();
             Files.walkFileTree(repo, new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
@@ -174,16 +183,16 @@ public final class SamMakeBuild {
             });
             files.sort(null);
             for (Path f : files) {
-                sha.update(repo.relativize(f).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                sha.update(repo.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
                 sha.update((byte) 0);
                 sha.update(Files.isExecutable(f) ? (byte) 1 : (byte) 0);
                 sha.update(Files.readAllBytes(f));
                 sha.update((byte) 0);
             }
-            return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -204,7 +213,7 @@ public final class SamMakeBuild {
             return;
         }
         try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -16,14 +16,18 @@ import io.cohortsync.reconcile.ReconcileConfig;
 import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.sync.MigrationPendingException;
 import io.cohortsync.sync.SyncResult;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -302,9 +306,9 @@ class ReconcileCoreTest {
         // sends {Old: false} on its own; the rename does not announce u again (u's last change is under New)
         List<Delta> ofU = core.state.deltas.snapshot().stream().filter(d -> d.distinctId().equals(u)).toList();
         assertThat(ofU).extracting(Delta::member, Delta::version, Delta::cohortName, Delta::previousName)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(true, 1L, "Old", null),
-                        org.assertj.core.groups.Tuple.tuple(false, 2L, "New", "Old"),
-                        org.assertj.core.groups.Tuple.tuple(true, 3L, "New", null));
+                .containsExactly(Tuple.tuple(true, 1L, "Old", null),
+                        Tuple.tuple(false, 2L, "New", "Old"),
+                        Tuple.tuple(true, 3L, "New", null));
     }
 
     @Test
@@ -554,9 +558,9 @@ class ReconcileCoreTest {
 
     /** Each user's traits after their deltas are applied in version order (an identify sets its name, clears the previous). */
     private static Map<String, Map<String, Boolean>> finalTraits(List<Delta> deltas) {
-        Map<String, Map<String, Boolean>> traits = new java.util.HashMap<>();
-        deltas.stream().sorted(java.util.Comparator.comparingLong(Delta::version)).forEach(d -> {
-            Map<String, Boolean> t = traits.computeIfAbsent(d.distinctId(), k -> new java.util.HashMap<>());
+        Map<String, Map<String, Boolean>> traits = new HashMap<>();
+        deltas.stream().sorted(Comparator.comparingLong(Delta::version)).forEach(d -> {
+            Map<String, Boolean> t = traits.computeIfAbsent(d.distinctId(), k -> new HashMap<>());
             if (d.previousName() != null) {
                 t.put(d.previousName(), false);
             }
@@ -755,7 +759,7 @@ class ReconcileCoreTest {
         }
 
         @Override
-        public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+        public OptionalInt pagesIfRecorded(SessionKey session, int page) {
             return real.pagesIfRecorded(session, page);
         }
 

@@ -3,8 +3,10 @@ package io.cohortsync.reconciler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
 import io.cohortsync.aws.Keys;
+import io.cohortsync.aws.SqsReconcileQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.Checkpoint;
 import io.cohortsync.domain.CohortRef;
@@ -23,10 +25,13 @@ import io.cohortsync.domain.Shards;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.Infrastructure;
+import io.cohortsync.testkit.JsonFields;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.testkit.Tee;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -343,14 +348,14 @@ class ReconcilerIT {
         assertThat(added).hasValue(1);
         JsonNode addLine = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("webhook handled")
                 && l.contains("\"action\":\"add_members\"")).map(Pipeline::parse).toList().getLast();
-        assertThat(addLine.path("enters").asInt()).isZero();
+        assertThat(JsonFields.count(addLine, "enters")).isZero();
         assertThat(addLine.path("marked").asInt()).isEqualTo(1);
         assertThat(p.table("cc").get(u0)).isEqualTo(new Membership(true, 1, null, 1, 1));
         assertThat(p.drainDeltas()).isEmpty();
         assertThat(p.outcome("cc", "s-c")).isEqualTo(new SessionOutcome(SessionOutcome.Status.APPLIED, 1, 40, 0));
         JsonNode pass = p.status("cc").path("reconcile").get(0);
         assertThat(pass.path("exitsFound").asInt()).isEqualTo(1);
-        assertThat(pass.path("exits").asInt()).isZero();
+        assertThat(JsonFields.count(pass, "exits")).isZero();
     }
 
     @Test
@@ -365,13 +370,13 @@ class ReconcilerIT {
         p.drainDeltas();
         String late = "late-writer@example.com";
         CohortRef cohort = Pipeline.cohort("ck");
-        var store = new io.cohortsync.aws.DynamoMembershipStore(stack.dynamo, stack.tableName, 4,
+        var store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 4,
                 Duration.ofDays(30), Clock.systemUTC());
         assertThat(store.commit(cohort, List.of(new Change(late, Membership.ABSENT,
                 new Membership(true, 1, null, 1, 0))))).isEmpty();
 
         // when the re-check its request queued (as it saw the epoch move) goes through the real queue
-        new io.cohortsync.aws.SqsReconcileQueue(stack.sqs, stack.reconcileQueueUrl)
+        new SqsReconcileQueue(stack.sqs, stack.reconcileQueueUrl)
                 .enqueue(ReconcileJob.rechecks(cohort, 1, "s-k", List.of(late), 200_000, Instant.now()));
         p.reconcile();
 
@@ -425,7 +430,7 @@ class ReconcilerIT {
         List<Delta> deltas = p.drainDeltas();
         assertThat(deltas.stream().filter(d -> d.distinctId().equals(removed[0])))
                 .extracting(Delta::member, Delta::version, Delta::cohortName, Delta::previousName)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(false, 2L, NAME, "Old"));
+                .containsExactly(Tuple.tuple(false, 2L, NAME, "Old"));
         assertThat(p.table("cr").get(removed[0])).satisfies(m -> {
             assertThat(m.member()).isFalse();
             assertThat(m.nameVersion()).isEqualTo(2);
@@ -480,7 +485,7 @@ class ReconcilerIT {
         assertThat(newest.path("sessionId").asText()).isEqualTo("s-d");
         assertThat(newest.path("outcome").asText()).isEqualTo("held");
         assertThat(newest.path("sessionExits").asInt()).isEqualTo(1100);
-        assertThat(newest.path("exits").asInt()).isZero();
+        assertThat(JsonFields.count(newest, "exits")).isZero();
         assertThat(status.path("reconcile")).singleElement().satisfies(r -> {
             assertThat(r.path("work").asText()).isEqualTo("EXIT");
             assertThat(r.path("sessionId").asText()).isEqualTo("s-d");
@@ -488,7 +493,7 @@ class ReconcilerIT {
             assertThat(r.path("shardsCounted").asInt()).isEqualTo(Shards.COUNT);
             assertThat(r.path("members").asInt()).isEqualTo(1200);
             assertThat(r.path("exitsFound").asInt()).isEqualTo(1100);
-            assertThat(r.path("exits").asInt()).isZero();
+            assertThat(JsonFields.count(r, "exits")).isZero();
             assertThat(r.path("done").asBoolean()).isTrue();
         });
     }
@@ -627,7 +632,7 @@ class ReconcilerIT {
                     SqsEvents.event(stack.reconcileQueueUrl, again),
                     LambdaContexts.withRemaining("cohort-sync-reconciler", Duration.ofSeconds(120))));
         }
-        assertThat(receives).isEqualTo(io.cohortsync.testkit.Infrastructure.MAX_RECEIVE_COUNT);
+        assertThat(receives).isEqualTo(Infrastructure.MAX_RECEIVE_COUNT);
         assertThat(SqsEvents.receive(stack.sqs, stack.reconcileDlqUrl, 10)).extracting(Message::body)
                 .containsExactlyInAnyOrder(notJson, failing, notAJob);
     }

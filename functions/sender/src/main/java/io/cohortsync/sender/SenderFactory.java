@@ -60,7 +60,7 @@ public final class SenderFactory {
         var dynamo = aws.dynamoDb();
         // The ttl only matters for writing whole entries, which the webhook does; the sender adds counts.
         SyncHistory history = config.historyEnabled()
-                ? new DynamoSyncHistory(dynamo, config.tableName(), java.time.Duration.ZERO, clock) : SyncHistory.DISABLED;
+                ? new DynamoSyncHistory(dynamo, config.tableName(), Duration.ZERO, clock) : SyncHistory.DISABLED;
         return create(config, new DynamoMembershipStore(dynamo, config.tableName(), 1, Duration.ZERO, clock),
                 new DynamoCohortStore(dynamo, config.tableName(), Duration.ZERO, clock),
                 new SqsDeltaQueue(sqs, config.deltaQueueUrl()), new SqsDeadLetterQueue(sqs, config.dlqUrl()),
@@ -68,10 +68,14 @@ public final class SenderFactory {
                 transports, history, out, clock);
     }
 
-    /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
-    static SenderService create(SenderConfig config, MembershipStore store, CohortStore cohorts,
-                                DelayedDeltaQueue requeue, DeadLetterQueue deadLetters, SecretSource secrets,
-                                SegmentTransport segment, SyncHistory history, PrintStream out, Clock clock) {
+    /**
+     * Wires a service around the given ports, every connection's Segment calls through {@code segment}: for
+     * tools that drive the real handler with their own adapters (the reliability suite injects faults
+     * through them, the benchmark counts through them; wrap it with {@link SenderHandler#of}).
+     */
+    public static SenderService create(SenderConfig config, MembershipStore store, CohortStore cohorts,
+                                       DelayedDeltaQueue requeue, DeadLetterQueue deadLetters, SecretSource secrets,
+                                       SegmentTransport segment, SyncHistory history, PrintStream out, Clock clock) {
         return create(config, store, cohorts, requeue, deadLetters, secrets, url -> segment, history, out, clock);
     }
 

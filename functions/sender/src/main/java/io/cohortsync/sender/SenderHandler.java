@@ -49,18 +49,11 @@ public final class SenderHandler implements RequestHandler<SQSEvent, SQSBatchRes
     }
 
     /**
-     * A handler around the given ports, for tools that drive the real handler with their own adapters
-     * (the reliability suite injects faults through them, the benchmark counts through them).
+     * A handler around the given service, for tools that drive the real handler with their own adapters
+     * (wire one with the public {@link SenderFactory#create}).
      */
-    public static SenderHandler withPorts(SenderConfig config, io.cohortsync.domain.MembershipStore store,
-                                          io.cohortsync.domain.CohortStore cohorts,
-                                          io.cohortsync.domain.DelayedDeltaQueue requeue,
-                                          io.cohortsync.domain.DeadLetterQueue deadLetters,
-                                          io.cohortsync.domain.SecretSource secrets,
-                                          io.cohortsync.segment.SegmentTransport segment,
-                                          java.io.PrintStream out, java.time.Clock clock) {
-        return new SenderHandler(SenderFactory.create(config, store, cohorts, requeue, deadLetters, secrets, segment,
-                io.cohortsync.domain.SyncHistory.DISABLED, out, clock));
+    public static SenderHandler of(SenderService service) {
+        return new SenderHandler(service);
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */

@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.sqs.model.Message;
 
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -71,7 +72,7 @@ class SenderCostIT {
 
         AwsRequestCounter.reset();
         SqsEvents.settle(s.stack.sqs, s.stack.queueUrl, messages, response);
-        Map<String, Long> eventSourceCalls = new java.util.TreeMap<>(receiveCalls);
+        Map<String, Long> eventSourceCalls = new TreeMap<>(receiveCalls);
         AwsRequestCounter.snapshot().forEach((k, v) -> eventSourceCalls.merge(k, v, Long::sum));
 
         List<SegmentStandIn.RecordedRequest> requests = segment.requests().subList(requestsBefore, segment.requests().size());

@@ -14,6 +14,7 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.testkit.Tee;
 import io.cohortsync.testkit.AwsStack;
@@ -42,7 +43,7 @@ import java.util.Map;
  * with its log captured. Deltas are produced the way the webhook produces them ({@link SqsDeltaQueue})
  * and membership committed the way it commits ({@link DynamoMembershipStore#commit}).
  *
- * <p>By default the handler is {@link SenderHandler#withPorts} around the real adapters (what tools
+ * <p>By default the handler is {@link SenderFactory#create} around the real adapters (what tools
  * that wire their own ports use); {@link #deployed} builds it exactly as the Lambda runtime does
  * (environment, {@link AwsClients}, sync history on), for measurements of the deployed function.
  */
@@ -90,13 +91,13 @@ final class SenderHarness {
                     clock));
         } else {
             // The sender's own adapters read what its configuration names (a test may point them at a missing table).
-            this.handler = SenderHandler.withPorts(config,
+            this.handler = SenderHandler.of(SenderFactory.create(config,
                     new DynamoMembershipStore(stack.dynamo, config.tableName(), 1, Duration.ZERO, clock),
                     new DynamoCohortStore(stack.dynamo, config.tableName(), Duration.ZERO, clock),
                     new SqsDeltaQueue(stack.sqs, config.deltaQueueUrl()),
                     new SqsDeadLetterQueue(stack.sqs, config.dlqUrl()),
                     new SecretsManagerSource(stack.secrets),
-                    new SegmentClient(config.segmentBaseUrl(), clock), out, clock);
+                    new SegmentClient(config.segmentBaseUrl(), clock), SyncHistory.DISABLED, out, clock));
         }
     }
 

@@ -14,6 +14,7 @@ import io.cohortsync.segment.MessageIds;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Infrastructure;
+import io.cohortsync.testkit.JsonFields;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.SegmentStandIn;
 import io.cohortsync.testkit.SqsEvents;
@@ -122,7 +123,7 @@ class SenderIT {
         assertThat(segment.requests()).hasSize(1);
         assertThat(segment.finalTraits().get(ALICE).get(TRAIT).booleanValue()).isFalse();
         assertThat(s.lastSummary().path("stale").asInt()).isEqualTo(1);
-        assertThat(s.lastSummary().path("sent").asInt()).isZero();
+        assertThat(JsonFields.count(s.lastSummary(), "sent")).isZero();
     }
 
     @Test
@@ -597,7 +598,7 @@ class SenderIT {
         assertThat(s.receive()).isEmpty();
         assertThat(SqsEvents.receive(stack.sqs, stack.dlqUrl, 10)).isEmpty();
         assertThat(s.lastSummary().path("neverCommitted").asInt()).isEqualTo(1);
-        assertThat(s.lastSummary().path("requeued").asInt()).isZero();
+        assertThat(JsonFields.count(s.lastSummary(), "requeued")).isZero();
     }
 
     // ---- volume: Segment's limits
@@ -709,7 +710,7 @@ class SenderIT {
             assertThat(m.path("messageId").asText()).isEqualTo(clearingId);
         });
         assertThat(s.lastSummary().path("stale").asInt()).isEqualTo(1);
-        assertThat(s.lastSummary().path("sent").asInt()).isZero();
+        assertThat(JsonFields.count(s.lastSummary(), "sent")).isZero();
         assertThat(s.lastSummary().path("clearedOldNames").asInt()).isEqualTo(1);
         assertThat(s.metricLines().getLast().path("OldNamesCleared").asDouble()).isEqualTo(1.0);
     }
@@ -833,7 +834,7 @@ class SenderIT {
             assertThat(l.path("deltas").asInt()).isEqualTo(1);
             assertThat(l.path("sent").asInt()).isEqualTo(1);
             assertThat(l.path("segmentRequestsByStatus").path("200").asInt()).isEqualTo(1);
-            assertThat(l.path("failures").asInt()).isZero();
+            assertThat(JsonFields.count(l, "failures")).isZero();
             assertThat(l.path("cohortIds").get(0).asText()).isEqualTo(COHORT.cohortId());
             assertThat(l.has("durationMs")).isTrue();
         });
@@ -844,8 +845,8 @@ class SenderIT {
             assertThat(l.path("Function").asText()).isEqualTo("sender");
             assertThat(l.path("IdentifiesSent").asDouble()).isEqualTo(1.0);
             assertThat(l.path("Segment2xx").asDouble()).isEqualTo(1.0);
-            assertThat(l.path("BatchItemFailures").asDouble()).isZero();
-            assertThat(l.path("EndToEndLag").asDouble()).isGreaterThanOrEqualTo(0.0);
+            assertThat(JsonFields.number(l, "BatchItemFailures")).isZero();
+            assertThat(JsonFields.number(l, "EndToEndLag")).isGreaterThanOrEqualTo(0.0);
             assertThat(l.has("DroppedStale") && l.has("DroppedNeverCommitted") && l.has("Requeued")
                     && l.has("Rejected") && l.has("SegmentRequests") && l.has("Segment4xx") && l.has("Segment5xx")
                     && l.has("Segment429") && l.has("SegmentRetries")).isTrue();

@@ -1,5 +1,6 @@
 package io.cohortsync.webhook;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.domain.CohortRef;
@@ -43,7 +44,7 @@ record WebhookCredentials(Map<String, Pair> byConnection) {
         JsonNode node;
         try {
             node = MAPPER.readTree(secret);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             // Never include the exception message: it may quote the secret.
             throw new DependencyUnavailableException("SecretsManager", "webhook secret is not JSON", null);
         }

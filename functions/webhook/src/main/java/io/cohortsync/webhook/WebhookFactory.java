@@ -54,8 +54,12 @@ public final class WebhookFactory {
                 new SecretsManagerSource(aws.secretsManager())), clock, out);
     }
 
-    /** Wires a service around the given ports (tests wrap real adapters to inject faults). */
-    static WebhookService create(WebhookConfig config, WebhookPorts ports, Clock clock) {
+    /**
+     * Wires a service around the given ports, logs and metrics to stdout: for tools that drive the real
+     * handler with their own adapters (the reliability suite injects faults through them, the benchmark
+     * counts through them; wrap it with {@link WebhookHandler#of}).
+     */
+    public static WebhookService create(WebhookConfig config, WebhookPorts ports, Clock clock) {
         return create(config, ports, clock, System.out);
     }
 

@@ -4,9 +4,11 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import io.cohortsync.domain.CohortRef;
 import io.cohortsync.mixpanel.MixpanelResponse;
 import io.cohortsync.snapstart.Priming;
 
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
@@ -47,11 +49,11 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     }
 
     /**
-     * A handler around the given ports, for tools that drive the real handler with their own adapters
-     * (the reliability suite injects faults through them, the benchmark counts through them).
+     * A handler around the given service, for tools that drive the real handler with their own adapters
+     * (wire one with the public {@link WebhookFactory#create}).
      */
-    public static WebhookHandler withPorts(WebhookConfig config, WebhookPorts ports, java.time.Clock clock) {
-        return new WebhookHandler(WebhookFactory.create(config, ports, clock));
+    public static WebhookHandler of(WebhookService service) {
+        return new WebhookHandler(service);
     }
 
     /** A handler configured from the given variables instead of the process environment (the local stack). */
@@ -77,13 +79,13 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     /** {@code /mixpanel} → the default connection; {@code /mixpanel/<name>} → {@code <name>} (checked by the service). */
     static String connection(String rawPath) {
         if (rawPath == null) {
-            return io.cohortsync.domain.CohortRef.DEFAULT_CONNECTION;
+            return CohortRef.DEFAULT_CONNECTION;
         }
         String path = rawPath.endsWith("/") ? rawPath.substring(0, rawPath.length() - 1) : rawPath;
         int slash = path.lastIndexOf('/');
         String last = path.substring(slash + 1);
-        return slash <= 0 || "mixpanel".equals(last) ? io.cohortsync.domain.CohortRef.DEFAULT_CONNECTION
-                : java.net.URLDecoder.decode(last, java.nio.charset.StandardCharsets.UTF_8);
+        return slash <= 0 || "mixpanel".equals(last) ? CohortRef.DEFAULT_CONNECTION
+                : URLDecoder.decode(last, StandardCharsets.UTF_8);
     }
 
     private static boolean isStatusRequest(APIGatewayV2HTTPEvent event) {

@@ -1,5 +1,7 @@
 package io.cohortsync.webhook;
 
+import io.cohortsync.domain.CohortRef;
+
 /**
  * What the webhook needs from an HTTP request, whatever front door delivered it.
  *
@@ -7,6 +9,6 @@ package io.cohortsync.webhook;
  */
 record WebhookRequest(String authorization, byte[] body, String requestId, String connection) {
     WebhookRequest(String authorization, byte[] body, String requestId) {
-        this(authorization, body, requestId, io.cohortsync.domain.CohortRef.DEFAULT_CONNECTION);
+        this(authorization, body, requestId, CohortRef.DEFAULT_CONNECTION);
     }
 }

@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.DynamoReconcileStore;
@@ -17,10 +18,12 @@ import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
+import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
+import io.cohortsync.domain.ReconcileStore;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.Shards;
@@ -33,10 +36,12 @@ import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.Exports;
+import io.cohortsync.testkit.JsonFields;
 import io.cohortsync.testkit.MotoExtension;
 import io.cohortsync.testkit.QueueReader;
 import io.cohortsync.testkit.SqsEvents;
 import io.cohortsync.testkit.Tee;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,6 +84,7 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -165,7 +171,7 @@ class WebhookIT {
         Clock clock = Clock.systemUTC();
         String table = config.tableName();
         Duration keep = config.historyTtl().isZero() ? Duration.ofDays(30) : config.historyTtl();
-        return WebhookHandler.withPorts(config, new WebhookPorts(
+        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(
                 wrapStore.apply(new DynamoMembershipStore(webhookDynamo, table, config.commitConcurrency(),
                         config.exitedTtl(), clock)),
                 // undelayed, so a test sees what a request queued as soon as it answered
@@ -175,7 +181,7 @@ class WebhookIT {
                 new SqsReconcileQueue(stack.sqs, config.reconcileQueueUrl()),
                 new DynamoReconcileStore(webhookDynamo, table, keep, clock),
                 new DynamoSyncHistory(webhookDynamo, table, config.historyTtl(), clock),
-                new SecretsManagerSource(stack.secrets)), clock);
+                new SecretsManagerSource(stack.secrets)), clock));
     }
 
     /** The stack's configuration with other core settings (the optional features as they are). */
@@ -440,8 +446,8 @@ class WebhookIT {
         assertSuccess(response, "remove_members");
         assertThat(drain()).extracting(Delta::distinctId, Delta::member, Delta::version)
                 .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple("a0@example.com", false, 2L),
-                        org.assertj.core.groups.Tuple.tuple("a1@example.com", false, 2L));
+                        Tuple.tuple("a0@example.com", false, 2L),
+                        Tuple.tuple("a1@example.com", false, 2L));
         assertThat(members(table("c1"))).containsExactly("a2@example.com");
         assertThat(table("c1")).doesNotContainKey("zz@example.com");
     }
@@ -523,7 +529,7 @@ class WebhookIT {
             assertThat(j.generation()).isEqualTo(1);
         });
         assertThat(jobs).extracting(ReconcileJob::shard).containsExactlyInAnyOrderElementsOf(
-                java.util.stream.IntStream.range(0, Shards.COUNT).boxed().toList());
+                IntStream.range(0, Shards.COUNT).boxed().toList());
         // when the reconciler runs
         reconcile();
         // then users 6..9 exit, once each, and the session is APPLIED
@@ -587,7 +593,7 @@ class WebhookIT {
         assertThat(members(table("c5"))).hasSize(1200);
         assertThat(outcome("c5", "s-5")).isEqualTo(new SessionOutcome(SessionOutcome.Status.HELD, 1, 1200, 1100));
         assertThat(reconciled).filteredOn(o -> o.decision() != null).singleElement()
-                .satisfies(o -> assertThat(o.decision()).isEqualTo(io.cohortsync.domain.ReconcileStore.Phase.HELD));
+                .satisfies(o -> assertThat(o.decision()).isEqualTo(ReconcileStore.Phase.HELD));
         assertThat(reconciled).noneMatch(o -> o.changed() > 0);
         // and a replay of the held session stays held: no exit, no new job
         post(Exports.members("c5", NAME, "s-5", 1, 1, users.subList(0, 100)));
@@ -627,7 +633,7 @@ class WebhookIT {
     @Test
     void failedEnqueue_commitsNothing_andAnswers503() throws Exception {
         handler = handler(Function.identity(), real -> deltas -> {
-            throw new io.cohortsync.domain.DependencyUnavailableException("SQS", "injected outage", null);
+            throw new DependencyUnavailableException("SQS", "injected outage", null);
         });
         JsonNode body = assertFailure(post(Exports.add("c7", NAME, Exports.users("q", 0, 5))), 503);
         assertThat(body.path("action").asText()).isEqualTo("add_members");
@@ -719,8 +725,8 @@ class WebhookIT {
         assertSuccess(post(body), "add_members");
         List<Delta> enters = drain();
         assertThat(enters).extracting(Delta::distinctId, Delta::userId).containsExactlyInAnyOrder(
-                org.assertj.core.groups.Tuple.tuple("i0@example.com", "i0@mail.example.org"),
-                org.assertj.core.groups.Tuple.tuple("i1@example.com", "i1@mail.example.org"));
+                Tuple.tuple("i0@example.com", "i0@mail.example.org"),
+                Tuple.tuple("i1@example.com", "i1@mail.example.org"));
         assertThat(captured.toString(StandardCharsets.UTF_8)).contains("\"MISSING_USER_ID\":1");
         // when a later full sync drops one of them (the exit pass knows only distinct ids)
         assertSuccess(post(Exports.members("c12", NAME, null, 1, 1, List.of("i0@example.com"))), "members");
@@ -1055,8 +1061,8 @@ class WebhookIT {
         // then it syncs (a 400 would pause the sync), keyed under the explicit placeholder project
         assertSuccess(post(body), "add_members");
         assertThat(drain()).extracting(Delta::distinctId, d -> d.cohort().projectId()).containsExactlyInAnyOrder(
-                org.assertj.core.groups.Tuple.tuple("p0@example.com", NO_PROJECT),
-                org.assertj.core.groups.Tuple.tuple("p1@example.com", NO_PROJECT));
+                Tuple.tuple("p0@example.com", NO_PROJECT),
+                Tuple.tuple("p1@example.com", NO_PROJECT));
         // and the request's log line and metrics say so
         assertThat(lastWebhookLine().path("projectIdMissing").asBoolean()).isTrue();
         assertThat(lastWebhookLine().path("projectId").asText()).isEqualTo(NO_PROJECT);
@@ -1071,15 +1077,15 @@ class WebhookIT {
         // and a call that names its project is not flagged, and its cohort is another one
         assertSuccess(post(Exports.add("c20", NAME, List.of("p0@example.com"))), "add_members");
         assertThat(lastWebhookLine().has("projectIdMissing")).isFalse();
-        assertThat(lastWebhookMetrics().path("ProjectIdMissing").asInt()).isZero();
+        assertThat(JsonFields.count(lastWebhookMetrics(), "ProjectIdMissing")).isZero();
         assertThat(drain()).singleElement().satisfies(d -> assertThat(d.cohort()).isEqualTo(cohort("c20")));
     }
 
     @Test
     void membersAtTheTopLevel_areSynced_andParametersMembersWinWhenBothAreThere() throws Exception {
         // given a body the way some tools show it: members next to parameters, not inside
-        var top = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(Exports.add("c22", NAME, List.of()));
-        ((com.fasterxml.jackson.databind.node.ObjectNode) top.path("parameters")).remove("members");
+        var top = (ObjectNode) JSON.readTree(Exports.add("c22", NAME, List.of()));
+        ((ObjectNode) top.path("parameters")).remove("members");
         top.putArray("members").add(Exports.member("t0@example.com")).add(Exports.member("t1@example.com"));
         // when it arrives, then its members sync, and the log says where they came from
         assertSuccess(post(top.toString()), "add_members");
@@ -1087,7 +1093,7 @@ class WebhookIT {
         assertThat(lastWebhookLine().path("membersFrom").asText()).isEqualTo("top-level");
         assertThat(lastWebhookLine().path("membersReceived").asInt()).isEqualTo(2);
         // when both places carry members, parameters.members wins and the top-level list is ignored
-        var both = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+        var both = (ObjectNode) JSON.readTree(
                 Exports.add("c22", NAME, List.of("b0@example.com")));
         both.putArray("members").add(Exports.member("t2@example.com"));
         assertSuccess(post(both.toString()), "add_members");
@@ -1103,9 +1109,9 @@ class WebhookIT {
     void integrationIdAndUnknownFields_areTolerated_andRecordedInTheHistory_byNameNeverByValue() throws Exception {
         // given a call carrying mixpanel_integration_id (as captures of real traffic do) and fields nobody
         // documents, at the top level and inside parameters, whose values look like PII
-        var root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+        var root = (ObjectNode) JSON.readTree(
                 Exports.add("c23", NAME, Exports.users("w", 0, 2)));
-        var params = (com.fasterxml.jackson.databind.node.ObjectNode) root.path("parameters");
+        var params = (ObjectNode) root.path("parameters");
         params.put("mixpanel_integration_id", "0");
         params.put("mixpanel_sync_owner", "ada@example.com");
         params.putArray("surprise").add(JSON.createObjectNode().put("email", "ada@example.com"));

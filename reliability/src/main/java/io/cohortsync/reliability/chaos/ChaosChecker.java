@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The promises, checked once a schedule has quiesced (traffic stopped, the delta and the reconcile queue
@@ -202,9 +204,9 @@ final class ChaosChecker {
     private static void explain(ChaosEnv env, List<MixpanelSim.Report> reports, Map<String, Map<String, Membership>> table,
                                 ChaosStats stats) {
         Set<String> keys = new TreeSet<>();
-        java.util.regex.Pattern p = java.util.regex.Pattern.compile("(c\\d+)\\|([^ ]+@example\\.com)");
+        Pattern p = Pattern.compile("(c\\d+)\\|([^ ]+@example\\.com)");
         for (ChaosStats.Violation v : stats.violations()) {
-            java.util.regex.Matcher m = p.matcher(v.detail());
+            Matcher m = p.matcher(v.detail());
             if (m.find() && keys.size() < 20) {
                 keys.add(m.group(1) + "|" + m.group(2));
             }

@@ -29,6 +29,7 @@ import io.cohortsync.segment.IdentifyMessage;
 import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.segment.SegmentResponse;
 import io.cohortsync.sender.SenderConfig;
+import io.cohortsync.sender.SenderFactory;
 import io.cohortsync.sender.SenderHandler;
 import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.testkit.ApiGatewayEvents;
@@ -38,12 +39,14 @@ import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.testkit.LambdaContexts;
 import io.cohortsync.testkit.SegmentStandIn;
 import io.cohortsync.webhook.WebhookConfig;
+import io.cohortsync.webhook.WebhookFactory;
 import io.cohortsync.webhook.WebhookHandler;
 import io.cohortsync.webhook.WebhookPorts;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -108,7 +111,7 @@ public final class ChaosEnv implements AutoCloseable {
         // functions are driven explicitly, so no delay: the sender meets deltas ahead of the table more often.
         WebhookConfig webhookConfig = new WebhookConfig(stack.tableName, stack.queueUrl, stack.reconcileQueueUrl,
                 stack.webhookSecretId, sessionTtl, 6_000_000, Duration.ofSeconds(300), 16, Duration.ZERO);
-        this.webhook = WebhookHandler.withPorts(webhookConfig, new WebhookPorts(
+        this.webhook = WebhookHandler.of(WebhookFactory.create(webhookConfig, new WebhookPorts(
                 FaultyPorts.store(new DynamoMembershipStore(stack.dynamo, stack.tableName, 16, exitedTtl, clock), faults),
                 FaultyPorts.deltaQueue("queue.enqueue", rawQueue::enqueue, faults, ledger),
                 FaultyPorts.sessions(new DynamoSessionStore(stack.dynamo, stack.tableName, sessionTtl, clock), faults),
@@ -117,13 +120,13 @@ public final class ChaosEnv implements AutoCloseable {
                 FaultyPorts.progress(new DynamoReconcileStore(stack.dynamo, stack.tableName, Duration.ofDays(30), clock),
                         faults),
                 SyncHistory.DISABLED,
-                FaultyPorts.secrets(new SecretsManagerSource(stack.secrets), faults)), clock);
+                FaultyPorts.secrets(new SecretsManagerSource(stack.secrets), faults)), clock));
 
         // Ahead-of-table deltas wait the production 15 s, in simulated time (DelayedSends).
         SenderConfig senderConfig = new SenderConfig(stack.tableName, stack.queueUrl, stack.dlqUrl,
                 stack.segmentSecretId, segment.baseUrl(), TRAIT_PREFIX, Duration.ofSeconds(900), Duration.ofSeconds(15),
                 SEGMENT_TIMEOUT, Duration.ofSeconds(300), Infrastructure.MAX_RECEIVE_COUNT);
-        this.sender = SenderHandler.withPorts(senderConfig,
+        this.sender = SenderHandler.of(SenderFactory.create(senderConfig,
                 FaultyPorts.store(new DynamoMembershipStore(stack.dynamo, stack.tableName, 1, exitedTtl, clock), faults),
                 FaultyPorts.cohorts(new DynamoCohortStore(stack.dynamo, stack.tableName, sessionTtl, clock), faults),
                 FaultyPorts.requeue(delayed, stack.queueUrl, faults),
@@ -132,7 +135,7 @@ public final class ChaosEnv implements AutoCloseable {
                 FaultyPorts.secrets(new SecretsManagerSource(stack.secrets), faults),
                 FaultyPorts.segment(new SegmentClient(segment.baseUrl(), clock), faults,
                         r -> countSegmentAnswer(stats, r)),
-                functionsOut, clock);
+                SyncHistory.DISABLED, functionsOut, clock));
 
         ReconcilerConfig reconcilerConfig = new ReconcilerConfig(stack.tableName, stack.queueUrl,
                 stack.reconcileQueueUrl, reconcile, 16, Duration.ZERO, exitedTtl, Duration.ZERO,
@@ -225,7 +228,7 @@ public final class ChaosEnv implements AutoCloseable {
 
     /** Every item of the table, read with a raw Scan (not through the code under test). */
     List<Map<String, AttributeValue>> items() {
-        List<Map<String, AttributeValue>> items = new java.util.ArrayList<>();
+        List<Map<String, AttributeValue>> items = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
             Map<String, AttributeValue> from = start;
@@ -247,7 +250,7 @@ public final class ChaosEnv implements AutoCloseable {
      */
     Table table() {
         Map<String, Map<String, Membership>> rows = new HashMap<>();
-        List<String> problems = new java.util.ArrayList<>();
+        List<String> problems = new ArrayList<>();
         int legacy = 0;
         for (Map<String, AttributeValue> item : items()) {
             String pk = item.get(Keys.PK).s();

@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -22,7 +23,7 @@ public final class ChaosRun {
     }
 
     public static ChaosStats run(long seed, int runs, PrintStream console, OutputCapture capture, Path failureLogs) {
-        List<Long> seeds = new java.util.ArrayList<>();
+        List<Long> seeds = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             seeds.add(Seeds.schedule(seed, i));
         }

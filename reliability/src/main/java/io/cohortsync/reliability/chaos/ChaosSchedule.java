@@ -15,6 +15,7 @@ import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.segment.SegmentDelivery;
 import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.testkit.AwsRequestCounter;
+import io.cohortsync.testkit.AwsStack;
 import io.cohortsync.testkit.Infrastructure;
 import io.cohortsync.testkit.SegmentStandIn;
 import io.cohortsync.testkit.SqsEvents;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -204,7 +206,7 @@ public final class ChaosSchedule {
         stats.count("cohorts upgraded from the single-partition layout");
         String pk = Keys.legacyMembershipPk(c.ref);
         List<Delta> sent = new ArrayList<>();
-        Set<String> users = new java.util.LinkedHashSet<>(c.universe);
+        Set<String> users = new LinkedHashSet<>(c.universe);
         for (int k = 0; k < 3; k++) {
             users.add(user(p.nextInt(c.userPool))); // left before the upgrade
         }
@@ -229,7 +231,7 @@ public final class ChaosSchedule {
             List<EncodedMessage> messages = sent.stream()
                     .map(d -> IdentifyMessage.of(d, ChaosEnv.TRAIT_PREFIX).encode()).toList();
             new SegmentClient(env.segment.baseUrl(), env.clock).postBatch(new SegmentBatch(messages)
-                    .body(env.clock.instant()), io.cohortsync.testkit.AwsStack.SEGMENT_WRITE_KEY, Duration.ofSeconds(10));
+                    .body(env.clock.instant()), AwsStack.SEGMENT_WRITE_KEY, Duration.ofSeconds(10));
         }
         c.snapshot.addAll(c.truth);
         c.synced = true;

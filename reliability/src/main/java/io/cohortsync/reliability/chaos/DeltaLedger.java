@@ -4,6 +4,9 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.segment.MessageIds;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -36,7 +39,7 @@ public final class DeltaLedger {
     private final Set<ChangeKey> durable = ConcurrentHashMap.newKeySet();
     private final Map<String, Set<String>> namesByCohort = new ConcurrentHashMap<>();
     /** Every delta handed over, in order, with who queued it: a failing schedule's user histories. */
-    private final java.util.List<String> handovers = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    private final List<String> handovers = Collections.synchronizedList(new ArrayList<>());
 
     public DeltaLedger(String traitPrefix) {
         this.traitPrefix = traitPrefix;
@@ -60,7 +63,7 @@ public final class DeltaLedger {
             byMessageId.putIfAbsent(MessageIds.of(d, traitPrefix), new Entry(key(d), d.cohortName(), d.previousName(),
                     false));
             Set<String> names = namesByCohort.computeIfAbsent(d.cohort().cohortId(),
-                    c -> java.util.Collections.synchronizedSet(new TreeSet<>()));
+                    c -> Collections.synchronizedSet(new TreeSet<>()));
             names.add(d.cohortName());
             if (d.previousName() != null) {
                 names.add(d.previousName());
@@ -78,7 +81,7 @@ public final class DeltaLedger {
     }
 
     /** The deltas handed over for one (cohort, user), in order (for a failing schedule's diagnostics). */
-    public java.util.List<String> history(String cohortId, String user) {
+    public List<String> history(String cohortId, String user) {
         String key = cohortId + "|" + user + "\t";
         synchronized (handovers) {
             return handovers.stream().filter(h -> h.startsWith(key)).map(h -> h.substring(key.length())).toList();

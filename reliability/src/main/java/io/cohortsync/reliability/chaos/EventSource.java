@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The driver's own SQS event source mapping for one real handler on one moto queue (the sender on the
@@ -52,7 +53,7 @@ final class EventSource {
     private final Duration timeout;
     private final RequestHandler<SQSEvent, SQSBatchResponse> handler;
     private final List<Message> held = new ArrayList<>();
-    private final Map<String, LastDelivery> lastDelivery = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, LastDelivery> lastDelivery = new ConcurrentHashMap<>();
 
     EventSource(ChaosEnv env, ChaosStats stats, String function, String faultPrefix, String queueUrl, int batchSize,
                 Duration timeout, RequestHandler<SQSEvent, SQSBatchResponse> handler) {

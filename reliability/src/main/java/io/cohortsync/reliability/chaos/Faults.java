@@ -3,6 +3,7 @@ package io.cohortsync.reliability.chaos;
 import io.cohortsync.domain.DependencyUnavailableException;
 
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -24,12 +25,12 @@ public final class Faults {
      *                an invocation reaches late or only sometimes (a mark, a completion, a decision, an exit
      *                commit) are hit too; none if the invocation makes fewer such calls
      */
-    public record Plan(Action action, int atCall, boolean partial, java.util.Set<String> ports) {
+    public record Plan(Action action, int atCall, boolean partial, Set<String> ports) {
         public static final Plan NONE = new Plan(Action.NONE, 0, false);
 
         public Plan {
             Objects.requireNonNull(action, "action");
-            ports = ports == null ? java.util.Set.of() : java.util.Set.copyOf(ports);
+            ports = ports == null ? Set.of() : Set.copyOf(ports);
         }
 
         public Plan(Action action, int atCall, boolean partial) {

@@ -31,13 +31,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.Consumer;
 
 /**
  * Wrappers around the real adapters that let {@link Faults} throttle a dependency or kill the function
  * at any port call, for all three functions. Production code is untouched: the handlers are wired around
- * these through their public factories ({@code WebhookHandler.withPorts}, {@code SenderHandler.withPorts},
+ * these through their public factories ({@code WebhookFactory.create}, {@code SenderFactory.create},
  * {@code ReconcilerFactory.create}). Port names are {@code <port>.<method>}, as counted in the table.
  *
  * <p>Where a real call can stop half-way (a commit or mark of many items is one write per item; an
@@ -116,7 +117,7 @@ public final class FaultyPorts {
             }
 
             @Override
-            public java.util.OptionalInt pagesIfRecorded(SessionKey session, int page) {
+            public OptionalInt pagesIfRecorded(SessionKey session, int page) {
                 return faults.call("sessions.pagesIfRecorded", DYNAMODB, () -> real.pagesIfRecorded(session, page));
             }
 

@@ -1,6 +1,7 @@
 package io.cohortsync.reliability.load;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.aws.AwsClients;
 import io.cohortsync.aws.DynamoCohortStore;
 import io.cohortsync.aws.DynamoMembershipStore;
@@ -32,15 +33,20 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -73,7 +79,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LoadRun {
     private static final AtomicInteger RUN = new AtomicInteger();
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * What a run sends: {@code cohorts} full syncs of {@code pagesPerCohort} pages each, all pages at once.
@@ -247,7 +253,7 @@ public final class LoadRun {
                 problems.add(reconciler.deadLetters(reconcileQueues[1]) + " jobs in the reconcile DLQ");
             }
             DynamoCohortStore cohortItems = new DynamoCohortStore(dynamo, pipeline.environment().get("TABLE_NAME"),
-                    Duration.ofHours(72), java.time.Clock.systemUTC());
+                    Duration.ofHours(72), Clock.systemUTC());
             for (int c = 0; c < options.cohorts(); c++) {
                 CohortState state = cohortItems.load(new CohortRef(Exports.PROJECT, "load-" + c)).orElse(null);
                 if (state == null || state.epoch() < 1 || state.reconciling()) {
@@ -359,7 +365,7 @@ public final class LoadRun {
                 new ReconcileConfig(r.massExitPolicy(), r.passIds(), r.chunk(), r.maxChunksPerRun(), Duration.ofSeconds(2),
                         r.neverCommittedAfter()), c.commitConcurrency(), c.deltaDelay(), c.exitedTtl(), c.historyTtl(),
                 c.deadlineMargin());
-        java.time.Clock clock = java.time.Clock.systemUTC();
+        Clock clock = Clock.systemUTC();
         Duration sessionTtl = Duration.ofHours(72);
         SqsDeltaQueue deltas = new SqsDeltaQueue(sqs, config.deltaQueueUrl());
         return ReconcilerHandler.of(ReconcilerFactory.create(config,
@@ -399,7 +405,7 @@ public final class LoadRun {
             while (running.get()) {
                 boolean handled = false;
                 busy.incrementAndGet();
-                List<software.amazon.awssdk.services.sqs.model.Message> jobs = List.of();
+                List<Message> jobs = List.of();
                 try {
                     jobs = SqsEvents.receive(sqs, queueUrl, 1);
                     if (!jobs.isEmpty()) {
@@ -506,11 +512,11 @@ public final class LoadRun {
     /** The functions' output of the last run, for a look at what they logged (it is scanned, not shown). */
     private static void keep(String output) {
         try {
-            java.nio.file.Path dir = java.nio.file.Path.of("target");
-            java.nio.file.Files.createDirectories(dir);
-            java.nio.file.Files.writeString(dir.resolve("load-output.log"), output);
+            Path dir = Path.of("target");
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("load-output.log"), output);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.MessageDigestSpi;
 import java.security.NoSuchAlgorithmException;
+import java.security.NoSuchProviderException;
 import java.security.Provider;
 import java.security.Security;
 import java.time.Clock;
@@ -107,7 +108,7 @@ class BasicAuthenticatorConstantTimeTest {
         private final ByteArrayOutputStream input = new ByteArrayOutputStream();
         private final MessageDigest real;
 
-        public RecordingSha256() throws NoSuchAlgorithmException, java.security.NoSuchProviderException {
+        public RecordingSha256() throws NoSuchAlgorithmException, NoSuchProviderException {
             this.real = MessageDigest.getInstance("SHA-256", "SUN");
         }
 

@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -43,7 +44,7 @@ class SegmentClientIT {
         SegmentResponse response = client.postBatch(batch(1), KEY, TIMEOUT);
 
         // then
-        assertThat(response).isEqualTo(new SegmentResponse.Answered(200, java.util.Optional.empty()));
+        assertThat(response).isEqualTo(new SegmentResponse.Answered(200, Optional.empty()));
         SegmentStandIn.RecordedRequest request = segment.requests().getFirst();
         assertThat(request.method()).isEqualTo("POST");
         assertThat(request.path()).isEqualTo("/v1/batch");
@@ -57,7 +58,7 @@ class SegmentClientIT {
     @Test
     void postBatch_returns401_whenWriteKeyWrong() {
         assertThat(client.postBatch(batch(1), "wk-wrong", TIMEOUT)).isEqualTo(
-                new SegmentResponse.Answered(401, java.util.Optional.empty()));
+                new SegmentResponse.Answered(401, Optional.empty()));
         assertThat(segment.acceptedIdentifies()).isEmpty();
     }
 
@@ -73,7 +74,7 @@ class SegmentClientIT {
         SegmentResponse date = client.postBatch(batch(1), KEY, TIMEOUT);
 
         // then
-        assertThat(seconds).isEqualTo(new SegmentResponse.Answered(429, java.util.Optional.of(Duration.ofSeconds(7))));
+        assertThat(seconds).isEqualTo(new SegmentResponse.Answered(429, Optional.of(Duration.ofSeconds(7))));
         assertThat(date).isInstanceOfSatisfying(SegmentResponse.Answered.class, a -> assertThat(a.retryAfter())
                 .hasValueSatisfying(d -> assertThat(d).isBetween(Duration.ofSeconds(25), Duration.ofSeconds(30))));
     }
@@ -154,7 +155,14 @@ class SegmentClientIT {
                 .collect(Collectors.joining(",")) + "]}").getBytes(StandardCharsets.UTF_8);
     }
 
-    private static String message(String id, int size) {
-        return SegmentBatcherTest.message(id, size).jsonText();
+    /** A valid identify JSON object of exactly {@code size} bytes (as shared's SegmentBatcherTest builds them). */
+    private static String message(String messageId, int size) {
+        String head = "{\"type\":\"identify\",\"messageId\":\"" + messageId + "\",\"userId\":\"";
+        String tail = "\"}";
+        int pad = size - head.length() - tail.length();
+        if (pad < 1) {
+            throw new IllegalArgumentException("size too small for " + messageId);
+        }
+        return head + "u".repeat(pad) + tail;
     }
 }

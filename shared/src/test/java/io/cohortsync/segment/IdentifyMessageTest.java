@@ -6,7 +6,10 @@ import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,7 +33,7 @@ class IdentifyMessageTest {
                  "messageId":"%s","timestamp":"2026-11-28T11:00:00.123Z"}"""
                 .formatted(MessageIds.of(delta, "Mixpanel - "))));
         assertThat(encoded.messageId()).isEqualTo(json.get("messageId").asText());
-        assertThat(encoded.size()).isEqualTo(encoded.jsonText().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        assertThat(encoded.size()).isEqualTo(encoded.jsonText().getBytes(StandardCharsets.UTF_8).length);
     }
 
     @Test
@@ -83,7 +86,7 @@ class IdentifyMessageTest {
     @Test
     void pack_fits2000TypicalIdentifiesInOneRequest_whenIdsAreEmails() {
         // given 2,000 identifies of a typical size: 30-character email distinct ids, a 17-character cohort name
-        java.util.List<EncodedMessage> messages = new java.util.ArrayList<>();
+        List<EncodedMessage> messages = new ArrayList<>();
         for (int i = 0; i < 2000; i++) {
             String email = "first.last%05d@example-mail.com".formatted(i);
             messages.add(IdentifyMessage.of(new Delta(COHORT, "Power users (30d)", email, true, 12,

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -53,7 +54,7 @@ class SegmentBatcherTest {
         int n = 16;
         int size = (BUDGET - (n - 1)) / n;
         int remainder = BUDGET - (n - 1) - size * n;
-        List<EncodedMessage> exact = new java.util.ArrayList<>(messages(n - 1, size));
+        List<EncodedMessage> exact = new ArrayList<>(messages(n - 1, size));
         exact.add(message("last", size + remainder));
 
         // when
@@ -146,7 +147,7 @@ class SegmentBatcherTest {
     }
 
     private static List<EncodedMessage> append(List<EncodedMessage> list, EncodedMessage m) {
-        List<EncodedMessage> copy = new java.util.ArrayList<>(list);
+        List<EncodedMessage> copy = new ArrayList<>(list);
         copy.add(m);
         return copy;
     }

@@ -2,6 +2,7 @@ package io.cohortsync.segment;
 
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,7 +36,7 @@ class SegmentClientTest {
 
     @Test
     void batchUrl_appendsV1Batch_whenBaseHasTrailingSlash() {
-        assertThat(new SegmentClient(java.net.URI.create("https://events.eu1.segmentapis.com/"), CLOCK).batchUrl())
+        assertThat(new SegmentClient(URI.create("https://events.eu1.segmentapis.com/"), CLOCK).batchUrl())
                 .hasToString("https://events.eu1.segmentapis.com/v1/batch");
     }
 }
