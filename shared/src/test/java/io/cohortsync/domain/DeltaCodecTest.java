@@ -124,4 +124,25 @@ class DeltaCodecTest {
         assertThat(bodies.get(0).getBytes(StandardCharsets.UTF_8).length).isLessThan(250_000);
         assertThat(DeltaCodec.decode(bodies.get(0))).isEqualTo(deltas);
     }
+
+    @Test
+    void current_resendsTheStoredStateWithItsIdentity_forABackfill() {
+        // given stored members: anonymous, mapped, plain
+        Delta anonymous = Delta.current(COHORT, "Power users", "mp-7", new Membership(true, 3, null, 2, 0, true), NOW,
+                "backfill-1");
+        Delta mapped = Delta.current(COHORT, "Power users", "mp-8", new Membership(false, 4, "u@x.org", 2, 0), NOW,
+                "backfill-1");
+
+        // then each keeps its identity, version and membership, carries the token, and is not a re-announcement
+        assertThat(anonymous.anonymousId()).isEqualTo("mp-7");
+        assertThat(anonymous.segmentUserId()).isNull();
+        assertThat(anonymous.membership().sameState(new Membership(true, 3))).isTrue();
+        assertThat(mapped.segmentUserId()).isEqualTo("u@x.org");
+        assertThat(mapped.member()).isFalse();
+        assertThat(List.of(anonymous, mapped)).allSatisfy(d -> {
+            assertThat(d.resend()).isEqualTo("backfill-1");
+            assertThat(d.reannounced()).isFalse();
+            assertThat(d.previousName()).isNull();
+        });
+    }
 }
