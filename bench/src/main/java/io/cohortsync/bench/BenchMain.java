@@ -15,6 +15,8 @@ import java.util.List;
  * starts one if it was not given them), because their CPU time is part of the measurement.
  * <p>Sizes can be changed with {@code -Dbench.incrementalPages}, {@code -Dbench.fullSyncUsers},
  * {@code -Dbench.coldStartRuns}, {@code -Dbench.coldStartRequests}, {@code -Dbench.commitConcurrency};
+ * {@code -Dbench.only=segment} runs the incremental workload alone and prints Segment messages per request
+ * ({@code -Dbench.segmentCalls=identify,track} for track events too);
  * {@code -Dbench.scale=smoke} runs the smoke test's sizes; {@code -Dbench.only=cold-start} builds the packages and
  * runs their cold starts only (the first request without and after SnapStart priming, and warm ones).
  */
@@ -41,6 +43,16 @@ public final class BenchMain {
         try {
             Benchmark.Settings settings = "smoke".equals(System.getProperty("bench.scale"))
                     ? Benchmark.Settings.smoke(repo, out) : Benchmark.Settings.standard(repo, out);
+            if ("segment".equals(System.getProperty("bench.only"))) {
+                // The incremental workload alone: Segment messages per /v1/batch request (-Dbench.segmentCalls).
+                Phase.SegmentStats seg = Benchmark.segmentOnly(settings).segment();
+                System.out.printf("%nSEGMENT_CALLS=%s: %d messages in %d Segment requests: %.1f per request, %.1f per "
+                                + "full request (%d full), largest %d, mean message %.1f bytes, capacity %d per request%n",
+                        System.getProperty("bench.segmentCalls", "identify"), seg.identifies(), seg.requests(),
+                        seg.identifiesPerRequest(), seg.identifiesPerFullRequest(), seg.fullRequests(),
+                        seg.maxPerRequest(), seg.meanMessageBytes(), seg.capacityPerRequest());
+                return;
+            }
             if ("cold-start".equals(System.getProperty("bench.only"))) {
                 // The packages' cold starts alone (first request without and after priming, warm): minutes, not 20.
                 System.out.println();

@@ -10,6 +10,7 @@ import io.cohortsync.bench.launch.BareSdkHandler;
 import io.cohortsync.bench.launch.EmptyHandler;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.segment.SegmentCalls;
 import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
@@ -261,6 +262,37 @@ public final class Benchmark {
         }
     }
 
+    /**
+     * The incremental workload alone ({@code -Dbench.only=segment}): what reaches Segment per {@code /v1/batch}
+     * request, with the Segment calls {@code -Dbench.segmentCalls} names ({@code SEGMENT_CALLS}, default
+     * identify). Minutes, not 20: no packages, CPU probe, cold starts or full syncs.
+     */
+    static Phase segmentOnly(Settings s) throws Exception {
+        Files.createDirectories(s.out());
+        Map<String, String> overrides = new java.util.HashMap<>(s.overrides());
+        String calls = System.getProperty("bench.segmentCalls");
+        if (calls != null && !calls.isBlank()) {
+            overrides.put("SEGMENT_CALLS", calls);
+        }
+        PrintStream console = System.out;
+        try (SegmentStandIn segment = SegmentStandIn.start(AwsStack.SEGMENT_WRITE_KEY);
+             LogCapture logs = new LogCapture(s.out().resolve("function-logs.jsonl"));
+             EmulatorClients clients = new EmulatorClients()) {
+            System.setOut(logs.stream());
+            try {
+                Pipeline p = new Pipeline(AwsStack.create(), clients, segment, logs, overrides, s.batchingWindow());
+                Phase phase = incremental(p, segment, logs, s, new LinkedHashMap<>());
+                if (segment.droppedOverLimit() + segment.droppedInvalid() > 0) {
+                    throw new IllegalStateException("Segment dropped messages: over the limit "
+                            + segment.droppedOverLimit() + ", invalid " + segment.droppedInvalid());
+                }
+                return phase;
+            } finally {
+                System.setOut(console);
+            }
+        }
+    }
+
     /** The packages' cold starts alone ({@code -Dbench.only=cold-start}). */
     static List<ColdStartResult> coldStartsOnly(Settings s) throws Exception {
         Files.createDirectories(s.out());
@@ -308,8 +340,11 @@ public final class Benchmark {
         double webhookSeconds = (System.nanoTime() - t0) / 1e9;
         progress("incremental: sender draining " + changes + " deltas");
         long t1 = System.nanoTime();
-        List<Invocation> sender = p.drain(() -> (int) (changes - mark.identifiesSince(segment)),
-                Duration.ofSeconds(120 + changes / 100));
+        // Each change is one message per Segment call (identify and/or its track event, SEGMENT_CALLS).
+        SegmentCalls calls = SegmentCalls.parse(p.environment.get("SEGMENT_CALLS"));
+        long messages = changes * ((calls.identifies() ? 1 : 0) + (calls.tracks() ? 1 : 0));
+        List<Invocation> sender = p.drain(() -> (int) (messages - mark.identifiesSince(segment)),
+                Duration.ofSeconds(120 + messages / 100));
         double senderSeconds = (System.nanoTime() - t1) / 1e9;
         checks.put("incrementalIdentifiesAccepted", mark.identifiesSince(segment));
         return mark.phase("incremental", "adds and removes over " + cohorts + " cohorts, pages of " + size

@@ -151,7 +151,8 @@ final class BilledPorts {
         public Set<String> mark(CohortRef cohort, Map<String, Membership> unchanged, long epoch) {
             unchanged.forEach((id, m) -> {
                 int shard = Shards.of(id);
-                Membership marked = new Membership(m.member(), m.version(), m.userId(), m.nameVersion(), epoch);
+                Membership marked = new Membership(m.member(), m.version(), m.userId(), m.nameVersion(), epoch,
+                        m.anonymous());
                 ledger.write(ItemKind.MEMBERSHIP, pk(cohort, shard),
                         DynamoBilling.write(bytes(cohort, shard, id, m), bytes(cohort, shard, id, marked)));
             });
@@ -538,6 +539,7 @@ final class BilledPorts {
     }
 
     private static Membership copyOf(Membership m) {
-        return new Membership(m.member(), m.version(), m.userId(), m.nameVersion(), m.listedEpoch());
+        return new Membership(m.member(), m.version(), m.userId(), m.nameVersion(), m.listedEpoch(),
+                m.anonymous());
     }
 }

@@ -77,6 +77,9 @@ final class ScaleItems {
         if (m.userId() != null) {
             size += 1 + utf8(m.userId());
         }
+        if (m.anonymous()) {
+            size += 1 + 1; // "a" and a boolean
+        }
         if (!m.member() && exitTtl) {
             size += Keys.TTL.length() + TTL_NUMBER_BYTES;
         }

@@ -25,7 +25,8 @@ import java.util.concurrent.CountDownLatch;
  *       ready line's curl names the variables when they are set)</li>
  *   <li>{@code LAMBDA_RUNTIME}: unset or {@code in-process}, the handlers run in this JVM; {@code ric}, each
  *       function's sam-build package runs under the real Lambda runtime client ({@link RuntimeClientPackages})</li>
- *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code EXTRA_TRAITS},
+ *   <li>function settings passed through when set: {@code USER_ID_PROPERTY}, {@code MISSING_USER_ID},
+ *       {@code SEGMENT_CALLS}, {@code EXTRA_TRAITS},
  *       {@code RENAME_TRAITS}, {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX},
  *       {@code DELTA_DELAY_SECONDS}, {@code EXITED_TTL_DAYS}, {@code MASS_EXIT_*} and {@code RECONCILE_*}
  *       (the reconciler's passes and chunks; not the queue URLs, which this run creates)</li>
@@ -148,7 +149,8 @@ public final class LocalMain {
 
     /** Settings passed through by name from the environment of `make local` (see README "Configuration"). */
     private static final Set<String> SETTINGS = Set.of("USER_ID_PROPERTY", "EXTRA_TRAITS", "RENAME_TRAITS",
-            "HISTORY_TTL_DAYS", "DRY_RUN", "TRAIT_PREFIX", "DELTA_DELAY_SECONDS", "EXITED_TTL_DAYS");
+            "HISTORY_TTL_DAYS", "DRY_RUN", "TRAIT_PREFIX", "DELTA_DELAY_SECONDS", "EXITED_TTL_DAYS", "SEGMENT_CALLS",
+            "MISSING_USER_ID");
     /** ... and by prefix: the mass-exit guard and the reconciler's settings (RECONCILE_PASS_IDS, _CHUNK, _MAX_CHUNKS). */
     private static final List<String> SETTING_PREFIXES = List.of("MASS_EXIT_", "RECONCILE_");
 

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Where identifies go when no {@code SEGMENT_ENDPOINT} is set: a tiny {@code /v1/batch} endpoint that
- * prints each identify on one line and appends it, as JSON, to a file. It is a local console, so it
+ * prints each identify (and track event, with {@code SEGMENT_CALLS}) on one line and appends it, as JSON, to a file. It is a local console, so it
  * shows user ids; CloudWatch logs never do.
  */
 final class LocalSegmentSink implements AutoCloseable {
@@ -62,8 +62,14 @@ final class LocalSegmentSink implements AutoCloseable {
             StringBuilder lines = new StringBuilder();
             for (JsonNode message : body.path("batch")) {
                 identifies.incrementAndGet();
-                console.println("identify userId=" + message.path("userId").asText() + " traits="
-                        + message.path("traits") + " messageId=" + message.path("messageId").asText());
+                // SEGMENT_CALLS may add track events; an anonymous member (MISSING_USER_ID=anonymous) has anonymousId.
+                String who = message.hasNonNull("userId") ? "userId=" + message.path("userId").asText()
+                        : "anonymousId=" + message.path("anonymousId").asText();
+                String what = "track".equals(message.path("type").asText())
+                        ? "track " + who + " event=\"" + message.path("event").asText() + "\" properties="
+                                + message.path("properties")
+                        : "identify " + who + " traits=" + message.path("traits");
+                console.println(what + " messageId=" + message.path("messageId").asText());
                 lines.append(message).append('\n');
             }
             synchronized (this) {

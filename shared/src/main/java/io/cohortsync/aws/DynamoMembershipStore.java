@@ -43,7 +43,7 @@ public final class DynamoMembershipStore implements MembershipStore {
     static final int BATCH_GET_KEYS = 100;
     /** Rounds of UnprocessedKeys before a read is declared throttled. */
     private static final int UNPROCESSED_ROUNDS = 8;
-    private static final String ATTRIBUTES = "sk, m, v, u, n, e";
+    private static final String ATTRIBUTES = "sk, m, v, u, n, e, a";
 
     private final DynamoDbClient dynamo;
     private final String table;
@@ -180,6 +180,9 @@ public final class DynamoMembershipStore implements MembershipStore {
         if (to.userId() != null) {
             item.put("u", AttributeValue.fromS(to.userId()));
         }
+        if (to.anonymous()) {
+            item.put("a", AttributeValue.fromBool(true));
+        }
         if (!to.member() && expires > 0) {
             item.put(Keys.TTL, n(expires));
         }
@@ -310,8 +313,10 @@ public final class DynamoMembershipStore implements MembershipStore {
         AttributeValue u = item.get("u");
         AttributeValue nv = item.get("n");
         AttributeValue e = item.get("e");
+        AttributeValue a = item.get("a");
         return new Membership(Boolean.TRUE.equals(item.get("m").bool()), Long.parseLong(item.get("v").n()),
-                u == null ? null : u.s(), nv == null ? 0 : Long.parseLong(nv.n()), e == null ? 0 : Long.parseLong(e.n()));
+                u == null ? null : u.s(), nv == null ? 0 : Long.parseLong(nv.n()), e == null ? 0 : Long.parseLong(e.n()),
+                a != null && Boolean.TRUE.equals(a.bool()));
     }
 
     private static AttributeValue n(long value) {

@@ -74,6 +74,9 @@ public final class DynamoSyncHistory implements SyncHistory {
         item.put("sent", n(e.sent()));
         item.put("rejected", n(e.rejected()));
         item.put("wouldSend", n(e.wouldSend()));
+        if (e.anonymous() > 0) {
+            item.put("anonymous", n(e.anonymous()));
+        }
         if (e.integrationId() != null) {
             item.put("integrationId", AttributeValue.fromS(e.integrationId()));
         }
@@ -126,7 +129,8 @@ public final class DynamoSyncHistory implements SyncHistory {
                     i.get("durationMs") == null ? 0 : Double.parseDouble(i.get("durationMs").n()),
                     num(i, "sent"), num(i, "rejected"), num(i, "wouldSend"), s(i, "integrationId"),
                     i.get("unknownFields") == null ? List.of()
-                            : i.get("unknownFields").l().stream().map(AttributeValue::s).toList()));
+                            : i.get("unknownFields").l().stream().map(AttributeValue::s).toList(),
+                    num(i, "anonymous")));
         }
         return entries;
     }

@@ -9,8 +9,9 @@ import io.cohortsync.domain.Shards;
  * <ul>
  *   <li>membership: {@code pk = M#<project>#<cohort>#<shard>} (shard = two hex digits, {@link io.cohortsync.domain.Shards}),
  *       {@code sk = <distinct id>}, {@code m} (bool), {@code v} (version), {@code n} (name version), {@code e}
- *       (listed epoch), {@code u} (mapped Segment user id, only when it differs from the distinct id), {@code expiresAt}
- *       (exited members only)</li>
+ *       (listed epoch), {@code u} (mapped Segment user id, only when it differs from the distinct id), {@code a}
+ *       (true when Segment knows the user by {@code anonymousId} = the distinct id, {@code MISSING_USER_ID=anonymous};
+ *       never with {@code u}), {@code expiresAt} (exited members only)</li>
  *   <li>membership of earlier versions (migrated by the reconciler): {@code pk = M#<project>#<cohort>}</li>
  *   <li>cohort: {@code pk = C#<project>#<cohort>}, {@code sk = META}: name, name versions, epoch, reconcile state</li>
  *   <li>session page receipt: {@code pk = S#<project>#<cohort>#<session>}, {@code sk = P#<page>}</li>

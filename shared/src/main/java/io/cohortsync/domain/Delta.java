@@ -21,10 +21,14 @@ import java.util.TreeMap;
  * @param resend       set by a backfill: a token that gives the re-sent change a fresh messageId
  * @param extraTraits  member properties copied as traits (the allow-list {@code EXTRA_TRAITS}), on enters only;
  *                     values are strings, numbers or booleans; empty when none
+ * @param anonymous    Segment knows this user by {@code anonymousId} = the distinct id (they entered without the
+ *                     configured user-id property, {@code MISSING_USER_ID=anonymous}); never with a {@code userId}
+ * @param reannounced  the membership did not change, only the name it is announced under (a rename's
+ *                     re-announcement): an identify carries it, an Audience Entered/Exited event does not
  */
 public record Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
                     Instant observedAt, String userId, String previousName, String resend,
-                    Map<String, Object> extraTraits) {
+                    Map<String, Object> extraTraits, boolean anonymous, boolean reannounced) {
     public Delta {
         Objects.requireNonNull(cohort, "cohort");
         Objects.requireNonNull(cohortName, "cohortName");
@@ -41,6 +45,17 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
         }
         extraTraits = extraTraits == null || extraTraits.isEmpty() ? Map.of()
                 : Collections.unmodifiableMap(new TreeMap<>(extraTraits));
+        if (anonymous && userId != null) {
+            throw new IllegalArgumentException("an anonymous delta has no user id");
+        }
+    }
+
+    /** A change of a user known by user id (or distinct id), that changes membership. */
+    public Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
+                 Instant observedAt, String userId, String previousName, String resend,
+                 Map<String, Object> extraTraits) {
+        this(cohort, cohortName, distinctId, member, version, observedAt, userId, previousName, resend, extraTraits,
+                false, false);
     }
 
     public Delta(CohortRef cohort, String cohortName, String distinctId, boolean member, long version,
@@ -54,18 +69,34 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
         this(cohort, cohortName, distinctId, member, version, observedAt, null, null, null, null);
     }
 
-    /** The id Segment knows the user by. */
+    /** The Segment {@code userId}: the mapped user id, else the distinct id; null for an anonymous user. */
     public String segmentUserId() {
-        return userId != null ? userId : distinctId;
+        return anonymous ? null : userId != null ? userId : distinctId;
+    }
+
+    /** The Segment {@code anonymousId}: the distinct id of an anonymous user, else null. */
+    public String anonymousId() {
+        return anonymous ? distinctId : null;
     }
 
     public Delta withResend(String token) {
         return new Delta(cohort, cohortName, distinctId, member, version, observedAt, userId, previousName, token,
-                extraTraits);
+                extraTraits, anonymous, reannounced);
     }
 
     public Membership membership() {
-        return new Membership(member, version, userId);
+        return new Membership(member, version, userId, 0, 0, anonymous);
+    }
+
+    /**
+     * A backfill's re-send of what the table holds for {@code distinctId}: its membership, version and identity
+     * (user id or anonymous), with the run's {@code resend} token (a fresh messageId). Not a re-announcement: a
+     * backfill re-sends the Audience Entered/Exited events of the current state too.
+     */
+    public static Delta current(CohortRef cohort, String cohortName, String distinctId, Membership stored,
+                                Instant observedAt, String resend) {
+        return new Delta(cohort, cohortName, distinctId, stored.member(), stored.version(), observedAt,
+                stored.userId(), null, resend, null, stored.anonymous(), false);
     }
 
     public static Delta of(CohortRef cohort, String cohortName, Change change, Instant observedAt) {
@@ -77,6 +108,7 @@ public record Delta(CohortRef cohort, String cohortName, String distinctId, bool
                            Map<String, Object> extraTraits) {
         return new Delta(cohort, cohortName, change.distinctId(), change.to().member(), change.to().version(),
                 observedAt, change.to().userId(), change.previousName(), null,
-                change.isEnter() ? extraTraits : null);
+                change.isEnter() ? extraTraits : null, change.to().anonymous(),
+                change.from().member() == change.to().member());
     }
 }

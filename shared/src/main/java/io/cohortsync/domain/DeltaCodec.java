@@ -23,7 +23,8 @@ import java.util.Map;
  *  "changes":[{"id":"u-1001","member":true,"version":3}]}</pre>
  * Optional: {@code connection} (absent: the default), {@code previousName} and {@code resend} in the
  * header (renames, backfills), {@code userId} and {@code traits} in a change (identity mapping, copied
- * properties). A reader that predates them would reject the message as malformed
+ * properties), {@code "anonymous":true} in a change (sent with the distinct id as {@code anonymousId}) and
+ * {@code "reannounced":true} in a change (a rename's re-announcement: membership unchanged). A reader that predates them would reject the message as malformed
  * only if it required them; this one treats them as absent when missing.
  */
 public final class DeltaCodec {
@@ -56,7 +57,7 @@ public final class DeltaCodec {
             int size = 0;
             for (Delta d : group) {
                 int changeBytes = utf8(d.distinctId()) + 64 + (d.userId() == null ? 0 : utf8(d.userId()) + 12)
-                        + traitsBytes(d.extraTraits());
+                        + traitsBytes(d.extraTraits()) + (d.anonymous() ? 18 : 0) + (d.reannounced() ? 20 : 0);
                 if (headerBytes + changeBytes > maxBytes) {
                     throw new IllegalArgumentException("a single delta exceeds " + maxBytes + " bytes");
                 }
@@ -77,6 +78,12 @@ public final class DeltaCodec {
                 }
                 if (!d.extraTraits().isEmpty()) {
                     c.set("traits", MAPPER.valueToTree(d.extraTraits()));
+                }
+                if (d.anonymous()) {
+                    c.put("anonymous", true);
+                }
+                if (d.reannounced()) {
+                    c.put("reannounced", true);
                 }
                 size += changeBytes;
             }
@@ -118,7 +125,8 @@ public final class DeltaCodec {
                     throw new MalformedDeltaException("a change lacks a boolean 'member' or numeric 'version'", null);
                 }
                 deltas.add(new Delta(cohort, name, text(c, "id"), member.booleanValue(), version.longValue(), observedAt,
-                        optionalText(c, "userId"), previousName, resend, traits(c.get("traits"))));
+                        optionalText(c, "userId"), previousName, resend, traits(c.get("traits")), flag(c, "anonymous"),
+                        flag(c, "reannounced")));
             }
             return deltas;
         } catch (DateTimeParseException | IllegalArgumentException | NullPointerException e) {
@@ -147,6 +155,18 @@ public final class DeltaCodec {
             }
         });
         return traits;
+    }
+
+    /** An optional boolean of a change: absent (messages written before it existed) is false. */
+    private static boolean flag(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new MalformedDeltaException("'" + field + "' must be a boolean", null);
+        }
+        return v.booleanValue();
     }
 
     private static int traitsBytes(Map<String, Object> traits) {

@@ -37,12 +37,24 @@ public final class Diff {
     public static Page page(Collection<String> distinctIds, Map<String, Membership> stored, boolean desiredMember,
                             Map<String, String> userIds, CohortState cohort, boolean followRenames,
                             boolean markUnchanged) {
+        return page(distinctIds, stored, desiredMember, userIds, java.util.Set.of(), cohort, followRenames,
+                markUnchanged);
+    }
+
+    /**
+     * As above; an enter of a user in {@code anonymous} (no user-id property, {@code MISSING_USER_ID=anonymous})
+     * records them as anonymous: Segment knows them by their distinct id as {@code anonymousId}, and so does
+     * their exit, like a mapped user id (the identity of the enter is kept until the user enters again).
+     */
+    public static Page page(Collection<String> distinctIds, Map<String, Membership> stored, boolean desiredMember,
+                            Map<String, String> userIds, java.util.Set<String> anonymous, CohortState cohort,
+                            boolean followRenames, boolean markUnchanged) {
         List<Change> changes = new ArrayList<>();
         Map<String, Membership> marks = new LinkedHashMap<>();
         for (String id : distinctIds) {
             Membership current = stored.getOrDefault(id, Membership.ABSENT);
             if (current.member() != desiredMember) {
-                Membership next = (desiredMember ? current.next(true, userIds.get(id)) : current.next(false))
+                Membership next = (desiredMember ? current.next(true, userIds.get(id), anonymous.contains(id)) : current.next(false))
                         .stamped(cohort.nameVersion(), cohort.epoch());
                 String previousName = followRenames ? cohort.previousNameFor(current.nameVersion()).orElse(null) : null;
                 changes.add(new Change(id, current, next, previousName));

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * One parsed, validated Mixpanel webhook call.
@@ -23,11 +24,13 @@ import java.util.Optional;
  * @param userIds         distinct id → Segment user id, for members whose mapped user id differs
  * @param extraTraits     distinct id → member properties to copy as traits (only with an allow-list)
  * @param notes           how leniently the body was read (for the log and history, never for the sync)
+ * @param anonymousIds    distinct ids of members that lack the configured user-id property and are synced
+ *                        anyway, as Segment {@code anonymousId}s ({@link MissingUserId#ANONYMOUS}); empty otherwise
  */
 public record CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
                            int totalPages, List<String> distinctIds, int membersReceived,
                            Map<SkipReason, Integer> skipped, Map<String, String> userIds,
-                           Map<String, Map<String, Object>> extraTraits, ExportNotes notes) {
+                           Map<String, Map<String, Object>> extraTraits, ExportNotes notes, Set<String> anonymousIds) {
     public CohortExport {
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(notes, "notes");
@@ -40,6 +43,16 @@ public record CohortExport(Action action, CohortRef cohort, String cohortName, S
         skipped = skipped.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(skipped));
         userIds = Map.copyOf(userIds);
         extraTraits = Map.copyOf(extraTraits);
+        anonymousIds = anonymousIds == null ? Set.of() : Set.copyOf(anonymousIds);
+    }
+
+    /** A call without anonymous members. */
+    public CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,
+                        int totalPages, List<String> distinctIds, int membersReceived,
+                        Map<SkipReason, Integer> skipped, Map<String, String> userIds,
+                        Map<String, Map<String, Object>> extraTraits, ExportNotes notes) {
+        this(action, cohort, cohortName, sessionId, page, totalPages, distinctIds, membersReceived, skipped, userIds,
+                extraTraits, notes, Set.of());
     }
 
     public CohortExport(Action action, CohortRef cohort, String cohortName, String sessionId, int page,

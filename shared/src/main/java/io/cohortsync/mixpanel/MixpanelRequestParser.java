@@ -15,9 +15,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -60,6 +62,7 @@ public final class MixpanelRequestParser {
     private final ObjectMapper mapper;
     private final String userIdProperty;
     private final Map<String, String> extraTraits;
+    private final MissingUserId missingUserId;
 
     /** Segment user id = the Mixpanel distinct id. */
     public MixpanelRequestParser() {
@@ -80,6 +83,18 @@ public final class MixpanelRequestParser {
      *                       empty: none). Values must be strings, numbers or booleans.
      */
     public MixpanelRequestParser(String userIdProperty, Map<String, String> extraTraits) {
+        this(userIdProperty, extraTraits, MissingUserId.SKIP);
+    }
+
+    /**
+     * @param userIdProperty as above
+     * @param extraTraits    as above
+     * @param missingUserId  what to do with a member that lacks the user-id property: skip it (counted), or keep it
+     *                       as an anonymous member ({@link CohortExport#anonymousIds()}, its distinct id becomes the
+     *                       Segment {@code anonymousId})
+     */
+    public MixpanelRequestParser(String userIdProperty, Map<String, String> extraTraits, MissingUserId missingUserId) {
+        this.missingUserId = Objects.requireNonNull(missingUserId, "missingUserId");
         this.extraTraits = Map.copyOf(extraTraits);
         this.userIdProperty = userIdProperty == null || userIdProperty.isBlank() ? null : userIdProperty;
         JsonFactory factory = JsonFactory.builder()
@@ -178,6 +193,7 @@ public final class MixpanelRequestParser {
         Map<SkipReason, Integer> skipped = new EnumMap<>(SkipReason.class);
         Set<String> ids = new LinkedHashSet<>();
         Map<String, String> userIds = new HashMap<>();
+        Set<String> anonymous = new HashSet<>();
         Map<String, Map<String, Object>> traits = new HashMap<>();
         int received = 0;
         if (members != null && members.isArray()) {
@@ -185,18 +201,23 @@ public final class MixpanelRequestParser {
                 received++;
                 Object idOrReason = distinctId(member);
                 String userId = null;
+                boolean unmapped = false;
                 if (idOrReason instanceof String && userIdProperty != null) {
                     userId = mappedUserId(member);
-                    if (userId == null) {
+                    if (userId == null && missingUserId == MissingUserId.SKIP) {
                         idOrReason = SkipReason.MISSING_USER_ID;
                     }
+                    unmapped = userId == null;
                 }
                 if (idOrReason instanceof SkipReason reason) {
                     skipped.merge(reason, 1, Integer::sum);
                 } else if (!ids.add((String) idOrReason)) {
                     skipped.merge(SkipReason.DUPLICATE, 1, Integer::sum);
                 } else {
-                    if (userId != null && !userId.equals(idOrReason)) {
+                    if (unmapped) {
+                        // MISSING_USER_ID=anonymous: the distinct id (never empty, checked above) is the anonymousId.
+                        anonymous.add((String) idOrReason);
+                    } else if (userId != null && !userId.equals(idOrReason)) {
                         userIds.put((String) idOrReason, userId);
                     }
                     Map<String, Object> copied = copiedTraits(member);
@@ -209,7 +230,7 @@ public final class MixpanelRequestParser {
         ExportNotes notes = new ExportNotes(projectIdMissing, membersFrom, integrationId(params.get("mixpanel_integration_id")),
                 unknownFields(root, params));
         return new CohortExport(action, new CohortRef(connection, projectId, cohortId), cohortName, sessionId, pages[0],
-                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, notes);
+                pages[1], new ArrayList<>(ids), received, skipped, userIds, traits, notes, anonymous);
     }
 
     /**

@@ -21,12 +21,18 @@ import java.util.Objects;
  * would cost about a fifth of the identifies a 500 KB batch can carry. Provenance stays visible in
  * the {@code cohort-sync-} messageId prefix and the request's User-Agent.
  *
- * @param userId    the Segment user id (the Mixpanel distinct id, or the mapped property)
- * @param traits    trait key to value (boolean membership; copied properties may be strings or numbers), in order
- * @param messageId deterministic id (see {@link MessageIds}), at most 100 characters
- * @param timestamp when the change was observed, so a delayed send is not misdated
+ * An anonymous user ({@code MISSING_USER_ID=anonymous}) gets {@code "anonymousId":"<distinct id>"} instead of
+ * {@code userId}; exactly one of the two is set, never empty.
+ *
+ * @param userId      the Segment user id (the Mixpanel distinct id, or the mapped property); null when anonymous
+ * @param anonymousId the Segment anonymous id (the Mixpanel distinct id of a member without the user-id property);
+ *                    null when {@code userId} is set
+ * @param traits      trait key to value (boolean membership; copied properties may be strings or numbers), in order
+ * @param messageId   deterministic id (see {@link MessageIds}), at most 100 characters
+ * @param timestamp   when the change was observed, so a delayed send is not misdated
  */
-public record IdentifyMessage(String userId, Map<String, Object> traits, String messageId, Instant timestamp) {
+public record IdentifyMessage(String userId, String anonymousId, Map<String, Object> traits, String messageId,
+                              Instant timestamp) implements SegmentMessage {
     public static final String DEFAULT_TRAIT_PREFIX = "Mixpanel - ";
     /** Segment's limit on {@code messageId}. */
     public static final int MAX_MESSAGE_ID_CHARS = 100;
@@ -36,10 +42,7 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     public IdentifyMessage {
-        Objects.requireNonNull(userId, "userId");
-        if (userId.isEmpty()) {
-            throw new IllegalArgumentException("userId must not be empty");
-        }
+        requireOneId(userId, anonymousId);
         Objects.requireNonNull(traits, "traits");
         traits = Collections.unmodifiableMap(new LinkedHashMap<>(traits));
         Objects.requireNonNull(messageId, "messageId");
@@ -47,6 +50,22 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
             throw new IllegalArgumentException("messageId must be 1.." + MAX_MESSAGE_ID_CHARS + " characters");
         }
         Objects.requireNonNull(timestamp, "timestamp");
+    }
+
+    /** An identify of a user known by {@code userId}. */
+    public IdentifyMessage(String userId, Map<String, Object> traits, String messageId, Instant timestamp) {
+        this(userId, null, traits, messageId, timestamp);
+    }
+
+    /** Segment needs {@code userId} or {@code anonymousId}; we send exactly one, never empty. */
+    static void requireOneId(String userId, String anonymousId) {
+        if ((userId == null) == (anonymousId == null)) {
+            throw new IllegalArgumentException("exactly one of userId and anonymousId must be set");
+        }
+        if ((userId != null ? userId : anonymousId).isEmpty()) {
+            throw new IllegalArgumentException(userId != null ? "userId must not be empty"
+                    : "anonymousId must not be empty");
+        }
     }
 
     /**
@@ -66,8 +85,8 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
             traits.put(traitPrefix + delta.previousName(), false);
         }
         traits.put(traitPrefix + delta.cohortName(), delta.member());
-        return new IdentifyMessage(delta.segmentUserId(), traits, MessageIds.of(delta, traitPrefix, namespace),
-                delta.observedAt());
+        return new IdentifyMessage(delta.segmentUserId(), delta.anonymousId(), traits,
+                MessageIds.of(delta, traitPrefix, namespace), delta.observedAt());
     }
 
     /**
@@ -80,14 +99,20 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
         if (delta.previousName() == null) {
             throw new IllegalArgumentException("only a delta that names a previous name has one to clear");
         }
-        return new IdentifyMessage(delta.segmentUserId(), Map.of(traitPrefix + delta.previousName(), false),
-                MessageIds.clearing(delta, traitPrefix, namespace), delta.observedAt());
+        return new IdentifyMessage(delta.segmentUserId(), delta.anonymousId(),
+                Map.of(traitPrefix + delta.previousName(), false), MessageIds.clearing(delta, traitPrefix, namespace),
+                delta.observedAt());
     }
 
+    @Override
     public EncodedMessage encode() {
         ObjectNode json = MAPPER.createObjectNode();
         json.put("type", "identify");
-        json.put("userId", userId);
+        if (userId != null) {
+            json.put("userId", userId);
+        } else {
+            json.put("anonymousId", anonymousId);
+        }
         ObjectNode t = json.putObject("traits");
         traits.forEach((k, v) -> t.set(k, MAPPER.valueToTree(v)));
         json.put("messageId", messageId);
@@ -101,7 +126,7 @@ public record IdentifyMessage(String userId, Map<String, Object> traits, String 
 
     @Override
     public String toString() {
-        // userId is a distinct id (often an email): never print it.
+        // userId / anonymousId are distinct ids (often emails): never print them.
         return "IdentifyMessage[messageId=" + messageId + ", traits=" + traits.keySet() + "]";
     }
 }

@@ -24,6 +24,12 @@ import java.util.Base64;
  * prefix yields a new id rather than a message Segment would drop as a copy). {@code observedAt} is
  * left out on purpose: the same change observed twice (a webhook retry after a crash) is one change.
  * Each field is length-prefixed, so no two different field tuples share an encoding.
+ *
+ * <p>Per call type: the identify's id is the one above (unchanged since before track events existed); the
+ * Audience Entered/Exited track event of the same change hashes the same fields tagged {@code purpose=track},
+ * and a rename's clearing identify {@code purpose=clear-previous-name}, so the calls of one change never share
+ * an id, and each is the same on every retry. An anonymous user's calls are tagged {@code anonymous}
+ * (their content differs: {@code anonymousId} instead of {@code userId}).
  */
 public final class MessageIds {
     public static final String NAMESPACE = "cohort-sync-";
@@ -52,6 +58,11 @@ public final class MessageIds {
         return of(delta, traitPrefix, namespace, "clear-previous-name");
     }
 
+    /** The id of {@link TrackMessage#of}: the delta's fields, tagged as its track event. */
+    public static String track(Delta delta, String traitPrefix, String namespace) {
+        return of(delta, traitPrefix, namespace, "track");
+    }
+
     private static String of(Delta delta, String traitPrefix, String namespace, String purpose) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
         field(bytes, SCHEME);
@@ -69,6 +80,7 @@ public final class MessageIds {
         optional(bytes, "userId", delta.userId());
         optional(bytes, "previousName", delta.previousName());
         optional(bytes, "resend", delta.resend());
+        optional(bytes, "anonymous", delta.anonymous() ? "1" : null);
         delta.extraTraits().forEach((k, v) -> { // sorted by key (Delta keeps them in a TreeMap)
             field(bytes, "trait");
             field(bytes, k);

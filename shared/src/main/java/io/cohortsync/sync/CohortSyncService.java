@@ -227,7 +227,8 @@ public final class CohortSyncService {
         boolean consistent = false;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             Map<String, Membership> stored = store.read(ref, pending, consistent);
-            Diff.Page diff = Diff.page(pending, stored, desired, export.userIds(), state, followRenames, mark);
+            Diff.Page diff = Diff.page(pending, stored, desired, export.userIds(), export.anonymousIds(), state,
+                    followRenames, mark);
             List<Change> changes = diff.changes();
             Map<String, Membership> marks = diff.marks();
             Set<String> conflicts = new LinkedHashSet<>();

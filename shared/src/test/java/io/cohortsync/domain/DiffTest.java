@@ -65,4 +65,37 @@ class DiffTest {
         assertThat(followed.changes().get(0).to().nameVersion()).isEqualTo(2);
         assertThat(ignored.changes().get(0).previousName()).isNull();
     }
+
+    @Test
+    void page_recordsAnonymousEnters_andTheirExitKeepsTheIdentityOfTheEnter() {
+        // given a stranger listed without the user-id property (MISSING_USER_ID=anonymous) and one with it
+        Diff.Page enters = Diff.page(List.of("anon", "named"), Map.of(), true, Map.of("named", "seg-2"),
+                java.util.Set.of("anon"), PLAIN, true, false);
+        assertThat(enters.changes()).containsExactly(
+                new Change("anon", Membership.ABSENT, new Membership(true, 1, null, 1, 0, true)),
+                new Change("named", Membership.ABSENT, new Membership(true, 1, "seg-2", 1, 0, false)));
+
+        // when both are removed, listed without the property this time
+        Map<String, Membership> stored = Map.of("anon", new Membership(true, 1, null, 1, 0, true),
+                "named", new Membership(true, 1, "seg-2", 1, 0, false));
+        Diff.Page exits = Diff.page(List.of("anon", "named"), stored, false, Map.of(), java.util.Set.of("anon", "named"),
+                PLAIN, true, false);
+
+        // then each exit goes where its enter went
+        assertThat(exits.changes()).extracting(c -> c.to().anonymous(), c -> c.to().userId()).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(true, null), org.assertj.core.groups.Tuple.tuple(false, "seg-2"));
+        // and an anonymous member who enters again with the property is known by it from then on
+        Map<String, Membership> left = Map.of("anon", new Membership(false, 2, null, 1, 0, true));
+        assertThat(Diff.page(List.of("anon"), left, true, Map.of("anon", "seg-3"), java.util.Set.of(), PLAIN, true,
+                false).changes()).singleElement().satisfies(c -> {
+                    assertThat(c.to().anonymous()).isFalse();
+                    assertThat(c.to().userId()).isEqualTo("seg-3");
+                });
+    }
+
+    @Test
+    void membership_refusesAUserIdOnAnAnonymousMember() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Membership(true, 1, "seg", 0, 0, true))
+                .hasMessageContaining("anonymous");
+    }
 }

@@ -331,4 +331,51 @@ class MixpanelRequestParserTest {
     private String sentAction(String body) {
         return parser.sentAction(body.getBytes(StandardCharsets.UTF_8), 6_000_000);
     }
+
+    @Test
+    void parse_keepsMembersWithoutTheUserIdProperty_asAnonymous_whenMissingUserIdIsAnonymous() {
+        // given identity mapping on email, one member with it, one without, one with an empty distinct id
+        String body = """
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"C","members":[
+                   {"mixpanel_distinct_id":"d-1","email":"ada@example.com"},
+                   {"mixpanel_distinct_id":"d-2"},
+                   {"mixpanel_distinct_id":"d-3","email":""},
+                   {"mixpanel_distinct_id":"","email":"x@example.com"}]}}""";
+
+        // when
+        CohortExport skipping = new MixpanelRequestParser("email", java.util.Map.of())
+                .parse(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CohortExport anonymous = new MixpanelRequestParser("email", java.util.Map.of(), MissingUserId.ANONYMOUS)
+                .parse(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        // then the default skips and counts them, as before
+        assertThat(skipping.distinctIds()).containsExactly("d-1");
+        assertThat(skipping.skipped()).containsEntry(SkipReason.MISSING_USER_ID, 2).containsEntry(SkipReason.EMPTY_ID, 1);
+        assertThat(skipping.anonymousIds()).isEmpty();
+        // and anonymous keeps them, known by their distinct id; an empty distinct id is still refused (never both empty)
+        assertThat(anonymous.distinctIds()).containsExactly("d-1", "d-2", "d-3");
+        assertThat(anonymous.anonymousIds()).containsExactlyInAnyOrder("d-2", "d-3");
+        assertThat(anonymous.userIds()).containsExactly(java.util.Map.entry("d-1", "ada@example.com"));
+        assertThat(anonymous.skipped()).containsExactly(java.util.Map.entry(SkipReason.EMPTY_ID, 1));
+    }
+
+    @Test
+    void parse_hasNoAnonymousMembers_whenNoUserIdPropertyIsConfigured() {
+        CohortExport export = new MixpanelRequestParser(null, java.util.Map.of(), MissingUserId.ANONYMOUS).parse("""
+                {"action":"add_members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2",
+                 "mixpanel_cohort_name":"C","members":[{"mixpanel_distinct_id":"d-2"}]}}"""
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(export.distinctIds()).containsExactly("d-2");
+        assertThat(export.anonymousIds()).isEmpty();
+    }
+
+    @Test
+    void missingUserId_parsesSkipOrAnonymous_andRefusesAnythingElse() {
+        assertThat(MissingUserId.parse(null)).isEqualTo(MissingUserId.SKIP);
+        assertThat(MissingUserId.parse(" Anonymous ")).isEqualTo(MissingUserId.ANONYMOUS);
+        assertThat(MissingUserId.parse("skip")).isEqualTo(MissingUserId.SKIP);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> MissingUserId.parse("drop"))
+                .hasMessageContaining("MISSING_USER_ID");
+    }
 }

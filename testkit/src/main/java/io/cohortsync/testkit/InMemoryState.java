@@ -116,7 +116,7 @@ public final class InMemoryState {
                     Membership stored = s.get(id);
                     if (stored != null && stored.version() == expected.version()) {
                         s.put(id, new Membership(stored.member(), stored.version(), stored.userId(),
-                                stored.nameVersion(), epoch));
+                                stored.nameVersion(), epoch, stored.anonymous()));
                         writes++;
                     } else {
                         conflicts.add(id);
@@ -169,7 +169,7 @@ public final class InMemoryState {
                     Map.Entry<String, Membership> e = old.pollFirstEntry();
                     Membership m = e.getValue();
                     shard(cohort, e.getKey()).putIfAbsent(e.getKey(), new Membership(m.member(), m.version(),
-                            m.userId(), m.nameVersion() == 0 ? 1 : m.nameVersion(), m.listedEpoch()));
+                            m.userId(), m.nameVersion() == 0 ? 1 : m.nameVersion(), m.listedEpoch(), m.anonymous()));
                     writes++;
                     moved++;
                 }

@@ -39,8 +39,8 @@ import java.util.function.Predicate;
  *   <li>the body must be at most {@value #MAX_REQUEST_BYTES} bytes, JSON, with a {@code batch} array,
  *       and every message at most {@value #MAX_MESSAGE_BYTES} bytes, else 400 (nothing accepted);</li>
  *   <li>then 200, but messages after the {@value #MAX_MESSAGES}th are dropped, and so is a message
- *       without {@code type} or an identify without {@code userId}/{@code anonymousId} (counted, so
- *       tests can assert it never happens);</li>
+ *       without {@code type}, an identify or track without {@code userId}/{@code anonymousId}, or a track
+ *       without {@code event} (counted, so tests can assert it never happens);</li>
  *   <li>a {@code messageId} seen before is a duplicate: answered 200, not accepted again.</li>
  * </ul>
  * Limits are read strictly ("KB" = 1,000 bytes), so a client that passes here passes at Segment.
@@ -199,11 +199,30 @@ public final class SegmentStandIn implements AutoCloseable {
         }
     }
 
-    /** userId → trait key → the last accepted value, in arrival order: what the profile ends up with. */
+    /** Track events accepted (first sighting of their messageId), in arrival order. */
+    public List<JsonNode> acceptedTracks() {
+        synchronized (lock) {
+            return accepted.stream().filter(m -> "track".equals(m.path("type").asText())).toList();
+        }
+    }
+
+    /** Every message accepted (first sighting of its messageId), whatever its type, in arrival order. */
+    public List<JsonNode> accepted() {
+        synchronized (lock) {
+            return List.copyOf(accepted);
+        }
+    }
+
+    /**
+     * userId → trait key → the last accepted value, in arrival order: what the profile ends up with. A profile
+     * known only by an anonymous id is keyed {@code anonymousId:<id>}.
+     */
     public Map<String, Map<String, JsonNode>> finalTraits() {
         Map<String, Map<String, JsonNode>> traits = new TreeMap<>();
         for (JsonNode m : acceptedIdentifies()) {
-            Map<String, JsonNode> user = traits.computeIfAbsent(m.path("userId").asText(), k -> new LinkedHashMap<>());
+            String key = m.hasNonNull("userId") ? m.path("userId").asText()
+                    : "anonymousId:" + m.path("anonymousId").asText();
+            Map<String, JsonNode> user = traits.computeIfAbsent(key, k -> new LinkedHashMap<>());
             m.path("traits").properties().forEach(e -> user.put(e.getKey(), e.getValue()));
         }
         return traits;
@@ -341,7 +360,9 @@ public final class SegmentStandIn implements AutoCloseable {
             }
             String type = m.path("type").asText("");
             boolean hasUser = !m.path("userId").asText("").isEmpty() || !m.path("anonymousId").asText("").isEmpty();
-            if (type.isEmpty() || ("identify".equals(type) && !hasUser)) {
+            boolean needsUser = "identify".equals(type) || "track".equals(type);
+            if (type.isEmpty() || (needsUser && !hasUser)
+                    || ("track".equals(type) && m.path("event").asText("").isEmpty())) {
                 droppedInvalid++;
                 dropped++;
                 continue;

@@ -2,6 +2,8 @@ package io.cohortsync.sender;
 
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.segment.IdentifyMessage;
+import io.cohortsync.segment.SegmentCalls;
+import io.cohortsync.segment.SegmentMessages;
 import io.cohortsync.segment.SegmentRegion;
 
 import java.net.URI;
@@ -24,17 +26,25 @@ import java.util.Objects;
  * @param historyEnabled      {@code HISTORY_TTL_DAYS} > 0: add delivery counts to the webhook's sync history
  * @param messageIdNamespace  {@code MESSAGE_ID_NAMESPACE}: part of every messageId, so two deployments syncing the
  *                            same Mixpanel project never produce the same ids (Segment dedups them globally)
+ * @param segmentCalls        {@code SEGMENT_CALLS}: identify (default), identify and Audience Entered/Exited track
+ *                            events, or the events alone
  */
 public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl, String segmentSecretId,
                            URI segmentBaseUrl, String traitPrefix, Duration neverCommittedAfter,
                            Duration aheadRetryDelay, Duration segmentTimeout, Duration secretCacheTtl,
-                           int maxReceiveCount, boolean dryRun, boolean historyEnabled, String messageIdNamespace) {
+                           int maxReceiveCount, boolean dryRun, boolean historyEnabled, String messageIdNamespace,
+                           SegmentCalls segmentCalls) {
 
     public SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl, String segmentSecretId,
                         URI segmentBaseUrl, String traitPrefix, Duration neverCommittedAfter, Duration aheadRetryDelay,
                         Duration segmentTimeout, Duration secretCacheTtl, int maxReceiveCount) {
         this(tableName, deltaQueueUrl, dlqUrl, segmentSecretId, segmentBaseUrl, traitPrefix, neverCommittedAfter,
-                aheadRetryDelay, segmentTimeout, secretCacheTtl, maxReceiveCount, false, false, null);
+                aheadRetryDelay, segmentTimeout, secretCacheTtl, maxReceiveCount, false, false, null, SegmentCalls.IDENTIFY);
+    }
+
+    /** The messages each delta becomes under these settings. */
+    public SegmentMessages segmentMessages() {
+        return new SegmentMessages(segmentCalls, traitPrefix, messageIdNamespace);
     }
 
     public SenderConfig {
@@ -44,6 +54,7 @@ public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl
         Objects.requireNonNull(segmentSecretId, "segmentSecretId");
         Objects.requireNonNull(segmentBaseUrl, "segmentBaseUrl");
         Objects.requireNonNull(traitPrefix, "traitPrefix");
+        Objects.requireNonNull(segmentCalls, "segmentCalls");
         if (!segmentBaseUrl.isAbsolute() || !("https".equals(segmentBaseUrl.getScheme())
                 || "http".equals(segmentBaseUrl.getScheme()))) {
             throw new IllegalArgumentException("segmentBaseUrl must be an absolute http(s) URL, was " + segmentBaseUrl);
@@ -80,7 +91,16 @@ public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl
                 Boolean.parseBoolean(env.getOrDefault("DRY_RUN", "false")),
                 number(env, "HISTORY_TTL_DAYS", 30) > 0,
                 env.get("MESSAGE_ID_NAMESPACE") == null || env.get("MESSAGE_ID_NAMESPACE").isBlank() ? null
-                        : env.get("MESSAGE_ID_NAMESPACE"));
+                        : env.get("MESSAGE_ID_NAMESPACE"),
+                segmentCalls(env.get("SEGMENT_CALLS")));
+    }
+
+    private static SegmentCalls segmentCalls(String value) {
+        try {
+            return SegmentCalls.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("environment variable " + e.getMessage());
+        }
     }
 
     private static String required(Map<String, String> env, String name) {

@@ -18,9 +18,11 @@ import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
 import io.cohortsync.segment.DeliveryReport;
 import io.cohortsync.segment.EncodedMessage;
-import io.cohortsync.segment.IdentifyMessage;
 import io.cohortsync.segment.MessageOutcome;
 import io.cohortsync.segment.SegmentDelivery;
+import io.cohortsync.segment.SegmentMessage;
+import io.cohortsync.segment.SegmentMessages;
+import io.cohortsync.segment.TrackMessage;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -249,14 +251,22 @@ final class SenderService {
         // Deltas of one change observed twice share a messageId: one message stands for all of them.
         Map<String, List<Delta>> byMessageId = new LinkedHashMap<>();
         Set<String> clearing = new LinkedHashSet<>();
+        Set<String> tracks = new LinkedHashSet<>();
         List<EncodedMessage> messages = new ArrayList<>();
+        SegmentMessages build = config.segmentMessages();
         for (Delta d : send) {
-            add(IdentifyMessage.of(d, config.traitPrefix(), config.messageIdNamespace()), d, byMessageId, messages);
+            for (SegmentMessage m : build.of(d)) {
+                add(m, d, byMessageId, messages);
+                if (m instanceof TrackMessage) {
+                    tracks.add(m.messageId());
+                }
+            }
         }
         for (Delta d : clears) {
-            IdentifyMessage m = IdentifyMessage.clearing(d, config.traitPrefix(), config.messageIdNamespace());
-            add(m, d, byMessageId, messages);
-            clearing.add(m.messageId());
+            for (SegmentMessage m : build.clearing(d)) {
+                add(m, d, byMessageId, messages);
+                clearing.add(m.messageId());
+            }
         }
         if (messages.isEmpty()) {
             return;
@@ -276,6 +286,7 @@ final class SenderService {
                 case MessageOutcome.Accepted a when clearing.contains(messageId) -> inv.cleared++;
                 case MessageOutcome.Accepted a -> {
                     inv.sent++;
+                    inv.tracksSent += tracks.contains(messageId) ? 1 : 0;
                     inv.delivered(deltas.get(0), 1, 0, 0);
                     deltas.forEach(d -> inv.lagMs = Math.max(inv.lagMs, Duration.between(d.observedAt(), a.at()).toMillis()));
                 }
@@ -299,7 +310,7 @@ final class SenderService {
         });
     }
 
-    private static void add(IdentifyMessage m, Delta d, Map<String, List<Delta>> byMessageId,
+    private static void add(SegmentMessage m, Delta d, Map<String, List<Delta>> byMessageId,
                             List<EncodedMessage> messages) {
         List<Delta> same = byMessageId.computeIfAbsent(m.messageId(), k -> new ArrayList<>());
         if (same.isEmpty()) {
@@ -378,6 +389,9 @@ final class SenderService {
         fields.put("duplicates", inv.duplicates);
         fields.put("poison", inv.poison);
         fields.put("sent", inv.sent);
+        if (config.segmentCalls().tracks()) {
+            fields.put("tracksSent", inv.tracksSent);
+        }
         if (config.dryRun()) {
             fields.put("dryRun", true);
             fields.put("wouldSend", inv.wouldSend);
@@ -421,7 +435,8 @@ final class SenderService {
         logRedrives(inv);
 
         Metrics m = metrics.get();
-        m.count("IdentifiesSent", inv.sent)
+        m.count("IdentifiesSent", inv.sent - inv.tracksSent)
+                .count("TracksSent", inv.tracksSent)
                 .count("DroppedStale", inv.stale)
                 .count("OldNamesCleared", inv.cleared)
                 .count("DroppedNeverCommitted", inv.neverCommitted)
@@ -502,6 +517,7 @@ final class SenderService {
         int duplicates;
         int poison;
         int sent;
+        int tracksSent;
         int stale;
         int cleared;
         int neverCommitted;

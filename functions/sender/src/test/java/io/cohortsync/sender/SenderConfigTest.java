@@ -90,4 +90,21 @@ class SenderConfigTest {
         env.put("SEGMENT_SECRET_ID", "cohort-sync/segment");
         return env;
     }
+
+    @Test
+    void fromEnvironment_readsSegmentCalls_identifyByDefault_andRefusesAnUnknownCall() {
+        // given / when / then
+        assertThat(SenderConfig.fromEnvironment(required()).segmentCalls())
+                .isEqualTo(io.cohortsync.segment.SegmentCalls.IDENTIFY);
+        Map<String, String> env = required();
+        env.put("SEGMENT_CALLS", "identify,track");
+        assertThat(SenderConfig.fromEnvironment(env).segmentCalls())
+                .isEqualTo(io.cohortsync.segment.SegmentCalls.IDENTIFY_AND_TRACK);
+        env.put("SEGMENT_CALLS", "track");
+        assertThat(SenderConfig.fromEnvironment(env).segmentMessages().calls())
+                .isEqualTo(io.cohortsync.segment.SegmentCalls.TRACK);
+        env.put("SEGMENT_CALLS", "page");
+        assertThatThrownBy(() -> SenderConfig.fromEnvironment(env)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("SEGMENT_CALLS must be 'identify', 'identify,track' or 'track'");
+    }
 }

@@ -38,6 +38,9 @@ record StatusResponse(int statusCode, String body) {
             o.put("members", e.membersReceived());
             ObjectNode skipped = o.putObject("skipped");
             e.skipped().forEach(skipped::put);
+            if (e.anonymous() > 0) {
+                o.put("anonymous", e.anonymous());
+            }
             o.put("enters", e.enters());
             o.put("exits", e.exits());
             o.put("unchanged", e.unchanged());

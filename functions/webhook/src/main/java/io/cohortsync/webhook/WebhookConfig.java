@@ -1,16 +1,31 @@
 package io.cohortsync.webhook;
 
+import io.cohortsync.mixpanel.MissingUserId;
+
 import java.time.Duration;
 import java.util.Map;
 
 /**
  * The webhook's settings, all from environment variables (README "Configuration" lists each with
  * its default).
+ *
+ * @param missingUserId {@code MISSING_USER_ID}: with {@code USER_ID_PROPERTY} set, skip a member without it
+ *                      (default) or sync it with its distinct id as Segment {@code anonymousId}
  */
 public record WebhookConfig(String tableName, String deltaQueueUrl, String reconcileQueueUrl, String webhookSecretId,
                             Duration sessionTtl, int maxBodyBytes, Duration secretCacheTtl, int commitConcurrency,
                             Duration deltaDelay, String userIdProperty, boolean renameTraits, Duration historyTtl,
-                            Map<String, String> extraTraits, Duration exitedTtl) {
+                            Map<String, String> extraTraits, Duration exitedTtl, MissingUserId missingUserId) {
+
+    /** The settings of the features before anonymous members: members without the user-id property are skipped. */
+    public WebhookConfig(String tableName, String deltaQueueUrl, String reconcileQueueUrl, String webhookSecretId,
+                         Duration sessionTtl, int maxBodyBytes, Duration secretCacheTtl, int commitConcurrency,
+                         Duration deltaDelay, String userIdProperty, boolean renameTraits, Duration historyTtl,
+                         Map<String, String> extraTraits, Duration exitedTtl) {
+        this(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes, secretCacheTtl,
+                commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, extraTraits, exitedTtl,
+                MissingUserId.SKIP);
+    }
 
     /** The core settings; the optional features at their defaults (no mapping, renames on, 30-day history). */
     public WebhookConfig(String tableName, String deltaQueueUrl, String reconcileQueueUrl, String webhookSecretId,
@@ -23,22 +38,33 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String recon
     /** Same settings with another identity mapping ({@code ""}: the distinct id). */
     public WebhookConfig withUserIdProperty(String property) {
         return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl, extraTraits, exitedTtl);
+                secretCacheTtl, commitConcurrency, deltaDelay, property, renameTraits, historyTtl, extraTraits, exitedTtl,
+                missingUserId);
+    }
+
+    /** Same settings with another rule for members without the user-id property. */
+    public WebhookConfig withMissingUserId(MissingUserId rule) {
+        return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
+                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, extraTraits,
+                exitedTtl, rule);
     }
 
     /** Same settings with another allow-list of member properties copied as traits. */
     public WebhookConfig withExtraTraits(Map<String, String> mapping) {
         return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, mapping, exitedTtl);
+                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, renameTraits, historyTtl, mapping, exitedTtl,
+                missingUserId);
     }
 
     /** Same settings with renames followed or not. */
     public WebhookConfig withRenameTraits(boolean follow) {
         return new WebhookConfig(tableName, deltaQueueUrl, reconcileQueueUrl, webhookSecretId, sessionTtl, maxBodyBytes,
-                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, follow, historyTtl, extraTraits, exitedTtl);
+                secretCacheTtl, commitConcurrency, deltaDelay, userIdProperty, follow, historyTtl, extraTraits, exitedTtl,
+                missingUserId);
     }
 
     public WebhookConfig {
+        java.util.Objects.requireNonNull(missingUserId, "missingUserId");
         if (deltaDelay.isNegative() || deltaDelay.toSeconds() > 900) {
             throw new IllegalArgumentException("DELTA_DELAY_SECONDS must be 0..900 (the SQS maximum), was "
                     + deltaDelay.toSeconds());
@@ -60,7 +86,16 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String recon
                 Boolean.parseBoolean(env.getOrDefault("RENAME_TRAITS", "true")),
                 Duration.ofDays(Long.parseLong(env.getOrDefault("HISTORY_TTL_DAYS", "30"))),
                 extraTraits(env.getOrDefault("EXTRA_TRAITS", "")),
-                Duration.ofDays(Long.parseLong(env.getOrDefault("EXITED_TTL_DAYS", "30"))));
+                Duration.ofDays(Long.parseLong(env.getOrDefault("EXITED_TTL_DAYS", "30"))),
+                missingUserId(env.get("MISSING_USER_ID")));
+    }
+
+    private static MissingUserId missingUserId(String value) {
+        try {
+            return MissingUserId.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("environment variable " + e.getMessage());
+        }
     }
 
     /**

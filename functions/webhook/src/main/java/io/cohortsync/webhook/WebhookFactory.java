@@ -67,7 +67,7 @@ public final class WebhookFactory {
         CachedSecret<WebhookCredentials> credentials = new CachedSecret<>(ports.secrets(), config.webhookSecretId(),
                 WebhookCredentials::parse, config.secretCacheTtl(), clock);
         return new WebhookService(new BasicAuthenticator(credentials),
-                new MixpanelRequestParser(config.userIdProperty(), config.extraTraits()),
+                new MixpanelRequestParser(config.userIdProperty(), config.extraTraits(), config.missingUserId()),
                 new CohortSyncService(ports.store(), ports.queue(), ports.sessions(), ports.cohorts(), ports.jobs(),
                         config.renameTraits(), clock),
                 config.maxBodyBytes(), new JsonLog("webhook", out, Clock.systemUTC()),

@@ -181,7 +181,7 @@ public final class WebhookService {
                     result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
                     response.statusCode(), response.isSuccess() ? "success" : "failure",
                     Math.round(millis * 10) / 10.0, 0, 0, 0, export.notes().integrationId(),
-                    export.notes().unknownFields()));
+                    export.notes().unknownFields(), export.anonymousIds().size()));
         } catch (RuntimeException e) {
             // History is for people; the sync itself is durable already. Say so and go on.
             log.warn("sync history not written", Map.of("requestId", request.requestId(),
@@ -223,6 +223,9 @@ public final class WebhookService {
         if (!export.skipped().isEmpty()) {
             fields.put("skippedByReason", export.skipped());
         }
+        if (!export.anonymousIds().isEmpty()) {
+            fields.put("membersAnonymous", export.anonymousIds().size()); // MISSING_USER_ID=anonymous; a count, never ids
+        }
         if (export.notes().integrationId() != null) {
             fields.put("integrationId", export.notes().integrationId());
         }
@@ -249,6 +252,7 @@ public final class WebhookService {
                 .millis("WebhookLatency", millis)
                 .count("MembersReceived", export == null ? 0 : export.membersReceived())
                 .count("MembersSkipped", export == null ? 0 : export.skippedCount())
+                .count("MembersAnonymous", export == null ? 0 : export.anonymousIds().size())
                 .count("ProjectIdMissing", export != null && export.notes().projectIdMissing() ? 1 : 0)
                 .count("Enters", result == null ? 0 : result.enters())
                 .count("Exits", result == null ? 0 : result.exits())

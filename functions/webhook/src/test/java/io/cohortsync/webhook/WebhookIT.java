@@ -189,7 +189,7 @@ class WebhookIT {
         return new WebhookConfig(table, config.deltaQueueUrl(), config.reconcileQueueUrl(), secretId,
                 config.sessionTtl(), maxBodyBytes, config.secretCacheTtl(), config.commitConcurrency(),
                 config.deltaDelay(), config.userIdProperty(), config.renameTraits(), config.historyTtl(),
-                config.extraTraits(), config.exitedTtl());
+                config.extraTraits(), config.exitedTtl(), config.missingUserId());
     }
 
     private APIGatewayV2HTTPResponse post(String body) {
