@@ -112,6 +112,7 @@ final class BackfillCommand {
                     }
                 });
                 queue(chunk, request.dryRun(), tally, total);
+                shown.update(shardsRead[0], total.members + total.exits);
                 out.println("  " + c.getKey().projectId() + "/" + c.getKey().cohortId() + " \"" + c.getValue() + "\": "
                         + line(tally, request));
                 done.add(json(tally).put("cohortId", c.getKey().cohortId()).put("name", c.getValue()));
