@@ -85,6 +85,7 @@ final class BackfillCommand {
         ArrayNode done = doc.putArray("cohorts");
         if (cohorts.isEmpty()) {
             out.println("no cohort of project " + request.project() + " has members in the table: nothing to do");
+            doc.set("total", json(new Tally()).put("cohorts", 0));
             return 0;
         }
         Tally total = new Tally();

@@ -4,7 +4,6 @@ import io.cohortsync.domain.DependencyUnavailableException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.MissingParameterException;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.OverwrittenOptionException;
 import picocli.CommandLine.ParameterException;
@@ -28,14 +27,18 @@ import java.util.Set;
 /**
  * The operator tool: {@code rejected}, {@code replay}, {@code backfill} and {@code status} against a
  * deployed stack or {@code make local}, parsed by picocli (one {@link CommandOptions} subclass per
- * command, listed in {@code subcommands} below: adding a command is adding it there). Reports go to
+ * command, listed in {@link Commands}: adding a command is adding it there). Reports go to
  * stdout (text, or one JSON document with {@code --output json}); progress and errors to stderr, an error
  * as one line, never a stack trace. This class is the one place where outcomes become exit codes: 0 done,
  * 1 failed part-way (the report says what was done), 2 usage or setup error (nothing was changed).
  */
-@Command(name = "cohort-sync", subcommands = {RejectedOptions.class, ReplayOptions.class, BackfillOptions.class,
-        StatusOptions.class})
 public final class CohortSyncCli {
+    /** The tool's commands, in the order the overview lists them: a new command is one more class here. */
+    @Command(name = "cohort-sync", subcommands = {RejectedOptions.class, ReplayOptions.class, BackfillOptions.class,
+            StatusOptions.class})
+    static final class Commands {
+    }
+
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USER_ERROR = 2;
@@ -84,8 +87,7 @@ public final class CohortSyncCli {
 
     /** A fresh parser (picocli keeps the last parse's values in the command objects). */
     static CommandLine parser() {
-        CommandLine cli = new CommandLine(new CohortSyncCli(Map.of(), System.out, System.err, Clock.systemUTC(),
-                null, ProgressReporter.silent()));
+        CommandLine cli = new CommandLine(new Commands());
         // Each command's resource flags come from Resource, so flag, stack output and local name stay together.
         cli.getSubcommands().values().forEach(sub -> {
             CommandOptions command = sub.getCommand();

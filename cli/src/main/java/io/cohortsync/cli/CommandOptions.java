@@ -14,7 +14,7 @@ import java.util.Set;
  * One command of the tool as picocli parses it: the options every command takes (where the stack is,
  * {@code --output}), the resource flags it declares ({@link #resources}), its own checks and help, and
  * {@link #run} with the resolved resources. A new command is a subclass listed in
- * {@link CohortSyncCli}'s {@code subcommands}: it declares its options with {@code @Option}, says which
+ * {@link CohortSyncCli.Commands}' {@code subcommands}: it declares its options with {@code @Option}, says which
  * resources it needs, and runs its service class (e.g. {@link BackfillCommand}) on the {@link Context}.
  */
 abstract class CommandOptions {
