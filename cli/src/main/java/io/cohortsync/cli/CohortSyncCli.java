@@ -88,6 +88,8 @@ public final class CohortSyncCli {
     /** A fresh parser (picocli keeps the last parse's values in the command objects). */
     static CommandLine parser() {
         CommandLine cli = new CommandLine(new Commands());
+        // Arguments are taken as written: no @file expansion (a value starting with @ is a value, as it always was).
+        cli.setExpandAtFiles(false);
         // Each command's resource flags come from Resource, so flag, stack output and local name stay together.
         cli.getSubcommands().values().forEach(sub -> {
             CommandOptions command = sub.getCommand();

@@ -131,7 +131,8 @@ class CommandLineTest {
             "status --local --project 1 --cohort 2 --queue-url q|--queue-url is not an option of status",
             "status --local --project 1 --cohort 2 --limit 0|--limit must be a whole number >= 1",
             "rejected --local --output xml|--output must be text or json, was 'xml'",
-            "rejected --local --output|--output needs a value"
+            "rejected --local --output|--output needs a value",
+            "rejected --local @/etc/hostname|unexpected argument '@/etc/hostname'"
     })
     void parse_throwsUsageException_whenCommandLineIsWrong(String args, String message) {
         assertThatThrownBy(() -> parse(args == null ? "" : args))
