@@ -161,7 +161,11 @@ final class ConsoleFormat {
             String phase = total.path("phase").asText();
             int counted = total.path("shardsCounted").asInt();
             int done = total.path("shardsDone").asInt();
-            parts.add(phase + (phase.equals("COUNTING") ? " " + counted + "/16" : " " + done + "/16 done"));
+            parts.add(switch (phase) {
+                case "COUNTING" -> phase + " " + counted + "/16";
+                case "APPLY" -> phase + " " + done + "/16 done";
+                default -> phase; // DONE, HELD: the whole piece of work is decided
+            });
         }
         parts.add(millis(n));
         return line("reconciler", parts);

@@ -36,6 +36,13 @@ class ConsoleFormatTest {
     }
 
     @Test
+    void format_namesTheWholePass_onceItIsDecided() {
+        String done = RECONCILER.replace("\"phase\":\"COUNTING\"", "\"phase\":\"DONE\"");
+
+        assertThat(ConsoleFormat.format(done).orElseThrow()).endsWith("changed 0  DONE  467 ms");
+    }
+
+    @Test
     void format_dropsEmfLines_andPassesLinesThatAreNoLogLines() {
         assertThat(ConsoleFormat.format(WEBHOOK_EMF)).isEmpty();
         assertThat(ConsoleFormat.format("cohort-sync ready: http://127.0.0.1:3000/mixpanel")).contains(
