@@ -119,7 +119,9 @@ abstract class CommandOptions {
         }
         for (OptionSpec o : spec.options()) {
             if (o.arity().max() > 0 && spec.commandLine().getParseResult().hasMatchedOption(o)
-                    && String.valueOf((Object) o.getValue()).isBlank()) {
+                    && (String.valueOf((Object) o.getValue()).isBlank()
+                    // picocli takes an unknown "--x" after an option as its value; this tool never did
+                    || String.valueOf((Object) o.getValue()).startsWith("--"))) {
                 throw new UsageException(o.longestName() + " needs a value");
             }
         }

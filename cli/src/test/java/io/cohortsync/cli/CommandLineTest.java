@@ -99,6 +99,7 @@ class CommandLineTest {
             "rejected --stack|--stack needs a value",
             "rejected --stack --local|--stack needs a value",
             "rejected --stack=|--stack needs a value",
+            "rejected --stack --weird|--stack needs a value",
             "rejected --local=yes|--local takes no value",
             "rejected --stack a --stack b|--stack is given twice",
             "rejected --local --limit 0|--limit must be a whole number >= 1",
