@@ -20,7 +20,7 @@ help:
 	@echo "             LAMBDA_RUNTIME=ric make local: the sam-build packages under the real Lambda runtime client"
 	@echo "make test    run every test (unit, integration on moto, end-to-end, cfn-lint); EMULATOR=localstack: on LocalStack (Docker)"
 	@echo "make e2e-scale  a 20,000-user cohort end to end on the local stack (6-10 min; not in make test)"
-	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool: rejected, replay, backfill (ARGS=--help)"
+	@echo "make cli ARGS=\"rejected --stack cohort-sync\"   the operator tool (or bin/cohort-sync ...): rejected, replay, backfill, status (ARGS=--help)"
 	@echo "make bench   cost, throughput and cold start on moto, priced (~10 min; writes target/bench/)"
 	@echo "             BENCH_OPTS=-Dbench.only=cold-start: the cold starts alone (first request without / after SnapStart priming)"
 	@echo "make chaos   seeded chaos schedules through both handlers (SEED=…, RUNS=…); fails on a broken promise"
@@ -70,12 +70,11 @@ e2e-scale:
 	$(MVN) -pl local -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
 		-Dit.test=LocalPipelineScaleE2EIT -Dfailsafe.failIfNoSpecifiedTests=false
 
-# The operator tool (README "Operator commands"): `make cli ARGS="replay --stack cohort-sync"`. Talks to real AWS
-# through the SDK's default credential and region chains, or to `make local` with --local.
+# The operator tool (README "Operator commands"): `make cli ARGS="replay --stack cohort-sync"`, the same as
+# `bin/cohort-sync replay --stack cohort-sync` (the launcher builds the CLI when its sources changed). Talks to real
+# AWS through the SDK's default credential and region chains, or to `make local` with --local.
 cli:
-	@$(MVN) -q -DskipTests -pl cli -am package dependency:build-classpath \
-		-Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime
-	@java -cp "cli/target/classes:$$(cat cli/target/classpath.txt)" io.cohortsync.cli.CohortSyncCli $(if $(ARGS),$(ARGS),--help)
+	@MVN="$(MVN)" bin/cohort-sync $(if $(ARGS),$(ARGS),--help)
 
 # The real handlers on moto + a Segment stand-in: every AWS request counted and priced with
 # bench/prices.json, against the floor and a naive design; CPU per page; cold start of the packages

@@ -1,5 +1,8 @@
 package io.cohortsync.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.CohortState;
@@ -7,8 +10,8 @@ import io.cohortsync.domain.CohortStore;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.Membership;
+import io.cohortsync.domain.Shards;
 
-import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,17 +50,19 @@ final class BackfillCommand {
     private final SqsDeltaQueue queue;
     private final RateLimiter limiter;
     private final Clock clock;
-    private final PrintStream out;
+    private final Report out;
+    private final ProgressReporter progress;
 
     /** @param cohorts the per-cohort items: each cohort's current name (renames followed) and layout */
     BackfillCommand(CohortTable table, CohortStore cohorts, SqsDeltaQueue queue, RateLimiter limiter, Clock clock,
-                    PrintStream out) {
+                    Report out, ProgressReporter progress) {
         this.table = table;
         this.cohorts = cohorts;
         this.queue = queue;
         this.limiter = limiter;
         this.clock = clock;
         this.out = out;
+        this.progress = progress;
     }
 
     static String token(Instant at) {
@@ -73,33 +78,49 @@ final class BackfillCommand {
                 + target.where());
         out.println("  from state table: " + target.get(Resource.TABLE));
         out.println("  to delta queue:   " + target.get(Resource.DELTA_QUEUE));
+        ObjectNode doc = out.document();
+        doc.put("token", token).put("dryRun", request.dryRun()).put("table", target.get(Resource.TABLE))
+                .put("deltaQueueUrl", target.get(Resource.DELTA_QUEUE)).put("connection", request.connection())
+                .put("projectId", request.project()).put("includeExits", request.includeExits());
+        ArrayNode done = doc.putArray("cohorts");
         if (cohorts.isEmpty()) {
             out.println("no cohort of project " + request.project() + " has members in the table: nothing to do");
+            doc.set("total", json(new Tally()).put("cohorts", 0));
             return 0;
         }
         Tally total = new Tally();
         boolean complete = false;
-        try {
+        // Members are not counted ahead (that would read every cohort twice): the total is shards read.
+        long[] shardsRead = {0};
+        try (ProgressReporter.Progress shown = progress.start(request.dryRun() ? "backfill (dry run)" : "backfill",
+                (long) cohorts.size() * Shards.COUNT, "shards", "deltas")) {
             for (Map.Entry<CohortRef, String> c : cohorts.entrySet()) {
                 Tally tally = new Tally();
                 List<Delta> chunk = new ArrayList<>();
                 int chunkSize = limiter.batch(DELTAS_PER_MESSAGE);
-                table.forEachPage(c.getKey(), request.includeExits(), page -> {
+                table.forEachPage(c.getKey(), request.includeExits(), shard -> {
+                    shardsRead[0]++;
+                    shown.update(shardsRead[0], total.members + total.exits);
+                }, page -> {
                     for (Map.Entry<String, Membership> user : page.entrySet()) {
                         Membership m = user.getValue();
                         chunk.add(new Delta(c.getKey(), c.getValue(), user.getKey(), m.member(), m.version(),
                                 observedAt, m.userId(), null, token));
                         if (chunk.size() == chunkSize) {
                             queue(chunk, request.dryRun(), tally, total);
+                            shown.update(shardsRead[0], total.members + total.exits);
                         }
                     }
                 });
                 queue(chunk, request.dryRun(), tally, total);
+                shown.update(shardsRead[0], total.members + total.exits);
                 out.println("  " + c.getKey().projectId() + "/" + c.getKey().cohortId() + " \"" + c.getValue() + "\": "
                         + line(tally, request));
+                done.add(json(tally).put("cohortId", c.getKey().cohortId()).put("name", c.getValue()));
             }
             complete = true;
         } finally {
+            doc.set("total", json(total).put("cohorts", done.size()));
             if (!complete) {
                 out.println("stopped early (see the error below); queued until then: " + line(total, request)
                         + ". Running the backfill again re-sends everything under a new token, which is harmless.");
@@ -187,6 +208,11 @@ final class BackfillCommand {
     private static String line(Tally t, Request request) {
         return Words.count(t.members, "member") + (request.includeExits() ? " + " + Words.count(t.exits, "exit") : "")
                 + " in " + Words.count(t.messages, "message");
+    }
+
+    private static ObjectNode json(Tally t) {
+        return JsonNodeFactory.instance.objectNode().put("members", t.members).put("exits", t.exits)
+                .put("messages", t.messages);
     }
 
     private static final class Tally {

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -87,6 +88,12 @@ final class CohortTable {
      * cohort still stored there has nothing in its shards until the reconciler migrated it.
      */
     void forEachPage(CohortRef cohort, boolean includeExits, Consumer<Map<String, Membership>> page) {
+        forEachPage(cohort, includeExits, shard -> { }, page);
+    }
+
+    /** As above, telling {@code shardRead} each shard (0..15) once all its pages were handed over. */
+    void forEachPage(CohortRef cohort, boolean includeExits, IntConsumer shardRead,
+                     Consumer<Map<String, Membership>> page) {
         for (int shard = 0; shard < Shards.COUNT; shard++) {
             String cursor = null;
             do {
@@ -102,6 +109,7 @@ final class CohortTable {
                 }
                 cursor = items.next();
             } while (cursor != null);
+            shardRead.accept(shard);
         }
     }
 

@@ -1,8 +1,9 @@
 package io.cohortsync.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.domain.CohortRef;
 
-import java.io.PrintStream;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -84,18 +85,48 @@ final class DlqSummary {
                 + Words.count(cohorts(), "cohort") + ")";
     }
 
-    /** One block per reason, most messages first; cohorts as project/cohort with their item counts. */
-    void print(PrintStream out, String indent) {
-        List<Group> groups = byReason.values().stream()
+    /**
+     * {@code {"messages":…, "<item>s":…, "cohorts":…, "byReason":[{"reason", "messages", "<item>s",
+     * "undecodable", "cohorts":[{"connection", "projectId", "cohortId", "<item>s"}], "kinds":{…}}]}}: the same
+     * as {@link #print}, every cohort included.
+     */
+    void toJson(ObjectNode into) {
+        into.put("messages", messages).put(pair.item + "s", items).put("cohorts", cohorts());
+        ArrayNode reasons = into.putArray("byReason");
+        for (Group g : groups()) {
+            ObjectNode r = reasons.addObject().put("reason", g.reason).put("messages", g.messages)
+                    .put(pair.item + "s", g.items).put("undecodable", g.undecodable);
+            ArrayNode cohorts = r.putArray("cohorts");
+            for (Map.Entry<CohortRef, Integer> c : sortedCohorts(g)) {
+                cohorts.addObject().put("connection", c.getKey().connection()).put("projectId", c.getKey().projectId())
+                        .put("cohortId", c.getKey().cohortId()).put(pair.item + "s", c.getValue());
+            }
+            if (!g.kinds.isEmpty()) {
+                ObjectNode kinds = r.putObject("kinds");
+                g.kinds.forEach(kinds::put);
+            }
+        }
+    }
+
+    private List<Group> groups() {
+        return byReason.values().stream()
                 .sorted(Comparator.comparingInt((Group g) -> -g.messages).thenComparing(g -> g.reason)).toList();
-        for (Group g : groups) {
+    }
+
+    private static List<Map.Entry<CohortRef, Integer>> sortedCohorts(Group g) {
+        return g.cohorts.entrySet().stream()
+                .sorted(Map.Entry.<CohortRef, Integer>comparingByValue().reversed()
+                        .thenComparing(e -> e.getKey().projectId()).thenComparing(e -> e.getKey().cohortId()))
+                .toList();
+    }
+
+    /** One block per reason, most messages first; cohorts as project/cohort with their item counts. */
+    void print(Report out, String indent) {
+        for (Group g : groups()) {
             out.println(indent + "reason: " + g.reason);
             out.println(indent + "  " + Words.count(g.messages, "message") + ", " + Words.count(g.items, pair.item)
                     + (g.undecodable > 0 ? ", " + g.undecodable + " not " + pair.message : ""));
-            List<Map.Entry<CohortRef, Integer>> cohorts = g.cohorts.entrySet().stream()
-                    .sorted(Map.Entry.<CohortRef, Integer>comparingByValue().reversed()
-                            .thenComparing(e -> e.getKey().projectId()).thenComparing(e -> e.getKey().cohortId()))
-                    .toList();
+            List<Map.Entry<CohortRef, Integer>> cohorts = sortedCohorts(g);
             if (!cohorts.isEmpty()) {
                 StringBuilder line = new StringBuilder(indent + "  cohorts (project/cohort: " + pair.item + "s): ");
                 for (int i = 0; i < Math.min(cohorts.size(), MAX_COHORTS_SHOWN); i++) {
@@ -106,7 +137,7 @@ final class DlqSummary {
                 if (cohorts.size() > MAX_COHORTS_SHOWN) {
                     line.append(", … and ").append(cohorts.size() - MAX_COHORTS_SHOWN).append(" more");
                 }
-                out.println(line);
+                out.println(line.toString());
             }
             if (!g.kinds.isEmpty()) {
                 out.println(indent + "  kinds: " + String.join(", ",

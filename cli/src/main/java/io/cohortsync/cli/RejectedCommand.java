@@ -2,7 +2,6 @@ package io.cohortsync.cli;
 
 import software.amazon.awssdk.services.sqs.SqsClient;
 
-import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,9 +19,9 @@ final class RejectedCommand {
 
     private final SqsClient sqs;
     private final Clock clock;
-    private final PrintStream out;
+    private final Report out;
 
-    RejectedCommand(SqsClient sqs, Clock clock, PrintStream out) {
+    RejectedCommand(SqsClient sqs, Clock clock, Report out) {
         this.sqs = sqs;
         this.clock = clock;
         this.out = out;
@@ -70,6 +69,10 @@ final class RejectedCommand {
             out.println(releaseFailures + " could not be made visible at once; SQS shows them again within "
                     + DeadLetterReader.HOLD.toMinutes() + " minutes");
         }
+        out.document().put("queue", pair.deadLetterQueueName()).put("queueUrl", dlqUrl)
+                .put("visible", depth[0]).put("inFlight", depth[1]).put("stoppedAtLimit", summary.messages() >= limit && depth[0] > limit)
+                .put("timedOut", timedOut).put("releaseFailures", releaseFailures);
+        summary.toJson(out.document());
         if (summary.isEmpty()) {
             out.println("the " + pair.deadLetterQueueName() + " is empty");
             return 0;

@@ -31,12 +31,19 @@ final class ReplayCommand {
 
     private final SqsClient sqs;
     private final Clock clock;
-    private final PrintStream out;
+    private final Report out;
+    private final ProgressReporter progress;
 
-    ReplayCommand(SqsClient sqs, Clock clock, PrintStream out) {
+    ReplayCommand(SqsClient sqs, Clock clock, Report out, ProgressReporter progress) {
         this.sqs = sqs;
         this.clock = clock;
         this.out = out;
+        this.progress = progress;
+    }
+
+    /** With the text report on {@code out} and no progress lines. */
+    ReplayCommand(SqsClient sqs, Clock clock, PrintStream out) {
+        this(sqs, clock, Report.text(out), ProgressReporter.silent());
     }
 
     /** @return 0 when every message that should move did, else 1 */
@@ -59,8 +66,12 @@ final class ReplayCommand {
         Instant stopDryRunAt = started.plus(RejectedCommand.MAX_SCAN);
         Outcome o = new Outcome(pair);
         boolean complete = false;
-        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl, pair)) {
+        try (DeadLetterReader reader = new DeadLetterReader(sqs, dlqUrl, pair);
+             // The total is the queue's approximate depth at the start (what a replay can at most move).
+             ProgressReporter.Progress shown = progress.start(dryRun ? "replay (dry run)" : "replay",
+                     Math.min(reader.depth()[0], max), "messages", "messages")) {
             while (o.moved.messages() < max) {
+                shown.update(o.read(), o.read());
                 if (dryRun && clock.instant().isAfter(stopDryRunAt)) {
                     o.dryRunTimedOut = true;
                     break;
@@ -104,6 +115,7 @@ final class ReplayCommand {
             complete = true;
         } finally {
             report(o, pair, dryRun, complete, max);
+            json(o, pair, dlqUrl, queueUrl, dryRun, complete, max);
         }
         return o.failed.isEmpty() && o.copiedNotDeleted == 0 ? 0 : 1;
     }
@@ -199,6 +211,18 @@ final class ReplayCommand {
         }
     }
 
+    private void json(Outcome o, QueuePair pair, String dlqUrl, String queueUrl, boolean dryRun, boolean complete,
+                      int max) {
+        var doc = out.document();
+        doc.put("from", pair.deadLetterQueueName()).put("fromUrl", dlqUrl).put("to", pair.queueName()).put("toUrl", queueUrl)
+                .put("dryRun", dryRun).put("complete", complete).put("stoppedAtMax", complete && o.moved.messages() >= max);
+        o.moved.toJson(doc.putObject(dryRun ? "wouldMove" : "moved"));
+        o.undecodable.toJson(doc.putObject("leftUndecodable"));
+        doc.put("leftArrivedDuringRun", o.arrivedDuringRun);
+        o.failed.toJson(doc.putObject("notMoved"));
+        doc.put("copiedNotDeleted", o.copiedNotDeleted).put("dryRunTimedOut", o.dryRunTimedOut);
+    }
+
     private static final class Outcome {
         final DlqSummary moved;
         final DlqSummary undecodable;
@@ -206,6 +230,11 @@ final class ReplayCommand {
         int arrivedDuringRun;
         int copiedNotDeleted;
         boolean dryRunTimedOut;
+
+        /** Messages read so far, whatever became of them. */
+        long read() {
+            return moved.messages() + undecodable.messages() + failed.messages() + arrivedDuringRun;
+        }
 
         Outcome(QueuePair pair) {
             moved = new DlqSummary(pair);

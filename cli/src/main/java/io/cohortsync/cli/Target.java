@@ -31,15 +31,15 @@ record Target(String where, Map<Resource, String> resources) {
         return value;
     }
 
-    static Target resolve(CommandLine line, AwsAccess aws) throws SetupException {
+    static Target resolve(CommandOptions line, AwsAccess aws) throws SetupException {
         Map<Resource, String> resolved = new EnumMap<>(Resource.class);
-        if (line.has("--local")) {
+        if (line.local) {
             for (Resource r : line.resources()) {
                 resolved.put(r, r == Resource.TABLE ? r.localName : localQueueUrl(aws, r));
             }
             return new Target(aws.description(), resolved);
         }
-        String stack = line.value("--stack");
+        String stack = line.stack;
         Map<String, String> outputs = stack == null ? Map.of() : stackOutputs(aws.cloudFormation(), stack, aws);
         for (Resource r : line.resources()) {
             String value = line.has(r.flag) ? line.value(r.flag) : outputs.get(r.stackOutput);

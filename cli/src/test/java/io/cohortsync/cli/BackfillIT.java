@@ -2,6 +2,7 @@ package io.cohortsync.cli;
 
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
@@ -352,5 +353,31 @@ class BackfillIT {
             SqsEvents.settle(stack.sqs, stack.queueUrl, messages, response);
         }
         throw new AssertionError("the delta queue did not drain in 20 polls");
+    }
+
+    @Test
+    void backfill_printsOneJsonDocumentOnStdout_andProgressOnStderr_whenOutputJson(AwsStack stack) throws Exception {
+        // given
+        seed(stack);
+
+        // when progress is due at every step, as a pipe sees it
+        CliRun r = CliRun.withProgressEvery(Duration.ZERO, "backfill", "--table", stack.tableName, "--queue-url",
+                stack.queueUrl, "--project", POWER.projectId(), "--all", "--output", "json");
+
+        // then stdout is one JSON document with what was queued
+        assertThat(r.code()).isZero();
+        JsonNode doc = new ObjectMapper().readTree(r.out());
+        assertThat(doc.path("exitCode").asInt()).isZero();
+        assertThat(doc.path("token").asText()).startsWith("backfill-");
+        assertThat(doc.path("cohorts")).extracting(c -> c.path("cohortId").asText(), c -> c.path("members").asLong())
+                .containsExactly(tuple(POWER.cohortId(), 3L), tuple(CHURN.cohortId(), 1L));
+        assertThat(doc.path("total").path("members").asLong()).isEqualTo(4);
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl)).hasSize(4);
+        // and stderr has plain progress lines (no \r: not a terminal), done/total shards, rate, the last one "done"
+        List<String> progress = r.err().lines().toList();
+        assertThat(progress).hasSizeGreaterThan(2).allMatch(l -> l.startsWith("backfill: "));
+        assertThat(progress.getFirst()).matches("backfill: \\d+/32 shards \\(\\d+%\\), \\d+ deltas, [\\d,]+ deltas/s.*");
+        assertThat(progress.getLast()).matches("backfill: done, 32/32 shards \\(100%\\), 4 deltas, [\\d,]+ deltas/s, .+ s");
+        assertThat(r.err()).doesNotContain("\r").doesNotContain("@example.com");
     }
 }

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 
 /** Runs the tool in-process with stdout and stderr captured, as an operator would see them. */
@@ -22,12 +23,23 @@ record CliRun(int code, String out, String err) {
     }
 
     static CliRun run(Map<String, String> env, Clock clock, AwsCredentialsProvider credentials, String... args) {
+        return run(env, clock, credentials, ProgressReporter.DEFAULT_INTERVAL, args);
+    }
+
+    /** As a pipe sees it (not a terminal): progress lines every {@code progressInterval} on stderr. */
+    static CliRun withProgressEvery(Duration progressInterval, String... args) {
+        return run(System.getenv(), Clock.systemUTC(), DefaultCredentialsProvider.builder().build(), progressInterval, args);
+    }
+
+    private static CliRun run(Map<String, String> env, Clock clock, AwsCredentialsProvider credentials,
+                              Duration progressInterval, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = new CohortSyncCli(env, o, e, clock, credentials).run(args);
+            code = new CohortSyncCli(env, o, e, clock, credentials,
+                    new ProgressReporter(e, false, progressInterval, System::nanoTime)).run(args);
         }
         CliRun run = new CliRun(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         // Echoed so a failing test shows what the operator would have seen.

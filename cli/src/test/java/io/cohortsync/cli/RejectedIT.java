@@ -92,4 +92,27 @@ class RejectedIT {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith("cohort-sync: SQS refused: ").hasLineCount(1);
     }
+
+    @Test
+    void rejected_printsOneJsonDocument_whenOutputJson(AwsStack stack) throws Exception {
+        // given
+        Seed.deadLetter(stack, SEGMENT_REJECTED, body(delta(POWER, "alice@example.com", true, 1)));
+        Seed.redriven(stack, body(delta(CHURN, "carol@example.com", true, 1), delta(CHURN, "dave@example.com", true, 4)));
+
+        // when
+        CliRun r = CliRun.run("rejected", "--dlq-url", stack.dlqUrl, "--output", "json");
+
+        // then
+        assertThat(r.code()).isZero();
+        assertThat(r.err()).isEmpty();
+        com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertThat(doc.path("messages").asInt()).isEqualTo(2);
+        assertThat(doc.path("deltas").asInt()).isEqualTo(3);
+        assertThat(doc.path("byReason")).extracting(g -> g.path("reason").asText(), g -> g.path("deltas").asInt())
+                .containsExactly(org.assertj.core.api.Assertions.tuple(SEGMENT_REJECTED, 1),
+                        org.assertj.core.api.Assertions.tuple(DlqSummary.REDRIVEN, 2));
+        assertThat(doc.path("byReason").get(1).path("cohorts").get(0).path("cohortId").asText()).isEqualTo(CHURN.cohortId());
+        assertThat(r.out()).doesNotContain("@example.com");
+        assertThat(Seed.depth(stack.sqs, stack.dlqUrl)).containsExactly(2, 0);
+    }
 }

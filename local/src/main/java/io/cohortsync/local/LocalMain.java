@@ -30,6 +30,9 @@ import java.util.concurrent.CountDownLatch;
  *       {@code RENAME_TRAITS}, {@code HISTORY_TTL_DAYS}, {@code DRY_RUN}, {@code TRAIT_PREFIX},
  *       {@code DELTA_DELAY_SECONDS}, {@code EXITED_TTL_DAYS}, {@code MASS_EXIT_*} and {@code RECONCILE_*}
  *       (the reconciler's passes and chunks; not the queue URLs, which this run creates)</li>
+ *   <li>{@code LOG_FORMAT}: unset or {@code text}, one short line per webhook request, sender batch and reconcile
+ *       job ({@link ConsoleFormat}, made from the functions' own log lines); {@code json}, their JSON log lines
+ *       and EMF metrics exactly as Lambda logs them</li>
  * </ul>
  */
 public final class LocalMain {
@@ -40,6 +43,8 @@ public final class LocalMain {
         long started = System.nanoTime();
         Map<String, String> env = System.getenv();
         boolean runtimeClient = runtimeClient(env.get("LAMBDA_RUNTIME"));
+        // Before the handlers are built: they keep the stdout they find (JsonLog, Metrics), as in Lambda.
+        System.setOut(ConsoleStream.console(System.out, ConsoleFormat.LogFormat.of(env.get("LOG_FORMAT"))));
         Emulator.Running emulator = null;
         String endpoint = env.get("AWS_ENDPOINT_URL");
         if (endpoint == null || endpoint.isBlank()) {
@@ -95,7 +100,10 @@ public final class LocalMain {
                 ? "Functions: sam-build packages under the Lambda runtime client (template handlers and environment,"
                         + " SnapStart restore flow, container credentials); their logs: target/local-runtime/"
                 : "Functions: handlers in this JVM (LAMBDA_RUNTIME=ric runs the deployment packages under the Lambda"
-                        + " runtime client instead)");
+                        + " runtime client instead); "
+                        + (ConsoleFormat.LogFormat.of(env.get("LOG_FORMAT")) == ConsoleFormat.LogFormat.JSON
+                        ? "their log lines and EMF metrics as Lambda logs them (LOG_FORMAT=json)"
+                        : "one line per request, batch and job (LOG_FORMAT=json: the JSON lines Lambda logs)"));
         if (credentialsSupplied(env)) {
             System.out.println("Credentials: yours, not printed; the command below reads WEBHOOK_USERNAME and"
                     + " WEBHOOK_PASSWORD from the shell you paste it into (export them there too)");

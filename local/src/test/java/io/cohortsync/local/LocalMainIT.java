@@ -1,5 +1,6 @@
 package io.cohortsync.local;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +65,50 @@ class LocalMainIT {
         }
     }
 
+    @Test
+    void console_showsOneShortLinePerRequestAndBatch_madeFromTheFunctionsLog() throws Exception {
+        try (Local local = Local.start(work, Map.of())) {
+            // when the README's samples are posted (two pages of a full sync, an add, a remove)
+            String posted = runInShell(local.curlLine(), Map.of());
+            assertThat(posted.lines().filter(l -> l.contains("\"status\":\"success\"")).count()).as(posted).isEqualTo(4);
+            List<String> console = local.awaitLine(l -> l.startsWith("sender "), Duration.ofSeconds(60));
+
+            // then each request and batch is one short line, in place of the JSON and EMF lines
+            assertThat(console).anyMatch(l -> l.matches("webhook +members +cohort 1457721  page 1/2  3 received  \\+3 -0"
+                            + "  session INCOMPLETE  200  \\d+ ms"))
+                    .anyMatch(l -> l.matches("webhook +members +cohort 1457721  page 2/2  3 received  \\+3 -0"
+                            + "  session RECONCILING  200  \\d+ ms"))
+                    .anyMatch(l -> l.matches("webhook +add_members +cohort 1457721  page 1/1  2 received  \\+2 -0  200  \\d+ ms"))
+                    .anyMatch(l -> l.matches("sender +batch +\\d+ messages?  \\d+ deltas?  sent \\d+.*  Segment 200×1"
+                            + "  cohort 1457721  \\d+ ms"))
+                    .noneMatch(l -> l.startsWith("{"))
+                    .noneMatch(l -> l.contains("_aws"))
+                    .noneMatch(l -> l.contains("SLF4J"));
+        }
+    }
+
+    @Test
+    void console_showsWhatLambdaWouldLog_whenLogFormatIsJson() throws Exception {
+        try (Local local = Local.start(work, Map.of("LOG_FORMAT", "json"))) {
+            // when
+            runInShell(local.curlLine(), Map.of());
+            List<String> console = local.awaitLine(l -> l.contains("\"message\":\"sender batch handled\""),
+                    Duration.ofSeconds(60));
+
+            // then the functions' JSON log lines and EMF blobs, unchanged, and no short lines
+            ObjectMapper json = new ObjectMapper();
+            List<String> webhook = console.stream().filter(l -> l.contains("\"message\":\"webhook handled\"")).toList();
+            assertThat(webhook).hasSizeGreaterThanOrEqualTo(3);
+            for (String line : webhook) {
+                assertThat(json.readTree(line).path("function").asText()).isEqualTo("webhook");
+            }
+            assertThat(console).anyMatch(l -> l.startsWith("{\"_aws\":") && l.contains("\"WebhookRequests\""))
+                    .anyMatch(l -> l.startsWith("{\"_aws\":") && l.contains("\"IdentifiesSent\""))
+                    .noneMatch(l -> l.startsWith("webhook ") || l.startsWith("sender "))
+                    .noneMatch(l -> l.contains("SLF4J"));
+        }
+    }
+
     /** Runs a printed command the way a user pastes it: bash, at the repository root, with {@code env} exported. */
     private static String runInShell(String command, Map<String, String> env) throws Exception {
         ProcessBuilder pb = new ProcessBuilder("bash", "-c", command).directory(repositoryRoot().toFile())
@@ -93,6 +138,7 @@ class LocalMainIT {
     private static final class Local implements AutoCloseable {
         private final Process process;
         private final List<String> console = new ArrayList<>();
+        private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         private final List<ProcessHandle> started = new ArrayList<>();
 
         private Local(Process process) {
@@ -126,7 +172,6 @@ class LocalMainIT {
         }
 
         private void awaitReady() throws Exception {
-            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
             Thread reader = new Thread(() -> {
                 try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
                         StandardCharsets.UTF_8))) {
@@ -159,6 +204,24 @@ class LocalMainIT {
 
         List<String> console() {
             return console;
+        }
+
+        /** Reads the console on until a line matches (and a moment more for lines printed with it); all lines so far. */
+        List<String> awaitLine(java.util.function.Predicate<String> wanted, Duration within) throws Exception {
+            Instant deadline = Instant.now().plus(within);
+            Instant until = null;
+            while (Instant.now().isBefore(until != null ? until : deadline)) {
+                String line = lines.poll(200, TimeUnit.MILLISECONDS);
+                if (line == null) {
+                    continue;
+                }
+                console.add(line);
+                if (until == null && wanted.test(line)) {
+                    until = Instant.now().plusSeconds(2);
+                }
+            }
+            assertThat(until).as("a wanted line within %s; the console: %s", within, console).isNotNull();
+            return List.copyOf(console);
         }
 
         String curlLine() {
