@@ -104,8 +104,8 @@ final class BackfillCommand {
                 }, page -> {
                     for (Map.Entry<String, Membership> user : page.entrySet()) {
                         Membership m = user.getValue();
-                        chunk.add(new Delta(c.getKey(), c.getValue(), user.getKey(), m.member(), m.version(),
-                                observedAt, m.userId(), null, token));
+                        // Delta.current keeps the stored identity (user id, or anonymousId for an anonymous member).
+                        chunk.add(Delta.current(c.getKey(), c.getValue(), user.getKey(), m, observedAt, token));
                         if (chunk.size() == chunkSize) {
                             queue(chunk, request.dryRun(), tally, total);
                             shown.update(shardsRead[0], total.members + total.exits);

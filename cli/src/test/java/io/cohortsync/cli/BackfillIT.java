@@ -97,6 +97,23 @@ class BackfillIT {
     }
 
     @Test
+    void backfill_resendsAnAnonymousMemberAsAnonymous_notUnderItsDistinctIdAsUserId(AwsStack stack) {
+        // given: gina entered without the user-id property (MISSING_USER_ID=anonymous), alice with it
+        Seed.history(stack, POWER, "alice@example.com", null, true);
+        Seed.anonymousMember(stack, POWER, "gina@example.com");
+        Seed.name(stack, POWER, POWER_NAME);
+
+        // when
+        CliRun r = backfill(stack, "--project", POWER.projectId(), "--cohort", POWER.cohortId());
+
+        // then: the stored identity rides along, so the sender addresses gina by anonymousId again
+        assertThat(r.code()).isZero();
+        assertThat(QueueReader.drainDeltas(stack.sqs, stack.queueUrl))
+                .extracting(Delta::distinctId, Delta::userId, Delta::anonymous)
+                .containsExactlyInAnyOrder(tuple("alice@example.com", null, false), tuple("gina@example.com", null, true));
+    }
+
+    @Test
     void backfill_readsAndQueuesTheNamedConnectionsCohorts_whenConnectionGiven(AwsStack stack) {
         // given the same cohort on the default connection and on "eu", with different members
         seed(stack);

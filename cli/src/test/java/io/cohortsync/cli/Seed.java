@@ -101,6 +101,14 @@ final class Seed {
         }
     }
 
+    /** A member that entered without the user-id property under {@code MISSING_USER_ID=anonymous}. */
+    static void anonymousMember(AwsStack stack, CohortRef cohort, String distinctId) {
+        DynamoMembershipStore store = new DynamoMembershipStore(stack.dynamo, stack.tableName, 1, Duration.ofDays(30),
+                Clock.systemUTC());
+        assertThat(store.commit(cohort, List.of(new Change(distinctId, Membership.ABSENT,
+                Membership.ABSENT.next(true, null, true))))).isEmpty();
+    }
+
     /** A member stored the way versions before sharding stored one: in the cohort's single partition. */
     static void legacyMember(AwsStack stack, CohortRef cohort, String distinctId) {
         stack.dynamo.putItem(b -> b.tableName(stack.tableName).item(Map.of(
