@@ -188,7 +188,7 @@ public final class CpuProbe {
             changes.add(new Change(u, Membership.ABSENT, new Membership(true, 1)));
         }
         store.commit(cohort, changes);
-        List<String> bodies = DeltaCodec.encode(deltas, io.cohortsync.aws.SqsDeltaQueue.MAX_MESSAGE_BYTES);
+        List<String> bodies = DeltaCodec.encode(deltas, DeltaQueue.MAX_MESSAGE_BYTES);
         List<Message> messages = new ArrayList<>();
         for (int i = 0; i < bodies.size(); i++) {
             messages.add(Message.builder().messageId("m" + i).receiptHandle("r" + i).body(bodies.get(i))

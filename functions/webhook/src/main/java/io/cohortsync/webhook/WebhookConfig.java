@@ -1,5 +1,7 @@
 package io.cohortsync.webhook;
 
+import io.cohortsync.domain.DelayedDeltaQueue;
+
 import java.time.Duration;
 import java.util.Map;
 
@@ -39,8 +41,9 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String recon
     }
 
     public WebhookConfig {
-        if (deltaDelay.isNegative() || deltaDelay.toSeconds() > 900) {
-            throw new IllegalArgumentException("DELTA_DELAY_SECONDS must be 0..900 (the SQS maximum), was "
+        if (deltaDelay.isNegative() || deltaDelay.toSeconds() > DelayedDeltaQueue.MAX_DELAY_SECONDS) {
+            throw new IllegalArgumentException("DELTA_DELAY_SECONDS must be 0.." + DelayedDeltaQueue.MAX_DELAY_SECONDS
+                    + " (the SQS maximum), was "
                     + deltaDelay.toSeconds());
         }
     }
