@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** House rule: domain code (records, diffing, parsing, sync, Segment messages) imports no AWS SDK. */
 class ArchitectureTest {
-    private static final List<String> DOMAIN_PACKAGES = List.of("domain", "mixpanel", "sync", "reconcile", "segment", "observability");
+    private static final List<String> DOMAIN_PACKAGES = List.of("domain", "mixpanel", "sync", "send", "reconcile", "segment", "observability");
 
     @Test
     void domainPackages_importNoAwsSdk_always() throws IOException {
