@@ -181,10 +181,11 @@ public final class ReconcilerService {
         }
         boolean exitPass = action.equals("reconcile");
         try {
-            history.record(new HistoryEntry(job.cohort(), clock.instant(), null, action, job.sessionId(), 0, 0, 0,
-                    Map.of(), 0, exitPass && !held ? (int) t.changed() : 0, 0, job.kind() == ReconcileJob.Kind.RENAME
-                    ? (int) t.changed() : 0, held ? "HELD" : exitPass ? "APPLIED" : "NONE",
-                    exitPass ? (int) t.matched() : 0, 200, held ? "held" : "success", millis, 0, 0, 0));
+            HistoryEntry.Changed changed = new HistoryEntry.Changed(0, exitPass && !held ? (int) t.changed() : 0, 0,
+                    job.kind() == ReconcileJob.Kind.RENAME ? (int) t.changed() : 0,
+                    held ? "HELD" : exitPass ? "APPLIED" : "NONE", exitPass ? (int) t.matched() : 0);
+            history.record(HistoryEntry.ofReconcile(job.cohort(), clock.instant(), action, job.sessionId(), changed,
+                    held ? "held" : "success", millis));
         } catch (RuntimeException e) {
             // History is for people; the work itself is done. Say so and go on.
             log.warn("sync history not updated", Map.of("cohortId", job.cohort().cohortId(),

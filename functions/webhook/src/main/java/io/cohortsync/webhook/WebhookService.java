@@ -172,16 +172,16 @@ public final class WebhookService {
         Map<String, Integer> skipped = new java.util.TreeMap<>();
         export.skipped().forEach((reason, n) -> skipped.put(reason.name(), n));
         try {
-            history.record(new HistoryEntry(export.cohort(),
+            HistoryEntry.Asked asked = new HistoryEntry.Asked(export.action().wireName(), export.sessionId(),
+                    export.page(), export.totalPages(), export.membersReceived(), skipped,
+                    export.notes().integrationId(), export.notes().unknownFields());
+            HistoryEntry.Changed changed = result == null ? new HistoryEntry.Changed(0, 0, 0, 0, "NONE", 0)
+                    : new HistoryEntry.Changed(result.enters(), result.exits(), result.unchanged(), 0,
+                    result.session().name(), result.sessionExits());
+            history.record(HistoryEntry.ofCall(export.cohort(),
                     result != null && result.observedAt() != null ? result.observedAt() : clock.instant(),
-                    request.requestId(), export.action().wireName(), export.sessionId(), export.page(),
-                    export.totalPages(), export.membersReceived(), skipped,
-                    result == null ? 0 : result.enters(), result == null ? 0 : result.exits(),
-                    result == null ? 0 : result.unchanged(), 0,
-                    result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
-                    response.statusCode(), response.isSuccess() ? "success" : "failure",
-                    Math.round(millis * 10) / 10.0, 0, 0, 0, export.notes().integrationId(),
-                    export.notes().unknownFields()));
+                    request.requestId(), asked, changed, new HistoryEntry.Answered(response.statusCode(),
+                            response.isSuccess() ? "success" : "failure", Math.round(millis * 10) / 10.0)));
         } catch (RuntimeException e) {
             // History is for people; the sync itself is durable already. Say so and go on.
             log.warn("sync history not written", Map.of("requestId", request.requestId(),
