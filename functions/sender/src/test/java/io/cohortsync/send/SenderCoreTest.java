@@ -12,13 +12,11 @@ import io.cohortsync.segment.SegmentDelivery;
 import io.cohortsync.segment.SegmentResponse;
 import io.cohortsync.segment.WriteKeySource;
 import io.cohortsync.testkit.InMemoryState;
+import io.cohortsync.testkit.MutableClock;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +37,7 @@ class SenderCoreTest {
     private static final Duration AHEAD_DELAY = Duration.ofSeconds(15);
 
     private final InMemoryState state = new InMemoryState();
-    private final MovingClock clock = new MovingClock(Instant.parse("2026-12-01T10:00:00Z"));
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T10:00:00Z"));
     private final List<Duration> waits = new ArrayList<>();
     /** Runs during every wait before a Segment retry (a newer change landing meanwhile). */
     private Consumer<Duration> duringWait = d -> { };
@@ -410,32 +408,5 @@ class SenderCoreTest {
 
         assertThat(o.failedMessageIds()).isEmpty();
         assertThat(state.members.reads).isZero();
-    }
-
-    static final class MovingClock extends Clock {
-        private Instant now;
-
-        MovingClock(Instant start) {
-            this.now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
