@@ -514,7 +514,7 @@ final class BilledPorts {
             if (batch.isEmpty()) {
                 return;
             }
-            List<String> bodies = DeltaCodec.encode(batch, SqsDeltaQueue.MAX_MESSAGE_BYTES);
+            List<String> bodies = DeltaCodec.encode(batch, DeltaQueue.MAX_MESSAGE_BYTES);
             long callBytes = 0;
             int entries = 0;
             for (String body : bodies) {

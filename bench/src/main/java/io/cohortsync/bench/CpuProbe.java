@@ -55,8 +55,8 @@ import java.util.function.IntFunction;
 
 /**
  * CPU time of our own code per 1,000-member page, without I/O: the real webhook and sender handlers
- * on testkit's {@link InMemoryState} (every port in memory, with the adapters' semantics) plus this
- * module's {@link InMemoryPorts} (a queue that still encodes, a Segment that accepts), warmed up,
+ * on testkit's {@link InMemoryState} (every port in memory, with the adapters' semantics; its delta
+ * queue set to encode and drop, its Segment to accept and count), warmed up,
  * timed with the calling thread's CPU clock (everything runs on it: parsing, auth, diff, delta
  * encoding, logs and metrics, Segment message building and packing).
  * Run in a JVM of its own with the functions' JVM options from template.yaml (C1 only, as deployed),
@@ -128,7 +128,7 @@ public final class CpuProbe {
                 "RECONCILE_QUEUE_URL", "cpu", "WEBHOOK_SECRET_ID", "cpu"));
         SecretSource secret = id -> "{\"username\":\"" + AwsStack.WEBHOOK_USERNAME + "\",\"password\":\""
                 + AwsStack.WEBHOOK_PASSWORD + "\"}";
-        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, new InMemoryPorts.Queue(),
+        return WebhookHandler.of(WebhookFactory.create(config, new WebhookPorts(state.members, state.deltas.discarding(),
                 state.sessions, state.cohorts, state.jobs, state.progress, SyncHistory.DISABLED, secret),
                 Clock.systemUTC()));
     }
@@ -192,7 +192,7 @@ public final class CpuProbe {
             changes.add(new Change(u, Membership.ABSENT, new Membership(true, 1)));
         }
         store.commit(cohort, changes);
-        List<String> bodies = DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES);
+        List<String> bodies = DeltaCodec.encode(deltas, DeltaQueue.MAX_MESSAGE_BYTES);
         List<Message> messages = new ArrayList<>();
         for (int i = 0; i < bodies.size(); i++) {
             messages.add(Message.builder().messageId("m" + i).receiptHandle("r" + i).body(bodies.get(i))
@@ -202,9 +202,10 @@ public final class CpuProbe {
         SQSEvent event = SqsEvents.event("https://sqs.us-east-1.amazonaws.com/123456789012/cpu", messages);
         SenderConfig config = SenderConfig.fromEnvironment(Map.of("TABLE_NAME", "cpu", "DELTA_QUEUE_URL", "cpu",
                 "DLQ_URL", "cpu", "SEGMENT_SECRET_ID", "cpu", "SEGMENT_ENDPOINT", "http://127.0.0.1:9"));
-        InMemoryPorts.Accepting segment = new InMemoryPorts.Accepting();
-        SenderHandler sender = SenderHandler.of(SenderFactory.create(config, store, cohorts, new InMemoryPorts.Queue(),
-                new InMemoryPorts.NoDeadLetters(), id -> "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}", segment,
+        // Queue that encodes and drops, Segment that accepts and counts: testkit's ports, memory flat.
+        InMemoryState ports = new InMemoryState();
+        SenderHandler sender = SenderHandler.of(SenderFactory.create(config, store, cohorts, ports.deltas.discarding(),
+                ports.deadLetters, id -> "{\"writeKey\":\"" + AwsStack.SEGMENT_WRITE_KEY + "\"}", ports.segment.counting(),
                 SyncHistory.DISABLED, new PrintStream(OutputStream.nullOutputStream()), Clock.systemUTC()));
         double[] samples = new double[iterations];
         for (int i = 0; i < warmup + iterations; i++) {

@@ -8,6 +8,7 @@ import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
+import io.cohortsync.domain.DeltaQueue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -66,7 +67,7 @@ final class FirstRequests {
                                 d.observedAt(), d.userId() == null ? null : d.userId() + "-" + i, d.previousName(),
                                 d.resend(), d.extraTraits()));
                     }
-                    String body = DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES).getFirst();
+                    String body = DeltaCodec.encode(deltas, DeltaQueue.MAX_MESSAGE_BYTES).getFirst();
                     ((ObjectNode) r).put("body", body);
                     ((ObjectNode) r).put("messageId", r.path("messageId").asText() + "-" + i);
                     ((ObjectNode) r).put("md5OfBody", md5(body));

@@ -1,12 +1,9 @@
 package io.cohortsync.cli;
 
-import software.amazon.awssdk.core.exception.SdkException;
+import io.cohortsync.aws.SqsBatchSender;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
-import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,12 +20,6 @@ import java.util.Set;
  * the replay started, stay.
  */
 final class ReplayCommand {
-    /** SendMessageBatch: at most 10 entries and 256 KiB of bodies a call. */
-    static final int MAX_BATCH_ENTRIES = 10;
-    static final int MAX_BATCH_BYTES = 262_144;
-    /** Rounds for entries SQS reports failed before they count as not moved. */
-    private static final int ENTRY_ROUNDS = 3;
-
     private final SqsClient sqs;
     private final Clock clock;
     private final Report out;
@@ -125,46 +116,10 @@ final class ReplayCommand {
      * that fails stops the sending and is returned, so what was confirmed before it is still deleted.
      */
     private RuntimeException send(String queueUrl, List<DlqMessage> messages, Set<String> sent) {
-        List<List<DlqMessage>> batches = new ArrayList<>();
-        List<DlqMessage> batch = new ArrayList<>();
-        int bytes = 0;
-        for (DlqMessage m : messages) {
-            int size = m.body().getBytes(StandardCharsets.UTF_8).length;
-            if (!batch.isEmpty() && (batch.size() == MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES)) {
-                batches.add(batch);
-                batch = new ArrayList<>();
-                bytes = 0;
-            }
-            batch.add(m);
-            bytes += size;
-        }
-        if (!batch.isEmpty()) {
-            batches.add(batch);
-        }
-        for (List<DlqMessage> b : batches) {
-            try {
-                sendBatch(queueUrl, b, sent);
-            } catch (SdkException e) {
-                return e;
-            }
-        }
-        return null;
-    }
-
-    private void sendBatch(String queueUrl, List<DlqMessage> batch, Set<String> sent) {
-        List<SendMessageBatchRequestEntry> entries = new ArrayList<>();
-        for (int i = 0; i < batch.size(); i++) {
-            entries.add(SendMessageBatchRequestEntry.builder().id("m" + i).messageBody(batch.get(i).body()).build());
-        }
-        for (int round = 1; round <= ENTRY_ROUNDS && !entries.isEmpty(); round++) {
-            List<SendMessageBatchRequestEntry> send = entries;
-            // An exception here ends the replay: whether this call's messages were taken is unknown.
-            SendMessageBatchResponse response = sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(send));
-            response.successful().forEach(ok -> sent.add(batch.get(Integer.parseInt(ok.id().substring(1))).messageId()));
-            Set<String> failedIds = new HashSet<>();
-            response.failed().forEach(f -> failedIds.add(f.id()));
-            entries = entries.stream().filter(e -> failedIds.contains(e.id())).toList();
-        }
+        SqsBatchSender.Result result = new SqsBatchSender(sqs).send(queueUrl,
+                messages.stream().map(m -> SqsBatchSender.Entry.of(m.body())).toList());
+        result.sent().forEach(i -> sent.add(messages.get(i).messageId()));
+        return result.error();
     }
 
     private static String pad(String s, int width) {

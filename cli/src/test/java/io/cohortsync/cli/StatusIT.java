@@ -19,6 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -71,8 +72,11 @@ class StatusIT {
 
     private static HistoryEntry entry(Instant at, String session, int page, int pages, String sessionStatus, int enters,
                                       int exits) {
-        return new HistoryEntry(POWER, at, "req-" + at.getEpochSecond(), session == null ? "remove_members" : "members",
-                session, page, pages, 2, Map.of(), enters, exits, 0, 0, sessionStatus, 0, 200, "success", 41.5, 0, 0, 0);
+        return HistoryEntry.ofCall(POWER, at, "req-" + at.getEpochSecond(),
+                new HistoryEntry.Asked(session == null ? "remove_members" : "members", session, page, pages, 2, Map.of(),
+                        null, List.of()),
+                new HistoryEntry.Changed(enters, exits, 0, 0, sessionStatus, 0),
+                new HistoryEntry.Answered(200, "success", 41.5));
     }
 
     private static CliRun status(AwsStack stack, String... more) {

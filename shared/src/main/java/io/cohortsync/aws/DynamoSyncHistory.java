@@ -122,15 +122,18 @@ public final class DynamoSyncHistory implements SyncHistory {
             if (i.get("skipped") != null) {
                 i.get("skipped").m().forEach((k, v) -> skipped.put(k, Integer.parseInt(v.n())));
             }
-            entries.add(new HistoryEntry(cohort, Instant.from(SORT_KEY.parse(i.get(Keys.SK).s())),
-                    s(i, "requestId"), s(i, "action"), s(i, "sessionId"), num(i, "page"), num(i, "totalPages"),
-                    num(i, "members"), skipped, num(i, "enters"), num(i, "exits"), num(i, "unchanged"),
-                    num(i, "renamed"), s(i, "session"), num(i, "sessionExits"), num(i, "status"), s(i, "outcome"),
-                    i.get("durationMs") == null ? 0 : Double.parseDouble(i.get("durationMs").n()),
-                    num(i, "sent"), num(i, "rejected"), num(i, "wouldSend"), s(i, "integrationId"),
+            HistoryEntry.Asked asked = new HistoryEntry.Asked(s(i, "action"), s(i, "sessionId"), num(i, "page"),
+                    num(i, "totalPages"), num(i, "members"), skipped, s(i, "integrationId"),
                     i.get("unknownFields") == null ? List.of()
                             : i.get("unknownFields").l().stream().map(AttributeValue::s).toList(),
-                    num(i, "anonymous")));
+                    num(i, "anonymous"));
+            HistoryEntry.Changed changed = new HistoryEntry.Changed(num(i, "enters"), num(i, "exits"),
+                    num(i, "unchanged"), num(i, "renamed"), s(i, "session"), num(i, "sessionExits"));
+            HistoryEntry.Answered answered = new HistoryEntry.Answered(num(i, "status"), s(i, "outcome"),
+                    i.get("durationMs") == null ? 0 : Double.parseDouble(i.get("durationMs").n()));
+            entries.add(HistoryEntry.of(cohort, Instant.from(SORT_KEY.parse(i.get(Keys.SK).s())), s(i, "requestId"),
+                    asked, changed, answered, new HistoryEntry.Delivered(num(i, "sent"), num(i, "rejected"),
+                            num(i, "wouldSend"))));
         }
         return entries;
     }

@@ -24,9 +24,7 @@ public final class SqsReconcileQueue implements ReconcileQueue {
 
     @Override
     public void enqueueDelayed(List<ReconcileJob> jobs, Duration delay) {
-        if (delay.isNegative() || delay.toSeconds() > SqsDeltaQueue.MAX_DELAY_SECONDS) {
-            throw new IllegalArgumentException("delay must be 0.." + SqsDeltaQueue.MAX_DELAY_SECONDS + " s, was " + delay);
-        }
+        SqsDeltaQueue.checkDelay(delay);
         if (!jobs.isEmpty()) {
             sender.sendBodies(jobs.stream().map(ReconcileJobCodec::encode).toList(), delay);
         }

@@ -9,6 +9,9 @@ import java.util.List;
  * window, so it is worth another look rather than a drop.
  */
 public interface DelayedDeltaQueue {
+    /** The longest delay a queue takes: SQS's 15 minutes. Longer delays are refused, not capped. */
+    int MAX_DELAY_SECONDS = 900;
+
     /**
      * Returns only once every delta is durably queued.
      *

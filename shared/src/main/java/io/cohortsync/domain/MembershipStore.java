@@ -8,6 +8,12 @@ import java.util.Set;
 /** Port: the membership table, the source of truth, spread over {@link Shards#COUNT} partitions per cohort. */
 public interface MembershipStore {
     /**
+     * The longest distinct id the table can key, in UTF-8 bytes (DynamoDB's sort key limit); an empty
+     * id cannot be keyed either. The webhook skips such members, the sender dead-letters such deltas.
+     */
+    int MAX_DISTINCT_ID_BYTES = 1_024;
+
+    /**
      * Stored membership of the given users; users never stored are absent from the map.
      *
      * @param consistent whether a strongly consistent read is needed (a plain read is cheaper and safe

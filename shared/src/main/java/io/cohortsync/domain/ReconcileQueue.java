@@ -7,6 +7,6 @@ import java.util.List;
 public interface ReconcileQueue {
     void enqueue(List<ReconcileJob> jobs);
 
-    /** Queues jobs to be looked at again after {@code delay} (at most 15 minutes, the SQS limit). */
+    /** Queues jobs to be looked at again after {@code delay} (at most {@link DelayedDeltaQueue#MAX_DELAY_SECONDS}). */
     void enqueueDelayed(List<ReconcileJob> jobs, Duration delay);
 }

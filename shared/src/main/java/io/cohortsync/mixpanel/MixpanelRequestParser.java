@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.MembershipStore;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,8 +33,6 @@ import java.util.regex.Pattern;
  * only skips that member.
  */
 public final class MixpanelRequestParser {
-    /** DynamoDB's sort-key limit; the distinct id is the membership item's sort key. */
-    public static final int MAX_DISTINCT_ID_BYTES = 1024;
     /** Longest accepted cohort name; the trait key must stay far below Segment's 32 KB per message. */
     public static final int MAX_COHORT_NAME_CHARS = 1000;
     /**
@@ -303,7 +302,7 @@ public final class MixpanelRequestParser {
         JsonNode node = member.get(userIdProperty);
         String value = node == null || node.isNull() ? null : scalarId(node);
         if (value == null || value.isBlank() || hasControlCharacters(value) || !isWellFormed(value)
-                || value.getBytes(StandardCharsets.UTF_8).length > MAX_DISTINCT_ID_BYTES) {
+                || value.getBytes(StandardCharsets.UTF_8).length > MembershipStore.MAX_DISTINCT_ID_BYTES) {
             return null;
         }
         return value;
@@ -470,7 +469,7 @@ public final class MixpanelRequestParser {
         if (hasControlCharacters(id) || !isWellFormed(id)) {
             return SkipReason.UNSTORABLE_ID;
         }
-        if (id.getBytes(StandardCharsets.UTF_8).length > MAX_DISTINCT_ID_BYTES) {
+        if (id.getBytes(StandardCharsets.UTF_8).length > MembershipStore.MAX_DISTINCT_ID_BYTES) {
             return SkipReason.ID_TOO_LONG;
         }
         return id;

@@ -1,12 +1,20 @@
 package io.cohortsync.testkit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.Checkpoint;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.CohortStore;
+import io.cohortsync.domain.DeadLetter;
+import io.cohortsync.domain.DeadLetterQueue;
+import io.cohortsync.domain.DelayedDeltaQueue;
 import io.cohortsync.domain.Delta;
+import io.cohortsync.domain.DeltaCodec;
 import io.cohortsync.domain.DeltaQueue;
+import io.cohortsync.domain.DependencyUnavailableException;
+import io.cohortsync.domain.HistoryEntry;
 import io.cohortsync.domain.Membership;
 import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.ReconcileJob;
@@ -16,12 +24,18 @@ import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
 import io.cohortsync.domain.SessionStore;
 import io.cohortsync.domain.Shards;
+import io.cohortsync.domain.SyncHistory;
+import io.cohortsync.segment.SegmentResponse;
+import io.cohortsync.segment.SegmentTransport;
 
+import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.AbstractMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,20 +49,63 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
- * Every port of the sync core in memory, with the adapters' semantics: conditional commits, sharded
+ * Every port of the three cores in memory, with the adapters' semantics: conditional commits, sharded
  * key order ({@link Shards#compareKeys}), idempotent receipts, per-shard reports counted once,
- * checkpoints conditional on their sequence. For fast unit tests of both cores and for the bench; the
- * integration tests on moto cover the adapters themselves. Thread-safe (one lock).
+ * checkpoints conditional on their sequence, a delta queue that takes delays up to the SQS limit, a
+ * dead-letter queue, the sync history, and a Segment that answers as told. Ports a test may break have
+ * a {@link Fault} (a retryable {@link DependencyUnavailableException}). For fast unit tests of the
+ * cores and for the bench; the integration tests on moto cover the adapters themselves. Thread-safe
+ * (one lock).
  */
 public final class InMemoryState {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     public final Members members = new Members();
     public final Sessions sessions = new Sessions();
     public final Cohorts cohorts = new Cohorts();
     public final Progress progress = new Progress();
     public final Deltas deltas = new Deltas();
     public final Jobs jobs = new Jobs();
+    public final DeadLetters deadLetters = new DeadLetters();
+    public final History history = new History();
+    public final Segment segment = new Segment();
+
+    /**
+     * A switch that makes a port fail retryably, as an adapter does when its dependency is throttled or
+     * down: for the next {@code n} calls, or until {@link #heal()}.
+     */
+    public static final class Fault {
+        private final String dependency;
+        private int remaining;
+
+        Fault(String dependency) {
+            this.dependency = dependency;
+        }
+
+        public synchronized Fault failNext(int calls) {
+            remaining = calls;
+            return this;
+        }
+
+        public synchronized Fault failAlways() {
+            remaining = Integer.MAX_VALUE;
+            return this;
+        }
+
+        public synchronized void heal() {
+            remaining = 0;
+        }
+
+        synchronized void check(String operation) {
+            if (remaining > 0) {
+                remaining--;
+                throw new DependencyUnavailableException(dependency, operation + " failed (injected)", null);
+            }
+        }
+    }
 
     /** The membership table. */
     public final class Members implements MembershipStore {
@@ -57,6 +114,8 @@ public final class InMemoryState {
         /** Items written (commits, marks, migrated), as DynamoDB would bill writes. */
         public long writes;
         public long reads;
+        /** Breaks {@link #read}. */
+        public final Fault readFault = new Fault("DynamoDB");
 
         private NavigableMap<String, Membership> shard(CohortRef cohort, String id) {
             return shard(cohort, Shards.of(id));
@@ -69,6 +128,7 @@ public final class InMemoryState {
 
         @Override
         public Map<String, Membership> read(CohortRef cohort, Collection<String> ids, boolean consistent) {
+            readFault.check("BatchGetItem");
             synchronized (InMemoryState.this) {
                 Map<String, Membership> found = new HashMap<>();
                 for (String id : ids) {
@@ -278,9 +338,12 @@ public final class InMemoryState {
     /** Cohort items. */
     public final class Cohorts implements CohortStore {
         private final Map<CohortRef, CohortState> states = new HashMap<>();
+        /** Breaks {@link #load}. */
+        public final Fault loadFault = new Fault("DynamoDB");
 
         @Override
         public Optional<CohortState> load(CohortRef cohort) {
+            loadFault.check("GetItem (cohort)");
             synchronized (InMemoryState.this) {
                 return Optional.ofNullable(states.get(cohort));
             }
@@ -455,14 +518,52 @@ public final class InMemoryState {
         }
     }
 
-    /** The delta queue: what was announced, in order. */
-    public final class Deltas implements DeltaQueue {
+    /**
+     * The delta queue: what was announced, in order, and what was put back with a delay. Or, once
+     * {@link #discarding()}, encoded as the SQS adapter does and dropped (the bench: memory stays flat).
+     */
+    public final class Deltas implements DeltaQueue, DelayedDeltaQueue {
         public final List<Delta> queued = new ArrayList<>();
+        /** Deltas put back with a delay, and the delay each got. */
+        public final List<Delta> delayed = new ArrayList<>();
+        public final List<Duration> delays = new ArrayList<>();
+        /** Message bodies a discarding queue encoded. */
+        public long bodies;
+        /** Breaks {@link #enqueueDelayed}. */
+        public final Fault delayFault = new Fault("SQS");
+        private boolean discard;
+
+        /** From now on deltas are encoded like the SQS adapter encodes them, then dropped. */
+        public Deltas discarding() {
+            discard = true;
+            return this;
+        }
 
         @Override
         public void enqueue(List<Delta> batch) {
             synchronized (InMemoryState.this) {
-                queued.addAll(batch);
+                if (discard) {
+                    bodies += DeltaCodec.encode(batch, MAX_MESSAGE_BYTES).size();
+                } else {
+                    queued.addAll(batch);
+                }
+            }
+        }
+
+        /** Like SQS: a delay over {@link #MAX_DELAY_SECONDS} is refused, not capped. */
+        @Override
+        public void enqueueDelayed(List<Delta> batch, Duration delay) {
+            if (delay.isNegative() || delay.toSeconds() > MAX_DELAY_SECONDS) {
+                throw new IllegalArgumentException("delay must be 0.." + MAX_DELAY_SECONDS + " s, was " + delay);
+            }
+            delayFault.check("SendMessageBatch");
+            synchronized (InMemoryState.this) {
+                if (discard) {
+                    bodies += DeltaCodec.encode(batch, MAX_MESSAGE_BYTES).size();
+                } else {
+                    delayed.addAll(batch);
+                    batch.forEach(d -> delays.add(delay));
+                }
             }
         }
 
@@ -470,6 +571,158 @@ public final class InMemoryState {
             synchronized (InMemoryState.this) {
                 return List.copyOf(queued);
             }
+        }
+    }
+
+    /** The dead-letter queue: letters in the order they were written (none when the write failed). */
+    public final class DeadLetters implements DeadLetterQueue {
+        public final List<DeadLetter> letters = new ArrayList<>();
+        /** Breaks {@link #send}. */
+        public final Fault fault = new Fault("SQS");
+
+        @Override
+        public void send(List<DeadLetter> batch) {
+            fault.check("SendMessageBatch (DLQ)");
+            synchronized (InMemoryState.this) {
+                letters.addAll(batch);
+            }
+        }
+
+        /** The deltas of the letters written in the delta format (rejected deltas, not poison). */
+        public List<Delta> deltas() {
+            List<Delta> all = new ArrayList<>();
+            synchronized (InMemoryState.this) {
+                for (DeadLetter l : letters) {
+                    if (l.sourceMessageId().isEmpty()) {
+                        all.addAll(DeltaCodec.decode(l.body()));
+                    }
+                }
+            }
+            return all;
+        }
+    }
+
+    /** The sync history: entries as recorded, delivery counts added per call. */
+    public final class History implements SyncHistory {
+        public final List<HistoryEntry> entries = new ArrayList<>();
+        /** (cohort, observedAt) → [sent, rejected, wouldSend] added by the sender. */
+        public final Map<Map.Entry<CohortRef, Instant>, long[]> delivered = new LinkedHashMap<>();
+        /** Breaks {@link #record} and {@link #addDelivered}. */
+        public final Fault fault = new Fault("DynamoDB");
+
+        @Override
+        public void record(HistoryEntry entry) {
+            fault.check("PutItem (history)");
+            synchronized (InMemoryState.this) {
+                entries.add(entry);
+            }
+        }
+
+        @Override
+        public void addDelivered(CohortRef cohort, Instant observedAt, long sent, long rejected, long wouldSend) {
+            fault.check("UpdateItem (history)");
+            synchronized (InMemoryState.this) {
+                long[] c = delivered.computeIfAbsent(new AbstractMap.SimpleImmutableEntry<>(cohort, observedAt),
+                        k -> new long[3]);
+                c[0] += sent;
+                c[1] += rejected;
+                c[2] += wouldSend;
+            }
+        }
+
+        @Override
+        public List<HistoryEntry> recent(CohortRef cohort, int limit) {
+            synchronized (InMemoryState.this) {
+                List<HistoryEntry> mine = new ArrayList<>(entries.stream().filter(e -> e.cohort().equals(cohort))
+                        .toList());
+                Collections.reverse(mine);
+                return mine.stream().limit(limit).toList();
+            }
+        }
+    }
+
+    /**
+     * Segment's {@code /v1/batch} in memory: answers 200 unless told otherwise, 400 to a batch holding a
+     * message it refuses ({@link #rejectWhen}, so the delivery splits down to that message, like the
+     * stand-in), and keeps the messages of every accepted batch.
+     */
+    public final class Segment implements SegmentTransport {
+        /** Messages of accepted batches, as sent (JSON). */
+        public final List<JsonNode> accepted = new ArrayList<>();
+        public int requests;
+        public long bytes;
+        private final Deque<SegmentResponse> answers = new ArrayDeque<>();
+        private Predicate<JsonNode> reject = m -> false;
+        private boolean keep = true;
+
+        /** The next requests are answered these, in order, before anything is looked at. */
+        public Segment answer(SegmentResponse... next) {
+            synchronized (InMemoryState.this) {
+                answers.addAll(List.of(next));
+            }
+            return this;
+        }
+
+        /** The next {@code times} requests get HTTP {@code status}. */
+        public Segment answer(int status, int times) {
+            for (int i = 0; i < times; i++) {
+                answer(new SegmentResponse.Answered(status, Optional.empty()));
+            }
+            return this;
+        }
+
+        /** A batch holding a message this matches is answered 400 as a whole. */
+        public Segment rejectWhen(Predicate<JsonNode> message) {
+            this.reject = message;
+            return this;
+        }
+
+        /** Accepted batches are counted, their messages not kept (the bench). */
+        public Segment counting() {
+            keep = false;
+            return this;
+        }
+
+        @Override
+        public SegmentResponse postBatch(byte[] body, String writeKey, Duration timeout) {
+            synchronized (InMemoryState.this) {
+                requests++;
+                bytes += body.length;
+                SegmentResponse scripted = answers.pollFirst();
+                if (scripted != null) {
+                    return scripted;
+                }
+                if (!keep) {
+                    return new SegmentResponse.Answered(200, Optional.empty());
+                }
+                JsonNode batch;
+                try {
+                    batch = JSON.readTree(body).get("batch");
+                } catch (IOException e) {
+                    return new SegmentResponse.Answered(400, Optional.empty());
+                }
+                for (JsonNode m : batch) {
+                    if (reject.test(m)) {
+                        return new SegmentResponse.Answered(400, Optional.empty());
+                    }
+                }
+                batch.forEach(accepted::add);
+                return new SegmentResponse.Answered(200, Optional.empty());
+            }
+        }
+
+        /** Each accepted message's userId → its traits, the last message winning (what a profile ends with). */
+        public Map<String, Map<String, Object>> profiles() {
+            Map<String, Map<String, Object>> profiles = new LinkedHashMap<>();
+            synchronized (InMemoryState.this) {
+                for (JsonNode m : accepted) {
+                    Map<String, Object> traits = profiles.computeIfAbsent(m.get("userId").asText(),
+                            k -> new LinkedHashMap<>());
+                    m.get("traits").properties().forEach(t -> traits.put(t.getKey(),
+                            t.getValue().isBoolean() ? t.getValue().asBoolean() : t.getValue().asText()));
+                }
+            }
+            return profiles;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.cohortsync.reconciler;
 
+import io.cohortsync.domain.DelayedDeltaQueue;
 import io.cohortsync.reconcile.ReconcileConfig;
 import io.cohortsync.sync.MassExitPolicy;
 
@@ -33,8 +34,9 @@ public record ReconcilerConfig(String tableName, String deltaQueueUrl, String re
                 // Half the session TTL: the session's page receipts must outlive every pass over them.
                 Duration.ofHours(Long.parseLong(env.getOrDefault("SESSION_TTL_HOURS", "72"))).dividedBy(2));
         long delay = Long.parseLong(env.getOrDefault("DELTA_DELAY_SECONDS", "5"));
-        if (delay < 0 || delay > 900) {
-            throw new IllegalStateException("DELTA_DELAY_SECONDS must be 0..900 (the SQS maximum), was " + delay);
+        if (delay < 0 || delay > DelayedDeltaQueue.MAX_DELAY_SECONDS) {
+            throw new IllegalStateException("DELTA_DELAY_SECONDS must be 0.." + DelayedDeltaQueue.MAX_DELAY_SECONDS
+                    + " (the SQS maximum), was " + delay);
         }
         return new ReconcilerConfig(required(env, "TABLE_NAME"), required(env, "DELTA_QUEUE_URL"),
                 required(env, "RECONCILE_QUEUE_URL"), reconcile,

@@ -1,24 +1,19 @@
 package io.cohortsync.reconciler;
 
 import io.cohortsync.domain.DependencyUnavailableException;
-import io.cohortsync.domain.HistoryEntry;
 import io.cohortsync.domain.MalformedDeltaException;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileJobCodec;
-import io.cohortsync.domain.ReconcileStore;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
-import io.cohortsync.reconcile.JobOutcome;
 import io.cohortsync.reconcile.ReconcileService;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -31,19 +26,15 @@ import java.util.function.Supplier;
 public final class ReconcilerService {
     private final ReconcileService reconcile;
     private final Duration deadlineMargin;
-    private final SyncHistory history;
     private final Clock clock;
-    private final JsonLog log;
-    private final Supplier<Metrics> metrics;
+    private final ReconcilerTelemetry telemetry;
 
     public ReconcilerService(ReconcileService reconcile, Duration deadlineMargin, SyncHistory history, Clock clock,
                              JsonLog log, Supplier<Metrics> metrics) {
         this.reconcile = reconcile;
         this.deadlineMargin = deadlineMargin;
-        this.history = history;
         this.clock = clock;
-        this.log = log;
-        this.metrics = metrics;
+        this.telemetry = new ReconcilerTelemetry(log, metrics, history, clock);
     }
 
     List<String> handle(List<QueuedJob> records, Duration remaining) {
@@ -60,135 +51,23 @@ public final class ReconcilerService {
     /** @return whether the record is done with (acknowledged) */
     private boolean runOne(QueuedJob record, Instant deadline) {
         long started = System.nanoTime();
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("sqsMessageId", record.messageId());
-        fields.put("receiveCount", record.receiveCount());
-        Metrics m = metrics.get();
         ReconcileJob job;
         try {
             job = ReconcileJobCodec.decode(record.body());
         } catch (MalformedDeltaException e) {
             // Poison: it can never succeed. It comes back until SQS moves it to the reconcile DLQ (alarmed).
-            fields.put("error", e.getMessage());
-            log.error("reconcile message is not a job: left for the DLQ", fields);
-            m.count("ReconcileJobs", 1).count("ReconcilePoison", 1).count("ReconcileErrors", 1).flush();
+            telemetry.poison(record, e.getMessage());
             return false;
         }
-        fields.put("kind", job.kind().name());
-        if (!job.cohort().isDefaultConnection()) {
-            fields.put("connection", job.cohort().connection());
-        }
-        fields.put("projectId", job.cohort().projectId());
-        fields.put("cohortId", job.cohort().cohortId());
-        fields.put("generation", job.generation());
-        if (job.sessionId() != null) {
-            fields.put("sessionId", job.sessionId());
-        }
-        fields.put("shard", job.shard());
-        m.dimension("Kind", job.kind().name());
-        boolean acknowledged;
-        JobOutcome outcome = null;
+        JobRun run;
         try {
-            outcome = reconcile.run(job, deadline);
-            acknowledged = true;
+            run = JobRun.ran(record, job, reconcile.run(job, deadline));
         } catch (DependencyUnavailableException e) {
-            fields.put("dependency", e.dependency());
-            fields.put("error", e.getMessage());
-            acknowledged = false;
+            run = JobRun.failed(record, job, e, null);
         } catch (RuntimeException e) {
-            // Our bug: class and first frame only (messages of unexpected exceptions may quote data).
-            fields.put("exception", e.getClass().getName());
-            fields.put("at", e.getStackTrace().length > 0 ? e.getStackTrace()[0].toString() : "");
-            acknowledged = false;
+            run = JobRun.failed(record, job, null, e);
         }
-        double millis = (System.nanoTime() - started) / 1e6;
-        fields.put("durationMs", Math.round(millis * 10) / 10.0);
-        fields.put("jobAgeMs", Math.max(0, Duration.between(job.queuedAt(), clock.instant()).toMillis()));
-        if (outcome != null) {
-            describe(outcome, fields);
-            recordHistory(job, outcome, millis);
-        }
-        if (!acknowledged) {
-            log.error("reconcile job failed: it comes back and resumes from its checkpoint", fields);
-        } else if (outcome.status() == JobOutcome.Status.EXPIRED) {
-            log.error("exit-pass job too old to trust its session's ids (their TTL is near): dropped; "
-                    + "the cohort's next full sync exits whoever is absent", fields);
-        } else if (outcome.decision() == ReconcileStore.Phase.HELD) {
-            log.error("full sync held: it would exit too many members; nothing was exited", fields);
-        } else {
-            log.info("reconcile job handled", fields);
-        }
-        long changed = outcome == null ? 0 : outcome.changed();
-        m.count("ReconcileJobs", 1)
-                .count("ReconcileErrors", acknowledged ? 0 : 1)
-                .count("ReconcilePoison", 0)
-                .count("ReconcileChunks", outcome == null ? 0 : outcome.chunks())
-                .count("ReconcileScanned", outcome == null ? 0 : outcome.scanned())
-                // A re-check reports its re-announcements as matched and its exits as changed.
-                .count("ReconcileExits", job.kind() == ReconcileJob.Kind.EXIT_APPLY
-                        || job.kind() == ReconcileJob.Kind.RECHECK ? changed : 0)
-                .count("ReconcileRenamed", job.kind() == ReconcileJob.Kind.RENAME ? changed
-                        : job.kind() == ReconcileJob.Kind.RECHECK && outcome != null ? outcome.matched() : 0)
-                .count("ReconcileMigrated", job.kind() == ReconcileJob.Kind.MIGRATE ? changed : 0)
-                .count("ReconcileWaiting", outcome != null && outcome.status() == JobOutcome.Status.WAITING ? 1 : 0)
-                .count("ReconcileDropped", outcome != null && (outcome.status() == JobOutcome.Status.NEVER_COMMITTED
-                        || outcome.status() == JobOutcome.Status.EXPIRED) ? 1 : 0)
-                .count("HeldSessions", outcome != null && outcome.decision() == ReconcileStore.Phase.HELD ? 1 : 0)
-                .millis("ReconcileJobAge", Math.max(0, Duration.between(job.queuedAt(), clock.instant()).toMillis()))
-                .flush();
-        return acknowledged;
-    }
-
-    private static void describe(JobOutcome outcome, Map<String, Object> fields) {
-        fields.put("status", outcome.status().name());
-        fields.put("chunks", outcome.chunks());
-        fields.put("scanned", outcome.scanned());
-        fields.put("matched", outcome.matched());
-        fields.put("changed", outcome.changed());
-        if (outcome.decision() != null) {
-            fields.put("decision", outcome.decision().name());
-        }
-        ReconcileStore.Summary t = outcome.total();
-        if (t != null) {
-            Map<String, Object> total = new LinkedHashMap<>();
-            total.put("phase", t.phase().name());
-            total.put("shardsCounted", t.shardsCounted());
-            total.put("shardsDone", t.shardsDone());
-            total.put("members", t.members());
-            total.put("matched", t.matched());
-            total.put("changed", t.changed());
-            total.put("scanned", t.scanned());
-            fields.put("total", total);
-        }
-    }
-
-    /** One history entry when a piece of work as a whole ends (held, applied, renamed, migrated). */
-    private void recordHistory(ReconcileJob job, JobOutcome outcome, double millis) {
-        ReconcileStore.Summary t = outcome.total();
-        boolean held = outcome.decision() == ReconcileStore.Phase.HELD;
-        boolean finished = outcome.status() == JobOutcome.Status.DONE && t != null && t.phase() == ReconcileStore.Phase.DONE;
-        if (!held && !finished) {
-            return;
-        }
-        String action = switch (job.kind()) {
-            case EXIT_COUNT, EXIT_APPLY -> "reconcile";
-            case RENAME -> "rename";
-            case MIGRATE -> "migrate";
-            case RECHECK -> null; // a few users of one call: its counts are in the metrics and the log line
-        };
-        if (action == null) {
-            return;
-        }
-        boolean exitPass = action.equals("reconcile");
-        try {
-            history.record(new HistoryEntry(job.cohort(), clock.instant(), null, action, job.sessionId(), 0, 0, 0,
-                    Map.of(), 0, exitPass && !held ? (int) t.changed() : 0, 0, job.kind() == ReconcileJob.Kind.RENAME
-                    ? (int) t.changed() : 0, held ? "HELD" : exitPass ? "APPLIED" : "NONE",
-                    exitPass ? (int) t.matched() : 0, 200, held ? "held" : "success", millis, 0, 0, 0));
-        } catch (RuntimeException e) {
-            // History is for people; the work itself is done. Say so and go on.
-            log.warn("sync history not updated", Map.of("cohortId", job.cohort().cohortId(),
-                    "error", e.getClass().getSimpleName()));
-        }
+        telemetry.report(run, (System.nanoTime() - started) / 1e6);
+        return run.acknowledged();
     }
 }

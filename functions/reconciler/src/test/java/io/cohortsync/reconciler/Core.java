@@ -14,12 +14,10 @@ import io.cohortsync.sync.CohortSyncService;
 import io.cohortsync.sync.MassExitPolicy;
 import io.cohortsync.sync.SyncResult;
 import io.cohortsync.testkit.InMemoryState;
+import io.cohortsync.testkit.MutableClock;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -123,32 +121,5 @@ final class Core {
             ids.add(prefix + i + "@example.com");
         }
         return ids;
-    }
-
-    static final class MutableClock extends Clock {
-        private Instant now;
-
-        MutableClock(Instant start) {
-            this.now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

@@ -1,6 +1,6 @@
 package io.cohortsync.sender;
 
-import io.cohortsync.aws.SqsDeltaQueue;
+import io.cohortsync.domain.DelayedDeltaQueue;
 import io.cohortsync.segment.IdentifyMessage;
 import io.cohortsync.segment.SegmentCalls;
 import io.cohortsync.segment.SegmentMessages;
@@ -61,8 +61,8 @@ public record SenderConfig(String tableName, String deltaQueueUrl, String dlqUrl
         }
         positive(neverCommittedAfter, "neverCommittedAfter");
         Objects.requireNonNull(aheadRetryDelay, "aheadRetryDelay");
-        if (aheadRetryDelay.isNegative() || aheadRetryDelay.toSeconds() > SqsDeltaQueue.MAX_DELAY_SECONDS) {
-            throw new IllegalArgumentException("aheadRetryDelay must be 0.." + SqsDeltaQueue.MAX_DELAY_SECONDS
+        if (aheadRetryDelay.isNegative() || aheadRetryDelay.toSeconds() > DelayedDeltaQueue.MAX_DELAY_SECONDS) {
+            throw new IllegalArgumentException("aheadRetryDelay must be 0.." + DelayedDeltaQueue.MAX_DELAY_SECONDS
                     + " s (the SQS maximum), was " + aheadRetryDelay.toSeconds() + " s");
         }
         positive(segmentTimeout, "segmentTimeout");

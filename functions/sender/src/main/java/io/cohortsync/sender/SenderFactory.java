@@ -16,6 +16,8 @@ import io.cohortsync.domain.MembershipStore;
 import io.cohortsync.domain.SecretSource;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
+import io.cohortsync.send.SendSettings;
+import io.cohortsync.send.SenderCore;
 import io.cohortsync.segment.SegmentClient;
 import io.cohortsync.segment.SegmentDelivery;
 import io.cohortsync.segment.SegmentTransport;
@@ -109,7 +111,12 @@ public final class SenderFactory {
             };
             return SegmentDelivery.standard(transport, key, config.segmentTimeout(), clock);
         });
-        return new SenderService(config, store, cohorts, requeue, deadLetters, forConnection, clock,
-                new JsonLog("sender", out, clock), () -> new Metrics(out, clock, Map.of("Function", "sender")), history);
+        SendSettings settings = new SendSettings(config.traitPrefix(), config.messageIdNamespace(),
+                config.neverCommittedAfter(), config.aheadRetryDelay(), config.dryRun(), config.segmentCalls());
+        SenderTelemetry telemetry = new SenderTelemetry(new JsonLog("sender", out, clock),
+                () -> new Metrics(out, clock, Map.of("Function", "sender")), history, config.dryRun(),
+                config.maxReceiveCount(), config.segmentCalls().tracks());
+        return new SenderService(new SenderCore(settings, store, cohorts, requeue, deadLetters, forConnection, clock),
+                telemetry, clock);
     }
 }

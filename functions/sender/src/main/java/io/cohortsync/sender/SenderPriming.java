@@ -7,10 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohortsync.aws.PrimingAws;
-import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaCodec;
+import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.segment.PrimingSegment;
 import io.cohortsync.snapstart.EventPriming;
 import io.cohortsync.snapstart.LoopbackHttp;
@@ -81,14 +81,14 @@ final class SenderPriming {
                 deltas.add(new Delta(COHORT, "Priming cohort", id, true, 1, observed, null,
                         m % 2 == 1 ? "Priming cohort (old name)" : null, null));
             }
-            bodies.addAll(DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES));
+            bodies.addAll(DeltaCodec.encode(deltas, DeltaQueue.MAX_MESSAGE_BYTES));
         }
         // The table holds every user as a member at version 1 (answer below): version 2 is ahead of its commit,
         // an exit at version 1 was overtaken.
         bodies.addAll(DeltaCodec.encode(List.of(new Delta(COHORT, "Priming cohort", "ahead-0", true, 2, observed)),
-                SqsDeltaQueue.MAX_MESSAGE_BYTES));
+                DeltaQueue.MAX_MESSAGE_BYTES));
         bodies.addAll(DeltaCodec.encode(List.of(new Delta(COHORT, "Priming cohort", "stale-0", false, 1, observed)),
-                SqsDeltaQueue.MAX_MESSAGE_BYTES));
+                DeltaQueue.MAX_MESSAGE_BYTES));
         bodies.add("{\"schema\":\"not-a-delta\"}");
         List<SQSEvent.SQSMessage> records = new ArrayList<>();
         for (int i = 0; i < bodies.size(); i++) {

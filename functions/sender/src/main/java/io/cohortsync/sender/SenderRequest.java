@@ -1,5 +1,7 @@
 package io.cohortsync.sender;
 
+import io.cohortsync.send.QueuedRecord;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;

@@ -1,9 +1,11 @@
 package io.cohortsync.webhook;
 
+import io.cohortsync.domain.DelayedDeltaQueue;
 import io.cohortsync.mixpanel.MissingUserId;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The webhook's settings, all from environment variables (README "Configuration" lists each with
@@ -64,9 +66,10 @@ public record WebhookConfig(String tableName, String deltaQueueUrl, String recon
     }
 
     public WebhookConfig {
-        java.util.Objects.requireNonNull(missingUserId, "missingUserId");
-        if (deltaDelay.isNegative() || deltaDelay.toSeconds() > 900) {
-            throw new IllegalArgumentException("DELTA_DELAY_SECONDS must be 0..900 (the SQS maximum), was "
+        Objects.requireNonNull(missingUserId, "missingUserId");
+        if (deltaDelay.isNegative() || deltaDelay.toSeconds() > DelayedDeltaQueue.MAX_DELAY_SECONDS) {
+            throw new IllegalArgumentException("DELTA_DELAY_SECONDS must be 0.." + DelayedDeltaQueue.MAX_DELAY_SECONDS
+                    + " (the SQS maximum), was "
                     + deltaDelay.toSeconds());
         }
     }

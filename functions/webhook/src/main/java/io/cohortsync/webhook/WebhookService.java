@@ -2,7 +2,6 @@ package io.cohortsync.webhook;
 
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.DependencyUnavailableException;
-import io.cohortsync.domain.HistoryEntry;
 import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.domain.InvalidRequestException;
 import io.cohortsync.domain.UnauthorizedException;
@@ -18,7 +17,6 @@ import io.cohortsync.sync.MigrationPendingException;
 import io.cohortsync.sync.SyncResult;
 
 import java.time.Clock;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -34,11 +32,9 @@ public final class WebhookService {
     private final MixpanelRequestParser parser;
     private final CohortSyncService sync;
     private final int maxBodyBytes;
-    private final JsonLog log;
-    private final Supplier<Metrics> metrics;
     private final SyncHistory history;
     private final ReconcileStore progress;
-    private final Clock clock;
+    private final WebhookTelemetry telemetry;
 
     WebhookService(BasicAuthenticator authenticator, MixpanelRequestParser parser, CohortSyncService sync,
                    int maxBodyBytes, JsonLog log, Supplier<Metrics> metrics, SyncHistory history,
@@ -48,10 +44,8 @@ public final class WebhookService {
         this.parser = parser;
         this.sync = sync;
         this.maxBodyBytes = maxBodyBytes;
-        this.log = log;
-        this.metrics = metrics;
         this.history = history;
-        this.clock = clock;
+        this.telemetry = new WebhookTelemetry(log, metrics, history, clock);
     }
 
     /**
@@ -92,18 +86,16 @@ public final class WebhookService {
 
     MixpanelResponse handle(WebhookRequest request) {
         long started = System.nanoTime();
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("requestId", request.requestId());
-        fields.put("bodyBytes", request.body().length);
         // Mixpanel expects its action echoed in every answer, failures included. Only the action is read
         // before the credentials are checked: a bounded streaming read of the top-level keys, never the export.
         String sentAction = parser.sentAction(request.body(), maxBodyBytes);
+        WebhookOutcome outcome = apply(request, sentAction);
+        telemetry.report(outcome, (System.nanoTime() - started) / 1e6);
+        return outcome.response();
+    }
+
+    private WebhookOutcome apply(WebhookRequest request, String sentAction) {
         CohortExport export = null;
-        SyncResult result = null;
-        MixpanelResponse response;
-        if (!CohortRef.DEFAULT_CONNECTION.equals(request.connection())) {
-            fields.put("connection", isConnectionName(request.connection()) ? request.connection() : "invalid");
-        }
         try {
             if (!isConnectionName(request.connection())) {
                 throw new UnknownConnectionException("(invalid name)");
@@ -114,83 +106,41 @@ public final class WebhookService {
                         + maxBodyBytes + "-byte limit");
             }
             export = parser.parse(request.body(), request.connection());
-            describe(export, fields);
-            result = sync.apply(export);
-            response = MixpanelResponse.success(export.action().wireName());
+            SyncResult result = sync.apply(export);
+            return WebhookOutcome.answered(request, sentAction, export, result,
+                    MixpanelResponse.success(export.action().wireName()));
         } catch (InvalidExportException e) {
-            response = MixpanelResponse.failure(400, e.sentAction() != null ? e.sentAction() : echo(export, sentAction),
-                    e.getMessage());
+            return failed(request, sentAction, export, 400,
+                    e.sentAction() != null ? e.sentAction() : echo(export, sentAction), e.getMessage());
         } catch (InvalidRequestException e) {
-            response = MixpanelResponse.failure(400, echo(export, sentAction), e.getMessage());
+            return failed(request, sentAction, export, 400, echo(export, sentAction), e.getMessage());
         } catch (UnknownConnectionException e) {
             // The URL in Mixpanel is wrong: a human must fix it (404 pauses the sync). The name is not echoed: it is input.
-            response = MixpanelResponse.failure(404, echo(export, sentAction), "unknown connection: check the webhook URL");
+            return failed(request, sentAction, export, 404, echo(export, sentAction),
+                    "unknown connection: check the webhook URL");
         } catch (UnauthorizedException e) {
-            fields.put("authFailure", e.getMessage());
-            response = MixpanelResponse.failure(401, echo(export, sentAction), "invalid or missing credentials");
+            return failed(request, sentAction, export, 401, echo(export, sentAction), "invalid or missing credentials")
+                    .refused(e.getMessage());
         } catch (MigrationPendingException e) {
             // Transient by design: the reconciler is moving this cohort's old state; Mixpanel retries a 503.
-            fields.put("migrating", true);
-            response = MixpanelResponse.failure(503, echo(export, sentAction), e.getMessage());
+            return failed(request, sentAction, export, 503, echo(export, sentAction), e.getMessage()).whileMigrating();
         } catch (DependencyUnavailableException e) {
-            fields.put("dependency", e.dependency());
-            fields.put("error", e.getMessage());
-            response = MixpanelResponse.failure(503, echo(export, sentAction),
-                    "temporarily unavailable (" + e.dependency() + "); please retry");
+            return failed(request, sentAction, export, 503, echo(export, sentAction),
+                    "temporarily unavailable (" + e.dependency() + "); please retry").unavailable(e);
         } catch (RuntimeException e) {
-            // Only the class and our own frames: messages of unexpected exceptions may quote input.
-            fields.put("exception", e.getClass().getName());
-            fields.put("at", e.getStackTrace().length > 0 ? e.getStackTrace()[0].toString() : "");
-            response = MixpanelResponse.failure(500, echo(export, sentAction),
-                    "internal error (request " + request.requestId() + "); please retry");
+            return failed(request, sentAction, export, 500, echo(export, sentAction),
+                    "internal error (request " + request.requestId() + "); please retry").bug(e);
         }
-        if (export == null && !response.isSuccess()) {
-            // A failure before the export was parsed: the log shows what the envelope echoed.
-            fields.putIfAbsent("action", response.action());
-        }
-        double millis = (System.nanoTime() - started) / 1e6;
-        record(response, export, result, millis, fields);
-        remember(request, response, export, result, millis);
-        return response;
     }
 
-    /**
-     * One history entry per call whose cohort is known and that changed or decided something, or failed;
-     * best effort, never fails the call. Calls that changed nothing (replays, the empty diff Mixpanel
-     * sends every interval) are not written: a replay must cost no write (they are in the log).
-     */
-    private void remember(WebhookRequest request, MixpanelResponse response, CohortExport export, SyncResult result,
-                          double millis) {
-        if (export == null) {
-            return; // no cohort to file it under: the log line has it
-        }
-        if (response.isSuccess() && result != null && result.enters() + result.exits() + result.renamed() == 0
-                && result.session() != SyncResult.SessionStatus.RECONCILING
-                && result.session() != SyncResult.SessionStatus.INCOMPLETE) {
-            return;
-        }
-        Map<String, Integer> skipped = new java.util.TreeMap<>();
-        export.skipped().forEach((reason, n) -> skipped.put(reason.name(), n));
-        try {
-            history.record(new HistoryEntry(export.cohort(),
-                    result != null && result.observedAt() != null ? result.observedAt() : clock.instant(),
-                    request.requestId(), export.action().wireName(), export.sessionId(), export.page(),
-                    export.totalPages(), export.membersReceived(), skipped,
-                    result == null ? 0 : result.enters(), result == null ? 0 : result.exits(),
-                    result == null ? 0 : result.unchanged(), 0,
-                    result == null ? "NONE" : result.session().name(), result == null ? 0 : result.sessionExits(),
-                    response.statusCode(), response.isSuccess() ? "success" : "failure",
-                    Math.round(millis * 10) / 10.0, 0, 0, 0, export.notes().integrationId(),
-                    export.notes().unknownFields(), export.anonymousIds().size()));
-        } catch (RuntimeException e) {
-            // History is for people; the sync itself is durable already. Say so and go on.
-            log.warn("sync history not written", Map.of("requestId", request.requestId(),
-                    "cohortId", export.cohort().cohortId(), "error", e.getClass().getSimpleName()));
-        }
+    private static WebhookOutcome failed(WebhookRequest request, String sentAction, CohortExport export, int status,
+                                         String action, String message) {
+        return WebhookOutcome.answered(request, sentAction, export, null, MixpanelResponse.failure(status, action,
+                message));
     }
 
     /** {@code status} is reserved for {@code GET /mixpanel/status}. */
-    private static boolean isConnectionName(String connection) {
+    static boolean isConnectionName(String connection) {
         return connection != null && CohortRef.CONNECTION_NAME.matcher(connection).matches()
                 && !"status".equals(connection);
     }
@@ -205,98 +155,5 @@ public final class WebhookService {
             return export.action().wireName();
         }
         return sentAction != null ? sentAction : "unknown";
-    }
-
-    private static void describe(CohortExport export, Map<String, Object> fields) {
-        fields.put("action", export.action().wireName());
-        fields.put("projectId", export.cohort().projectId());
-        if (export.notes().projectIdMissing()) {
-            fields.put("projectIdMissing", true); // keyed under CohortRef.UNKNOWN_PROJECT
-        }
-        fields.put("cohortId", export.cohort().cohortId());
-        export.session().ifPresent(s -> fields.put("sessionId", s));
-        fields.put("page", export.page());
-        fields.put("totalPages", export.totalPages());
-        fields.put("membersFrom", export.notes().membersFrom().logName());
-        fields.put("membersReceived", export.membersReceived());
-        fields.put("membersSkipped", export.skippedCount());
-        if (!export.skipped().isEmpty()) {
-            fields.put("skippedByReason", export.skipped());
-        }
-        if (!export.anonymousIds().isEmpty()) {
-            fields.put("membersAnonymous", export.anonymousIds().size()); // MISSING_USER_ID=anonymous; a count, never ids
-        }
-        if (export.notes().integrationId() != null) {
-            fields.put("integrationId", export.notes().integrationId());
-        }
-        if (!export.notes().unknownFields().isEmpty()) {
-            // tolerated, never an error; names only: values could be anything, PII included
-            fields.put("unknownFields", export.notes().unknownFields());
-        }
-    }
-
-    private void record(MixpanelResponse response, CohortExport export, SyncResult result, double millis,
-                        Map<String, Object> fields) {
-        fields.put("status", response.statusCode());
-        fields.put("durationMs", Math.round(millis * 10) / 10.0);
-        int status = response.statusCode();
-        // Holds are decided by the reconciler now (its HeldSessions metric and log line).
-        // Every counter on every request, zeros included: alarms then see 0 rather than missing data.
-        Metrics m = metrics.get()
-                .dimension("Action", export == null ? "unknown" : export.action().wireName());
-        m.count("WebhookRequests", 1)
-                .count("Webhook2xx", status / 100 == 2 ? 1 : 0)
-                .count("Webhook4xx", status / 100 == 4 ? 1 : 0)
-                .count("Webhook5xx", status / 100 == 5 ? 1 : 0)
-                .count("Webhook401", status == 401 ? 1 : 0)
-                .millis("WebhookLatency", millis)
-                .count("MembersReceived", export == null ? 0 : export.membersReceived())
-                .count("MembersSkipped", export == null ? 0 : export.skippedCount())
-                .count("MembersAnonymous", export == null ? 0 : export.anonymousIds().size())
-                .count("ProjectIdMissing", export != null && export.notes().projectIdMissing() ? 1 : 0)
-                .count("Enters", result == null ? 0 : result.enters())
-                .count("Exits", result == null ? 0 : result.exits())
-                .count("Unchanged", result == null ? 0 : result.unchanged())
-                .count("DeltasQueued", result == null ? 0 : result.deltasQueued())
-                .count("ReconcilesQueued", result != null && result.session() == SyncResult.SessionStatus.RECONCILING
-                        ? 1 : 0)
-                .count("RenamesQueued", result != null && result.renamed() > 0 ? 1 : 0)
-                .count("Marked", result == null ? 0 : result.marked())
-                .count("Rechecked", result == null ? 0 : result.rechecked());
-        if (result != null) {
-            fields.put("enters", result.enters());
-            fields.put("exits", result.exits());
-            fields.put("unchanged", result.unchanged());
-            fields.put("deltasQueued", result.deltasQueued());
-            if (result.renamed() > 0) {
-                // The reconciler re-announces the members; this call only stored the new name.
-                fields.put("renameQueued", true);
-                fields.put("nameVersion", result.renamed());
-            }
-            if (result.marked() > 0) {
-                fields.put("marked", result.marked());
-            }
-            if (result.rechecked() > 0) {
-                // A rename or a completion committed while this call wrote: its users are judged again.
-                fields.put("rechecked", result.rechecked());
-            }
-            fields.put("session", result.session().name());
-            if (result.session() != SyncResult.SessionStatus.NONE) {
-                fields.put("pagesReceived", result.pagesReceived());
-            }
-        }
-        if (!response.isSuccess()) {
-            fields.put("errorMessage", response.errorMessage());
-        }
-        fields.put("outcome", response.isSuccess() ? "success" : "failure");
-        String message = "webhook handled";
-        if (status >= 500) {
-            log.error(message, fields);
-        } else if (status >= 400) {
-            log.warn(message, fields);
-        } else {
-            log.info(message, fields);
-        }
-        m.flush();
     }
 }

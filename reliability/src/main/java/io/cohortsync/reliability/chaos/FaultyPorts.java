@@ -1,6 +1,5 @@
 package io.cohortsync.reliability.chaos;
 
-import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.Checkpoint;
 import io.cohortsync.domain.CohortRef;
@@ -262,7 +261,7 @@ public final class FaultyPorts {
     /** The sender's re-queue of deltas ahead of the table: they wait in simulated time ({@link DelayedSends}). */
     static DelayedDeltaQueue requeue(DelayedSends delayed, String queueUrl, Faults faults) {
         return (List<Delta> deltas, Duration delay) -> faults.run("requeue.enqueueDelayed", SQS,
-                () -> delayed.send(queueUrl, DeltaCodec.encode(deltas, SqsDeltaQueue.MAX_MESSAGE_BYTES), delay));
+                () -> delayed.send(queueUrl, DeltaCodec.encode(deltas, DeltaQueue.MAX_MESSAGE_BYTES), delay));
     }
 
     public static DeadLetterQueue deadLetters(DeadLetterQueue real, Faults faults, Consumer<List<DeadLetter>> sent) {

@@ -1,4 +1,4 @@
-package io.cohortsync.sender;
+package io.cohortsync.send;
 
 import java.util.Objects;
 
@@ -9,8 +9,8 @@ import java.util.Objects;
  * @param body         the message body (a delta message, or poison)
  * @param receiveCount SQS's ApproximateReceiveCount (1 on first delivery)
  */
-record QueuedRecord(String messageId, String body, int receiveCount) {
-    QueuedRecord {
+public record QueuedRecord(String messageId, String body, int receiveCount) {
+    public QueuedRecord {
         Objects.requireNonNull(messageId, "messageId");
         Objects.requireNonNull(body, "body");
     }

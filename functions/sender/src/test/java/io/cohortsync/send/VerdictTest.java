@@ -1,4 +1,4 @@
-package io.cohortsync.sender;
+package io.cohortsync.send;
 
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.Delta;

@@ -1,4 +1,4 @@
-package io.cohortsync.sender;
+package io.cohortsync.send;
 
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.Membership;
@@ -10,7 +10,7 @@ import java.time.Instant;
  * What to do with a delta, given the stored membership (the source of truth). The webhook queues a
  * delta before it commits the change, so a delta can be ahead of the table for a while.
  */
-enum Verdict {
+public enum Verdict {
     /** The table holds exactly this change: send it. */
     SEND,
     /** The table moved past it (higher version), or committed a different change at this version: drop. */
@@ -20,7 +20,7 @@ enum Verdict {
     /** Behind for longer than a commit could still arrive: the change was never made; drop. */
     NEVER_COMMITTED;
 
-    static Verdict of(Delta delta, Membership stored, Instant now, Duration neverCommittedAfter) {
+    public static Verdict of(Delta delta, Membership stored, Instant now, Duration neverCommittedAfter) {
         if (stored.version() > delta.version()) {
             return STALE;
         }
