@@ -18,6 +18,7 @@ import io.cohortsync.domain.SessionStore;
 import io.cohortsync.domain.Shards;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.AbstractMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -300,7 +301,8 @@ public final class InMemoryState {
                     return false;
                 }
                 states.put(cohort, new CohortState(next.name(), next.nameVersion(), next.names(), stored.epoch(),
-                        stored.reconcileSession(), stored.reconciling(), stored.migrating()));
+                        stored.reconcileSession(), stored.reconciling(), stored.migrating(), stored.activity(),
+                        stored.retiredAt()));
                 return true;
             }
         }
@@ -325,7 +327,7 @@ public final class InMemoryState {
                 CohortState s = states.get(cohort);
                 if (s != null && s.epoch() == epoch) {
                     states.put(cohort, new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(),
-                            s.reconcileSession(), false, s.migrating()));
+                            s.reconcileSession(), false, s.migrating(), s.activity(), s.retiredAt()));
                 }
             }
         }
@@ -336,7 +338,7 @@ public final class InMemoryState {
                 CohortState s = states.get(cohort);
                 states.put(cohort, s == null ? new CohortState(name, 1, Map.of(), 0, null, false, true)
                         : new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(), s.reconcileSession(),
-                        false, true));
+                        false, true, s.activity(), s.retiredAt()));
             }
         }
 
@@ -346,8 +348,34 @@ public final class InMemoryState {
                 CohortState s = states.get(cohort);
                 if (s != null) {
                     states.put(cohort, new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(),
-                            s.reconcileSession(), s.reconciling(), false));
+                            s.reconcileSession(), s.reconciling(), false, s.activity(), s.retiredAt()));
                 }
+            }
+        }
+
+        @Override
+        public void recordSync(CohortRef cohort, CohortState read, Instant at, String action) {
+            synchronized (InMemoryState.this) {
+                CohortState s = states.get(cohort);
+                if (s != null) {
+                    CohortState.Activity a = s.activity();
+                    states.put(cohort, s.with(a == null ? new CohortState.Activity(at, at, action, 1) : a.next(at, action),
+                            null));
+                }
+            }
+        }
+
+        @Override
+        public boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at) {
+            synchronized (InMemoryState.this) {
+                CohortState s = states.get(cohort);
+                long syncs = s == null || s.activity() == null ? 0 : s.activity().syncs();
+                if (s == null || s.epoch() != epoch || !s.reconciling() || syncs != syncsAtStart) {
+                    return false;
+                }
+                states.put(cohort, new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(),
+                        s.reconcileSession(), false, s.migrating(), s.activity(), at));
+                return true;
             }
         }
     }

@@ -11,6 +11,7 @@ import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
 import io.cohortsync.reconcile.JobOutcome;
 import io.cohortsync.reconcile.ReconcileService;
+import io.cohortsync.reconcile.SilenceCheck;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -26,19 +27,24 @@ import java.util.function.Supplier;
  * records must come back. This is the one place where a job's outcome becomes an SQS answer: a
  * record is acknowledged when its job finished, was continued (its continuation is queued), waits
  * (re-queued with a delay) or is obsolete; a dependency failure or a bug brings it back (the job
- * resumes from its checkpoint); poison comes back until SQS moves it to the reconcile DLQ.
+ * resumes from its checkpoint); poison comes back until SQS moves it to the reconcile DLQ. The hourly
+ * schedule's message ({@link SilenceCheck#MESSAGE}) runs the silence check instead (README "Cohorts that
+ * stop syncing").
  */
 public final class ReconcilerService {
     private final ReconcileService reconcile;
+    /** Null where nothing schedules the check. */
+    private final SilenceCheck silence;
     private final Duration deadlineMargin;
     private final SyncHistory history;
     private final Clock clock;
     private final JsonLog log;
     private final Supplier<Metrics> metrics;
 
-    public ReconcilerService(ReconcileService reconcile, Duration deadlineMargin, SyncHistory history, Clock clock,
-                             JsonLog log, Supplier<Metrics> metrics) {
+    public ReconcilerService(ReconcileService reconcile, SilenceCheck silence, Duration deadlineMargin,
+                             SyncHistory history, Clock clock, JsonLog log, Supplier<Metrics> metrics) {
         this.reconcile = reconcile;
+        this.silence = silence;
         this.deadlineMargin = deadlineMargin;
         this.history = history;
         this.clock = clock;
@@ -59,6 +65,9 @@ public final class ReconcilerService {
 
     /** @return whether the record is done with (acknowledged) */
     private boolean runOne(QueuedJob record, Instant deadline) {
+        if (SilenceCheck.isCheckMessage(record.body())) {
+            return checkSilence();
+        }
         long started = System.nanoTime();
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("sqsMessageId", record.messageId());
@@ -137,6 +146,54 @@ public final class ReconcilerService {
                 .millis("ReconcileJobAge", Math.max(0, Duration.between(job.queuedAt(), clock.instant()).toMillis()))
                 .flush();
         return acknowledged;
+    }
+
+    /**
+     * One line per silent cohort (ids, name, how long, its last call) and the {@code SilentCohorts} count, zero
+     * included, so the alarm sees data every hour. A failure is logged and counted; the next hour's run retries
+     * (the schedule invokes asynchronously: nothing is retried from here).
+     */
+    private boolean checkSilence() {
+        long started = System.nanoTime();
+        Metrics m = metrics.get();
+        if (silence == null) {
+            log.error("silence check asked for, but this reconciler has none wired: nothing checked", Map.of());
+            m.count("SilenceCheckErrors", 1).flush();
+            return true;
+        }
+        SilenceCheck.Report report;
+        try {
+            report = silence.run();
+        } catch (DependencyUnavailableException e) {
+            log.error("silence check failed: the next scheduled run tries again",
+                    Map.of("dependency", e.dependency(), "error", e.getMessage()));
+            m.count("SilenceCheckErrors", 1).flush();
+            return true;
+        }
+        for (SilenceCheck.Silent s : report.silent()) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            if (!s.cohort().isDefaultConnection()) {
+                fields.put("connection", s.cohort().connection());
+            }
+            fields.put("projectId", s.cohort().projectId());
+            fields.put("cohortId", s.cohort().cohortId());
+            fields.put("cohortName", s.name());
+            fields.put("silentForHours", Math.round(s.silentFor().toMinutes() / 6.0) / 10.0);
+            fields.put("lastSync", s.lastSync().toString());
+            fields.put("lastAction", s.lastAction());
+            fields.put("syncsRecorded", s.syncs());
+            log.warn("cohort silent: Mixpanel has not synced it for longer than SILENCE_AFTER_HOURS (deleted, or its "
+                    + "export switched off?); its trait stays true until it syncs again or is retired", fields);
+        }
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("cohorts", report.cohorts());
+        summary.put("watched", report.watched());
+        summary.put("retired", report.retired());
+        summary.put("silent", report.silent().size());
+        summary.put("durationMs", Math.round((System.nanoTime() - started) / 1e5) / 10.0);
+        log.info("silence check done", summary);
+        m.count("SilentCohorts", report.silent().size()).count("SilenceCheckErrors", 0).flush();
+        return true;
     }
 
     private static void describe(JobOutcome outcome, Map<String, Object> fields) {
