@@ -3,6 +3,7 @@ package io.cohortsync.cli;
 import io.cohortsync.domain.CohortRef;
 
 import io.cohortsync.aws.DynamoCohortStore;
+import io.cohortsync.aws.DynamoMembershipStore;
 import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -105,6 +106,16 @@ public final class CohortSyncCli {
                                 line.has("--connection") ? line.value("--connection") : CohortRef.DEFAULT_CONNECTION,
                                 line.value("--project"), line.value("--cohort"),
                                 line.value("--name"), line.has("--include-exits"), line.has("--dry-run")));
+                case RETIRE -> new RetireCommand(
+                        new DynamoCohortStore(aws.dynamo(), target.get(Resource.TABLE), Duration.ofHours(72), clock),
+                        // Exited members expire after EXITED_TTL_DAYS' default (30), as the functions' exits do.
+                        new DynamoMembershipStore(aws.dynamo(), target.get(Resource.TABLE), 16, Duration.ofDays(30), clock),
+                        new SqsDeltaQueue(aws.sqs(), target.get(Resource.DELTA_QUEUE)),
+                        line.has("--rate") ? RateLimiter.perSecond(line.positive("--rate", 0)) : RateLimiter.unlimited(),
+                        clock, out)
+                        .run(target, new RetireCommand.Request(
+                                line.has("--connection") ? line.value("--connection") : CohortRef.DEFAULT_CONNECTION,
+                                line.value("--project"), line.value("--cohort"), line.has("--dry-run")));
             };
         }
     }

@@ -86,6 +86,29 @@ enum Command {
               --include-exits   also re-send `false` to users who left the cohort
               --rate N          queue at most N deltas per second (default: as fast as SQS takes them)
               --dry-run         report what would be queued; queue nothing
+            """),
+    RETIRE("retire", "set a cohort's trait false for all its members and mark it retired (deleted in Mixpanel)",
+            Set.of(Resource.TABLE, Resource.DELTA_QUEUE), Set.of(),
+            Map.of("--project", true, "--cohort", true, "--connection", true, "--rate", true, "--dry-run", false),
+            """
+            usage: cohort-sync retire (--stack NAME | --local | --table NAME --queue-url URL)
+                                      --project P --cohort C [--connection NAME] [--rate N] [--dry-run]
+
+            For a cohort Mixpanel no longer exports (deleted, or its export switched off: Mixpanel then sends
+            nothing, and the trait would stay true on every profile; SilentCohortsAlarm names such cohorts).
+            Exits every current member through the normal path (an exit delta each, then a conditional commit,
+            as a full sync's exit pass does), so the sender sends `false` for the trait under the cohort's
+            current name, then marks the cohort retired, which stops the silence alarm for it.
+
+            While it runs, any call Mixpanel makes for the cohort is accepted: the users it lists keep their
+            trait, and the cohort is not marked retired (exit code 1; the report says so). A later export
+            un-retires the cohort and is logged. Interrupted, run it again: it resumes the same retirement.
+
+              --project P       the Mixpanel project id (unknown-project for cohorts whose calls carry none)
+              --cohort C        the cohort id
+              --connection NAME the connection (/mixpanel/NAME) the cohort syncs on (default: the default one)
+              --rate N          exit at most N members per second (default: as fast as DynamoDB and SQS take them)
+              --dry-run         count the members that would exit; write nothing
             """);
 
     /** The flag that switches {@code rejected} and {@code replay} to the reconcile queue's pair. */
