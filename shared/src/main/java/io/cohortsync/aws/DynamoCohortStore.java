@@ -19,10 +19,14 @@ import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,9 +40,10 @@ import java.util.function.BiConsumer;
  * absent, so the first request checks for old state to migrate.
  *
  * <p>The sync record lives on the same item ({@code fs}, {@code ls}, {@code la}, {@code sc}, {@code retiredAt});
- * the registry of cohorts is one small partition ({@code pk = REG#cohorts}, {@code sk = <cohort pk>}, with the
- * cohort's connection, project and cohort id), written once per cohort, so the silence check finds every cohort
- * with a Query of it and a BatchGetItem of their items, never a read of membership.
+ * the registry of cohorts is one small partition ({@code pk = REG#cohorts}, {@code sk} = SHA-256 of the cohort's
+ * pk, base64url: a cohort pk of two 200-character ids can exceed the 1,024 bytes a sort key may hold; with the
+ * cohort's connection, project and cohort id as attributes), written once per cohort, so the silence check finds
+ * every cohort with a Query of it and a BatchGetItem of their items, never a read of membership.
  */
 public final class DynamoCohortStore implements CohortStore, CohortRegistry {
     /** The sharded layout ({@code M#…#<shard>}). */
@@ -160,8 +165,9 @@ public final class DynamoCohortStore implements CohortStore, CohortRegistry {
             }
             Map<String, CohortRef> refs = new LinkedHashMap<>();
             for (Map<String, AttributeValue> entry : page.items()) {
-                refs.put(entry.get(Keys.SK).s(), new CohortRef(entry.get("connection").s(),
-                        entry.get("projectId").s(), entry.get("cohortId").s()));
+                CohortRef ref = new CohortRef(entry.get("connection").s(), entry.get("projectId").s(),
+                        entry.get("cohortId").s());
+                refs.put(Keys.cohortPk(ref), ref);
             }
             List<String> pks = new ArrayList<>(refs.keySet());
             for (int i = 0; i < pks.size(); i += BATCH) {
@@ -203,7 +209,7 @@ public final class DynamoCohortStore implements CohortStore, CohortRegistry {
 
     private void register(CohortRef cohort) {
         Map<String, AttributeValue> entry = Map.of(Keys.PK, AttributeValue.fromS(REGISTRY_PK),
-                Keys.SK, AttributeValue.fromS(Keys.cohortPk(cohort)),
+                Keys.SK, AttributeValue.fromS(registryKey(cohort)),
                 "connection", AttributeValue.fromS(cohort.connection()),
                 "projectId", AttributeValue.fromS(cohort.projectId()),
                 "cohortId", AttributeValue.fromS(cohort.cohortId()));
@@ -302,6 +308,17 @@ public final class DynamoCohortStore implements CohortStore, CohortRegistry {
     private static long number(Map<String, AttributeValue> item, String name, long fallback) {
         AttributeValue v = item.get(name);
         return v == null ? fallback : Long.parseLong(v.n());
+    }
+
+    /** The registry entry's sort key: fixed length, whatever the ids (a sort key holds at most 1,024 bytes). */
+    static String registryKey(CohortRef cohort) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(Keys.cohortPk(cohort).getBytes(StandardCharsets.UTF_8));
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
     }
 
     private static Instant instant(Map<String, AttributeValue> item, String name) {

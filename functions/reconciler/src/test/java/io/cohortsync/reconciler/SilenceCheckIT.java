@@ -58,6 +58,8 @@ class SilenceCheckIT {
         CohortRef retiring = cohort("retiring");
         CohortRef once = cohort("once");
         CohortRef other = new CohortRef("eu", PROJECT, "silent-eu");
+        // ids as long as the webhook accepts (200 characters, multibyte and escaped): its key is over a sort key's limit
+        CohortRef longIds = new CohortRef("\u00fc#%".repeat(66) + "p1", "\u00fc#%".repeat(66) + "c1");
         synced(stack, cohorts, silent, "Power users", now.minus(Duration.ofDays(4)), 90);
         synced(stack, cohorts, recent, "Recent", now.minus(Duration.ofDays(2)), 90);
         synced(stack, cohorts, retired, "Retired", now.minus(Duration.ofDays(20)), 90);
@@ -71,6 +73,7 @@ class SilenceCheckIT {
                 CohortState.RETIRE_SESSION_PREFIX + "y-s90"), 0)).isTrue();
         synced(stack, cohorts, once, "Tried once", now.minus(Duration.ofDays(10)), 1);
         synced(stack, cohorts, other, "EU users", now.minus(Duration.ofDays(5)), 12);
+        synced(stack, cohorts, longIds, "Long ids", now.minus(Duration.ofDays(5)), 12);
 
         // when the schedule invokes the reconciler
         Map<String, String> env = new HashMap<>(stack.environment());
@@ -88,13 +91,13 @@ class SilenceCheckIT {
             System.setOut(original);
         }
 
-        // then two cohorts are silent, each named in one WARN line with how long and its last call
+        // then three cohorts are silent, each named in one WARN line with how long and its last call
         assertThat(response.getBatchItemFailures()).isEmpty();
         String output = captured.toString(StandardCharsets.UTF_8);
         List<JsonNode> silentLines = lines(output).stream()
                 .filter(l -> l.path("message").asText().startsWith("cohort silent")).toList();
         assertThat(silentLines).extracting(l -> l.path("cohortId").asText())
-                .containsExactlyInAnyOrder("silent", "silent-eu");
+                .containsExactlyInAnyOrder("silent", "silent-eu", longIds.cohortId());
         assertThat(silentLines).allSatisfy(l -> assertThat(l.path("level").asText()).isEqualTo("WARN"));
         JsonNode line = silentLines.stream().filter(l -> l.path("cohortId").asText().equals("silent")).findFirst()
                 .orElseThrow();
@@ -108,13 +111,13 @@ class SilenceCheckIT {
         List<JsonNode> metrics = Emf.lines(output).stream().map(SilenceCheckIT::json)
                 .filter(l -> l.has("SilentCohorts")).toList();
         assertThat(metrics).singleElement().satisfies(m -> {
-            assertThat(m.path("SilentCohorts").asInt()).isEqualTo(2);
+            assertThat(m.path("SilentCohorts").asInt()).isEqualTo(3);
             assertThat(m.path("Function").asText()).isEqualTo("reconciler");
         });
         assertThat(lines(output)).anySatisfy(l -> {
             assertThat(l.path("message").asText()).isEqualTo("silence check done");
-            assertThat(l.path("cohorts").asInt()).isEqualTo(6);
-            assertThat(l.path("watched").asInt()).isEqualTo(3);
+            assertThat(l.path("cohorts").asInt()).isEqualTo(7);
+            assertThat(l.path("watched").asInt()).isEqualTo(4);
             assertThat(l.path("retired").asInt()).isEqualTo(2);
         });
         // and it read only the registry and the cohort items: one Query, one BatchGetItem, nothing written
