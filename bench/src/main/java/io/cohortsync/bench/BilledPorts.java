@@ -26,6 +26,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.AbstractMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -390,6 +391,23 @@ final class BilledPorts {
         public void finishMigration(CohortRef cohort) {
             smallUpdate(cohort);
             state.cohorts.finishMigration(cohort);
+        }
+
+        @Override
+        public void recordSync(CohortRef cohort, CohortState read, Instant at, String action) {
+            if (read.activity() == null) {
+                // The registry entry (REG#cohorts), once per cohort: a small put.
+                ledger.call("DynamoDb.PutItem", 1);
+                ledger.write(ItemKind.COHORT, ScaleItems.cohortPk(cohort), DynamoBilling.write(0, 100));
+            }
+            smallUpdate(cohort);
+            state.cohorts.recordSync(cohort, read, at, action);
+        }
+
+        @Override
+        public boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at) {
+            smallUpdate(cohort);
+            return state.cohorts.finishRetirement(cohort, epoch, syncsAtStart, at);
         }
 
         private void smallUpdate(CohortRef cohort) {

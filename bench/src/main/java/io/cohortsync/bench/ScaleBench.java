@@ -37,6 +37,7 @@ import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -355,9 +356,13 @@ final class ScaleBench {
         return new Handlers(webhook, reconciler);
     }
 
-    /** The members, stored as an earlier sync left them (version 1, announced under the cohort's first name). */
+    /**
+     * The members, stored as an earlier sync left them (version 1, announced under the cohort's first name), and
+     * the cohort item with that sync's record (README "Cohorts that stop syncing"), so the measured requests
+     * are the ones of a cohort in steady state, not its first recorded call.
+     */
     private static void seed(BilledPorts ports, CohortRef cohort, String name, String prefix, int users) {
-        ports.state.cohorts.create(cohort, CohortState.first(name));
+        ports.state.cohorts.create(cohort, CohortState.first(name, Instant.now(), "members"));
         for (int from = 0; from < users; from += 10_000) {
             List<Change> changes = new ArrayList<>();
             for (int i = from; i < Math.min(users, from + 10_000); i++) {

@@ -25,7 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The operator tool: {@code rejected}, {@code replay}, {@code backfill} and {@code status} against a
+ * The operator tool: {@code rejected}, {@code replay}, {@code backfill}, {@code status} and {@code retire} against a
  * deployed stack or {@code make local}, parsed by picocli (one {@link CommandOptions} subclass per
  * command, listed in {@link Commands}: adding a command is adding it there). Reports go to
  * stdout (text, or one JSON document with {@code --output json}); progress and errors to stderr, an error
@@ -35,7 +35,7 @@ import java.util.Set;
 public final class CohortSyncCli {
     /** The tool's commands, in the order the overview lists them: a new command is one more class here. */
     @Command(name = "cohort-sync", subcommands = {RejectedOptions.class, ReplayOptions.class, BackfillOptions.class,
-            StatusOptions.class})
+            StatusOptions.class, RetireOptions.class})
     static final class Commands {
     }
 

@@ -3,6 +3,8 @@ package io.cohortsync.infra;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import com.amazonaws.services.lambda.runtime.serialization.events.LambdaEventSerializers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,6 +15,7 @@ import io.cohortsync.sender.SenderHandler;
 import io.cohortsync.testkit.ApiGatewayEvents;
 import io.cohortsync.testkit.AwsRequestCounter;
 import io.cohortsync.testkit.AwsStack;
+import io.cohortsync.testkit.CfnTemplate;
 import io.cohortsync.testkit.Emf;
 import io.cohortsync.testkit.Exports;
 import io.cohortsync.testkit.LambdaContexts;
@@ -22,6 +25,7 @@ import io.cohortsync.webhook.WebhookHandler;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.sqs.model.Message;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -109,11 +113,27 @@ final class HandlersOnMoto {
             assertThat(call("WebhookFunction", () -> webhook.handleRequest(statusRequest(COHORT), null))
                     .getStatusCode()).isEqualTo(200);
             drainDeltaQueue(sender);
+            // the hourly schedule, with the very input the template gives it: the silence check
+            SQSBatchResponse check = call("ReconcilerFunction", () -> reconciler.handleRequest(scheduledSilenceCheck(),
+                    LambdaContexts.withRemaining("reconciler", Duration.ofSeconds(120))));
+            assertThat(check.getBatchItemFailures()).as("silence check").isEmpty();
             traits = segment.finalTraits();
         } finally {
             System.setOut(original);
         }
         return new Run(captured.toString(StandardCharsets.UTF_8), operations, traits);
+    }
+
+    /**
+     * The reconciler's {@code SilenceCheck} schedule event: its constant Input read from template.yaml and
+     * deserialized by Lambda's own event serializer, as the Java runtime does for the handler's SQSEvent.
+     */
+    static SQSEvent scheduledSilenceCheck() {
+        CfnTemplate template = CfnTemplate.load(Repo.path("template.yaml"));
+        String input = template.resource("ReconcilerFunction").path("Properties").path("Events").path("SilenceCheck")
+                .path("Properties").path("Input").asText();
+        return LambdaEventSerializers.serializerFor(SQSEvent.class, HandlersOnMoto.class.getClassLoader())
+                .fromJson(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
     }
 
     private int post(WebhookHandler webhook, String body) {

@@ -36,8 +36,7 @@ class RolePermissionsIT {
             "ReconcilerFunction", Map.of(
                     "sqs:ReceiveMessage", "the SQS event source mapping polls the reconcile queue with this role",
                     "sqs:DeleteMessage", "the SQS event source mapping deletes the jobs that were handled",
-                    "sqs:GetQueueAttributes", "the SQS event source mapping reads the queue's attributes",
-                    "dynamodb:BatchGetItem", "re-reads members whose conditional exit or announcement lost a race"));
+                    "sqs:GetQueueAttributes", "the SQS event source mapping reads the queue's attributes"));
 
     /** Written by the Lambda runtime and the X-Ray integration, not by an SDK call of ours. */
     private static final Set<String> RUNTIME_ACTIONS = Set.of("logs:CreateLogStream", "logs:PutLogEvents",

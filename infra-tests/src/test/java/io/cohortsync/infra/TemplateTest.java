@@ -1,10 +1,12 @@
 package io.cohortsync.infra;
 
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.Shards;
+import io.cohortsync.reconcile.SilenceCheck;
 import io.cohortsync.reconciler.ReconcilerConfig;
 import io.cohortsync.segment.SegmentDestinations;
 import io.cohortsync.testkit.CfnTemplate;
@@ -499,6 +501,33 @@ class TemplateTest {
     }
 
     /** {@code !Ref id} in the long form the template reader produces. */
+    @Test
+    void silenceCheck_runsHourlyOnTheReconciler_withItsThreshold_andItsAlarmNotifiesTheTopic() {
+        // README "Cohorts that stop syncing": the schedule's input is the one message the reconciler runs the check for
+        JsonNode schedule = TEMPLATE.resource("ReconcilerFunction").path("Properties").path("Events")
+                .path("SilenceCheck");
+        assertThat(schedule.path("Type").asText()).isEqualTo("Schedule");
+        assertThat(schedule.path("Properties").path("Schedule").asText()).isEqualTo("rate(1 hour)");
+        SQSEvent event = HandlersOnMoto.scheduledSilenceCheck();
+        assertThat(event.getRecords()).singleElement()
+                .satisfies(m -> assertThat(SilenceCheck.isCheckMessage(m.getBody())).isTrue());
+        assertThat(TEMPLATE.environment("ReconcilerFunction").get("SILENCE_AFTER_HOURS"))
+                .isEqualTo(ref("SilentCohortAlarmHours"));
+        JsonNode parameter = TEMPLATE.root().path("Parameters").path("SilentCohortAlarmHours");
+        assertThat(parameter.path("Default").asInt()).as("Mixpanel falls back to a full sync after 3 days").isEqualTo(72);
+        // the check runs hourly and records calls at most hourly: a threshold under 2 h would alarm on live cohorts
+        assertThat(parameter.path("MinValue").asInt()).isGreaterThanOrEqualTo(2);
+        JsonNode alarm = TEMPLATE.resource("SilentCohortsAlarm").path("Properties");
+        assertThat(alarm.path("MetricName").asText()).isEqualTo("SilentCohorts");
+        assertThat(alarm.path("Namespace").asText()).isEqualTo("CohortSync");
+        assertThat(alarm.path("Dimensions")).singleElement().satisfies(d -> {
+            assertThat(d.path("Name").asText()).isEqualTo("Function");
+            assertThat(d.path("Value").asText()).isEqualTo("reconciler");
+        });
+        assertThat(alarm.path("Threshold").asInt()).isEqualTo(1);
+        assertThat(alarm.path("AlarmActions")).containsExactly(ref("AlarmTopic"));
+    }
+
     private static JsonNode ref(String id) {
         return JsonNodeFactory.instance.objectNode().put("Ref", id);
     }

@@ -1,8 +1,10 @@
 package io.cohortsync.aws;
 
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortRegistry;
 import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.CohortStore;
+import io.cohortsync.domain.DependencyUnavailableException;
 import io.cohortsync.domain.SessionKey;
 import io.cohortsync.domain.SessionOutcome;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -10,24 +12,46 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.CancellationReason;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * {@link CohortStore} on DynamoDB: one small item per cohort ({@code pk = C#…}, {@code sk = META}).
  * An item without {@code layout} is an earlier version's (it held only {@code name}): it reads as
  * absent, so the first request checks for old state to migrate.
+ *
+ * <p>The sync record lives on the same item ({@code fs}, {@code ls}, {@code la}, {@code sc}, {@code retiredAt});
+ * the registry of cohorts is one small partition ({@code pk = REG#cohorts}, {@code sk} = SHA-256 of the cohort's
+ * pk, base64url: a cohort pk of two 200-character ids can exceed the 1,024 bytes a sort key may hold; with the
+ * cohort's connection, project and cohort id as attributes), written once per cohort, so the silence check finds
+ * every cohort with a Query of it and a BatchGetItem of their items, never a read of membership.
  */
-public final class DynamoCohortStore implements CohortStore {
+public final class DynamoCohortStore implements CohortStore, CohortRegistry {
     /** The sharded layout ({@code M#…#<shard>}). */
     static final int LAYOUT = 2;
+    /** The registry partition. */
+    static final String REGISTRY_PK = "REG#cohorts";
+    /** BatchGetItem's limit. */
+    private static final int BATCH = 100;
 
     private final DynamoDbClient dynamo;
     private final String table;
@@ -64,8 +88,12 @@ public final class DynamoCohortStore implements CohortStore {
             stored.m().forEach((version, name) -> names.put(Long.parseLong(version), name.s()));
         }
         AttributeValue session = item.get("rsession");
+        CohortState.Activity activity = item.get("ls") == null || item.get("la") == null ? null
+                : new CohortState.Activity(instant(item, item.get("fs") != null ? "fs" : "ls"), instant(item, "ls"),
+                item.get("la").s(), number(item, "sc", 1));
         return new CohortState(item.get("name").s(), number(item, "nv", 1), names, number(item, "epoch", 0),
-                session == null ? null : session.s(), bool(item, "reconciling"), bool(item, "migrating"));
+                session == null ? null : session.s(), bool(item, "reconciling"), bool(item, "migrating"), activity,
+                item.get("retiredAt") == null ? null : instant(item, "retiredAt"));
     }
 
     @Override
@@ -78,11 +106,115 @@ public final class DynamoCohortStore implements CohortStore {
         item.put("epoch", n(state.epoch()));
         item.put("reconciling", AttributeValue.fromBool(false));
         item.put("migrating", AttributeValue.fromBool(false));
+        CohortState.Activity activity = state.activity();
+        if (activity != null) {
+            item.put("fs", n(activity.firstSeen().toEpochMilli()));
+            item.put("ls", n(activity.lastSync().toEpochMilli()));
+            item.put("la", AttributeValue.fromS(activity.lastAction()));
+            item.put("sc", n(activity.syncs()));
+        }
         try {
             dynamo.putItem(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(layout)"));
-            return true;
         } catch (ConditionalCheckFailedException e) {
             return false;
+        } catch (SdkException e) {
+            throw AwsErrors.unavailable("DynamoDB", "PutItem", e);
+        }
+        if (activity != null) {
+            register(cohort);
+        }
+        return true;
+    }
+
+    @Override
+    public void recordSync(CohortRef cohort, CohortState read, Instant at, String action) {
+        if (read.activity() == null) {
+            // The first record (an item of an earlier version): enter the cohort in the registry first, so a
+            // cohort with a record is always found by the check.
+            register(cohort);
+        }
+        update(cohort, "SET ls = :at, la = :action, fs = if_not_exists(fs, :at) ADD sc :one REMOVE retiredAt", null,
+                Map.of(":at", n(at.toEpochMilli()), ":action", AttributeValue.fromS(action), ":one", n(1)));
+    }
+
+    @Override
+    public boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at) {
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":false", AttributeValue.fromBool(false),
+                ":true", AttributeValue.fromBool(true), ":at", n(at.toEpochMilli()), ":epoch", n(epoch)));
+        String noCall = "attribute_not_exists(sc)";
+        if (syncsAtStart > 0) {
+            values.put(":sc", n(syncsAtStart));
+            noCall = "sc = :sc";
+        }
+        return update(cohort, "SET reconciling = :false, retiredAt = :at",
+                "epoch = :epoch AND reconciling = :true AND " + noCall, values);
+    }
+
+    @Override
+    public void forEachCohort(BiConsumer<CohortRef, CohortState> each) {
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            QueryResponse page;
+            try {
+                page = dynamo.query(q -> q.tableName(table).keyConditionExpression("pk = :pk")
+                        .expressionAttributeValues(Map.of(":pk", AttributeValue.fromS(REGISTRY_PK)))
+                        .exclusiveStartKey(from));
+            } catch (SdkException e) {
+                throw AwsErrors.unavailable("DynamoDB", "Query", e);
+            }
+            Map<String, CohortRef> refs = new LinkedHashMap<>();
+            for (Map<String, AttributeValue> entry : page.items()) {
+                CohortRef ref = new CohortRef(entry.get("connection").s(), entry.get("projectId").s(),
+                        entry.get("cohortId").s());
+                refs.put(Keys.cohortPk(ref), ref);
+            }
+            List<String> pks = new ArrayList<>(refs.keySet());
+            for (int i = 0; i < pks.size(); i += BATCH) {
+                Map<String, Map<String, AttributeValue>> items = items(pks.subList(i, Math.min(pks.size(), i + BATCH)));
+                for (String pk : pks.subList(i, Math.min(pks.size(), i + BATCH))) {
+                    Map<String, AttributeValue> item = items.get(pk);
+                    if (item != null && item.get("layout") != null) {
+                        each.accept(refs.get(pk), state(item));
+                    }
+                }
+            }
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+    }
+
+    /** Cohort items by pk (eventually consistent: the check can be minutes late), unprocessed keys retried. */
+    private Map<String, Map<String, AttributeValue>> items(List<String> pks) {
+        Map<String, Map<String, AttributeValue>> found = new HashMap<>();
+        List<Map<String, AttributeValue>> keys = pks.stream().map(pk -> Map.of(Keys.PK, AttributeValue.fromS(pk),
+                Keys.SK, AttributeValue.fromS("META"))).toList();
+        Map<String, KeysAndAttributes> request = Map.of(table, KeysAndAttributes.builder().keys(keys).build());
+        for (int attempt = 0; !request.isEmpty(); attempt++) {
+            if (attempt == 5) {
+                throw new DependencyUnavailableException("DynamoDB",
+                        "BatchGetItem kept leaving cohort items unprocessed", null);
+            }
+            Map<String, KeysAndAttributes> ask = request;
+            BatchGetItemResponse r;
+            try {
+                r = dynamo.batchGetItem(b -> b.requestItems(ask));
+            } catch (SdkException e) {
+                throw AwsErrors.unavailable("DynamoDB", "BatchGetItem", e);
+            }
+            r.responses().getOrDefault(table, List.of()).forEach(item -> found.put(item.get(Keys.PK).s(), item));
+            request = r.hasUnprocessedKeys() ? r.unprocessedKeys() : Map.of();
+        }
+        return found;
+    }
+
+    private void register(CohortRef cohort) {
+        Map<String, AttributeValue> entry = Map.of(Keys.PK, AttributeValue.fromS(REGISTRY_PK),
+                Keys.SK, AttributeValue.fromS(registryKey(cohort)),
+                "connection", AttributeValue.fromS(cohort.connection()),
+                "projectId", AttributeValue.fromS(cohort.projectId()),
+                "cohortId", AttributeValue.fromS(cohort.cohortId()));
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(entry));
         } catch (SdkException e) {
             throw AwsErrors.unavailable("DynamoDB", "PutItem", e);
         }
@@ -176,6 +308,21 @@ public final class DynamoCohortStore implements CohortStore {
     private static long number(Map<String, AttributeValue> item, String name, long fallback) {
         AttributeValue v = item.get(name);
         return v == null ? fallback : Long.parseLong(v.n());
+    }
+
+    /** The registry entry's sort key: fixed length, whatever the ids (a sort key holds at most 1,024 bytes). */
+    static String registryKey(CohortRef cohort) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(Keys.cohortPk(cohort).getBytes(StandardCharsets.UTF_8));
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    private static Instant instant(Map<String, AttributeValue> item, String name) {
+        return Instant.ofEpochMilli(Long.parseLong(item.get(name).n()));
     }
 
     private static boolean bool(Map<String, AttributeValue> item, String name) {

@@ -1,5 +1,6 @@
 package io.cohortsync.domain;
 
+import java.time.Instant;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
@@ -19,11 +20,45 @@ import java.util.TreeMap;
  * @param reconcileSession the session whose completion set {@code epoch}, or null
  * @param reconciling      true while the exit pass of {@code epoch} is pending: requests then mark the members they list
  * @param migrating        true while the cohort's old single-partition state is being moved to shards
+ * @param activity         when Mixpanel last called for the cohort (README "Cohorts that stop syncing"); null for
+ *                         an item written before that was recorded
+ * @param retiredAt        when {@code retire} finished retiring the cohort, or null (a later export clears it)
  */
 public record CohortState(String name, long nameVersion, Map<Long, String> names, long epoch,
-                          String reconcileSession, boolean reconciling, boolean migrating) {
+                          String reconcileSession, boolean reconciling, boolean migrating, Activity activity,
+                          Instant retiredAt) {
     /** Names kept by version; a member last announced under an older one gets no old-trait false. */
     public static final int MAX_NAMES = 50;
+    /** The session id prefix of a retirement's exit pass (the {@code retire} command), as {@link #reconcileSession}. */
+    public static final String RETIRE_SESSION_PREFIX = "cohort-sync-retire-";
+
+    /**
+     * The cohort's sync record: cheap by design, it is written at most once per
+     * {@code CohortSyncService#RECORD_EVERY} per cohort (and on every call while a retirement runs or after one).
+     *
+     * @param firstSeen the first call recorded
+     * @param lastSync  the last call recorded
+     * @param lastAction that call's action (its wire name)
+     * @param syncs     calls recorded, at most one per recording interval: how regularly the cohort synced
+     */
+    public record Activity(Instant firstSeen, Instant lastSync, String lastAction, long syncs) {
+        public Activity {
+            Objects.requireNonNull(firstSeen, "firstSeen");
+            Objects.requireNonNull(lastSync, "lastSync");
+            Objects.requireNonNull(lastAction, "lastAction");
+        }
+
+        /** The record after one more recorded call. */
+        public Activity next(Instant at, String action) {
+            return new Activity(firstSeen, at, action, syncs + 1);
+        }
+    }
+
+    /** A state without a sync record (items written before it existed, and tests). */
+    public CohortState(String name, long nameVersion, Map<Long, String> names, long epoch, String reconcileSession,
+                       boolean reconciling, boolean migrating) {
+        this(name, nameVersion, names, epoch, reconcileSession, reconciling, migrating, null, null);
+    }
 
     public CohortState {
         Objects.requireNonNull(name, "name");
@@ -46,14 +81,31 @@ public record CohortState(String name, long nameVersion, Map<Long, String> names
         return new CohortState(name, 1, Map.of(), 0, null, false, false);
     }
 
+    /** A cohort seen for the first time, its first call recorded. */
+    public static CohortState first(String name, Instant at, String action) {
+        return new CohortState(name, 1, Map.of(), 0, null, false, false, new Activity(at, at, action, 1), null);
+    }
+
+    /** Whether the pending exit pass is a retirement's (the {@code retire} command), not a full sync's. */
+    public boolean retiring() {
+        return reconciling && reconcileSession != null && reconcileSession.startsWith(RETIRE_SESSION_PREFIX);
+    }
+
+    /** The same state with another sync record and retirement. */
+    public CohortState with(Activity newActivity, Instant newRetiredAt) {
+        return new CohortState(name, nameVersion, names, epoch, reconcileSession, reconciling, migrating, newActivity,
+                newRetiredAt);
+    }
+
     /** The state after a rename to {@code newName}. */
     public CohortState renamed(String newName) {
-        return new CohortState(newName, nameVersion + 1, names, epoch, reconcileSession, reconciling, migrating);
+        return new CohortState(newName, nameVersion + 1, names, epoch, reconcileSession, reconciling, migrating,
+                activity, retiredAt);
     }
 
     /** The state after {@code session} completed: the next epoch, its exit pass pending. */
     public CohortState completed(String session) {
-        return new CohortState(name, nameVersion, names, epoch + 1, session, true, migrating);
+        return new CohortState(name, nameVersion, names, epoch + 1, session, true, migrating, activity, retiredAt);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.cohortsync.domain;
 
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -40,4 +41,22 @@ public interface CohortStore {
 
     /** The cohort's state is in the sharded layout: requests may sync it again. */
     void finishMigration(CohortRef cohort);
+
+    /**
+     * Records a call for the cohort (README "Cohorts that stop syncing"): its sync record becomes
+     * {@code read.activity().next(at, action)} (or a first one), and a retirement is cleared. The first
+     * record of a cohort also enters it in the registry {@link CohortRegistry} lists. Unconditional: two
+     * racing calls may both count, which only makes {@code syncs} a little high.
+     */
+    void recordSync(CohortRef cohort, CohortState read, Instant at, String action);
+
+    /**
+     * Ends a retirement (the {@code retire} command): the pending mark of {@code epoch}'s pass is cleared
+     * and the cohort marked retired at {@code at}, only if {@code epoch} is still the retirement's and no call
+     * was recorded since the retirement read {@code syncsAtStart} ({@link CohortState.Activity#syncs}, 0 without
+     * a record): a count, not a time, so the operator's clock and Lambda's need not agree.
+     *
+     * @return false (nothing written) when a call came or a newer session completed meanwhile
+     */
+    boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at);
 }

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
@@ -49,6 +50,12 @@ public final class CohortSyncService {
     static final int MAX_ATTEMPTS = 4;
     /** Ids per re-check job, as JSON: well inside SQS's 256 KiB message with the rest of the job. */
     static final int RECHECK_ID_BYTES = 200_000;
+    /**
+     * A cohort's sync record is written at most this often (README "Cohorts that stop syncing"): Mixpanel calls
+     * every 30 minutes, so this is about one small write per cohort per hour, and a replay within the hour
+     * writes nothing. Far below the silence threshold (72 h by default), so it never makes a cohort look silent.
+     */
+    public static final Duration RECORD_EVERY = Duration.ofHours(1);
 
     private final MembershipStore store;
     private final DeltaQueue queue;
@@ -89,7 +96,22 @@ public final class CohortSyncService {
         SyncResult result = export.action() != Action.MEMBERS
                 ? new SyncResult(export, enters, exits, unchanged, tally.queued, SyncResult.SessionStatus.NONE, 0, 0)
                 : fullSync(export, cohort.state, observedAt, tally, enters, unchanged);
-        return result.completed(cohort.renameStarted, observedAt, tally.marked, rechecked);
+        return result.completed(cohort.renameStarted, observedAt, tally.marked, rechecked)
+                .retirement(cohort.unretired, cohort.retiring);
+    }
+
+    /**
+     * README "Cohorts that stop syncing": records the call when the cohort's record is older than
+     * {@link #RECORD_EVERY}, missing, or a retirement is running or done (every call then: the retirement must
+     * see it, and a retired cohort that syncs again is un-retired at once).
+     */
+    private void recordSync(CohortRef ref, CohortState state, CohortExport export, Instant observedAt) {
+        CohortState.Activity activity = state.activity();
+        boolean due = activity == null || !activity.lastSync().plus(RECORD_EVERY).isAfter(observedAt)
+                || state.retiring() || state.retiredAt() != null;
+        if (due) {
+            cohorts.recordSync(ref, state, observedAt, export.action().wireName());
+        }
     }
 
     /**
@@ -126,8 +148,9 @@ public final class CohortSyncService {
                     cohorts.startMigration(ref, export.cohortName());
                     throw new MigrationPendingException();
                 }
-                if (cohorts.create(ref, CohortState.first(export.cohortName()))) {
-                    return new Cohort(CohortState.first(export.cohortName()), 0);
+                CohortState first = CohortState.first(export.cohortName(), observedAt, export.action().wireName());
+                if (cohorts.create(ref, first)) {
+                    return new Cohort(first, 0, null, false);
                 }
                 continue; // created concurrently: read what the other request stored
             }
@@ -138,18 +161,23 @@ public final class CohortSyncService {
                 jobs.enqueue(List.of(new ReconcileJob(ReconcileJob.Kind.MIGRATE, ref, 0, null, 0, observedAt)));
                 throw new MigrationPendingException();
             }
+            if (attempt == 1) {
+                recordSync(ref, state, export, observedAt);
+            }
+            Instant unretired = state.retiredAt();
+            boolean retiring = state.retiring();
             if (state.name().equals(export.cohortName())) {
-                return new Cohort(state, 0);
+                return new Cohort(state, 0, unretired, retiring);
             }
             if (!followRenames) {
                 // Renames are not followed: this call's name is the trait, old traits stay as they were.
                 return new Cohort(new CohortState(export.cohortName(), state.nameVersion(), state.names(),
-                        state.epoch(), state.reconcileSession(), state.reconciling(), false), 0);
+                        state.epoch(), state.reconcileSession(), state.reconciling(), false), 0, unretired, retiring);
             }
             CohortState next = state.renamed(export.cohortName());
             jobs.enqueue(ReconcileJob.perShard(ReconcileJob.Kind.RENAME, ref, next.nameVersion(), null, observedAt));
             if (cohorts.rename(ref, state, next)) {
-                return new Cohort(next, next.nameVersion());
+                return new Cohort(next, next.nameVersion(), unretired, retiring);
             }
             // Another request renamed first: its jobs are queued; look again.
         }
@@ -266,7 +294,8 @@ public final class CohortSyncService {
                 .toList();
     }
 
-    private record Cohort(CohortState state, long renameStarted) {
+    /** @param unretired the retirement this call cleared, or null; @param retiring a retirement was running */
+    private record Cohort(CohortState state, long renameStarted, Instant unretired, boolean retiring) {
     }
 
     private static final class Tally {

@@ -19,19 +19,29 @@ import java.time.Instant;
  * @param marked        unchanged members stamped for a pending exit pass (README "The race rule")
  * @param rechecked     users this call committed and queued for a re-check, because a rename or a
  *                      session's completion committed while it wrote (README "Late writes")
+ * @param unretired     when the cohort had been retired ({@code retire}) before this call un-retired it, else
+ *                      null; {@code retiring} whether a retirement was running when this call came (README
+ *                      "Cohorts that stop syncing")
  */
 public record SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
                          SessionStatus session, int pagesReceived, int sessionExits, long renamed,
-                         Instant observedAt, int marked, int rechecked) {
+                         Instant observedAt, int marked, int rechecked, Instant unretired, boolean retiring) {
 
     public SyncResult(CohortExport export, int enters, int exits, int unchanged, int deltasQueued,
                       SessionStatus session, int pagesReceived, int sessionExits) {
-        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null, 0, 0);
+        this(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits, 0, null, 0, 0, null,
+                false);
     }
 
     public SyncResult completed(long renameVersion, Instant at, int markedCount, int recheckedCount) {
         return new SyncResult(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits,
-                renameVersion, at, markedCount, recheckedCount);
+                renameVersion, at, markedCount, recheckedCount, unretired, retiring);
+    }
+
+    /** The same result, with what the call found of a retirement. */
+    public SyncResult retirement(Instant wasRetiredAt, boolean wasRetiring) {
+        return new SyncResult(export, enters, exits, unchanged, deltasQueued, session, pagesReceived, sessionExits,
+                renamed, observedAt, marked, rechecked, wasRetiredAt, wasRetiring);
     }
 
     public enum SessionStatus {

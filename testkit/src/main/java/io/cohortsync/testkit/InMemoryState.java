@@ -364,7 +364,8 @@ public final class InMemoryState {
                     return false;
                 }
                 states.put(cohort, new CohortState(next.name(), next.nameVersion(), next.names(), stored.epoch(),
-                        stored.reconcileSession(), stored.reconciling(), stored.migrating()));
+                        stored.reconcileSession(), stored.reconciling(), stored.migrating(), stored.activity(),
+                        stored.retiredAt()));
                 return true;
             }
         }
@@ -389,7 +390,7 @@ public final class InMemoryState {
                 CohortState s = states.get(cohort);
                 if (s != null && s.epoch() == epoch) {
                     states.put(cohort, new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(),
-                            s.reconcileSession(), false, s.migrating()));
+                            s.reconcileSession(), false, s.migrating(), s.activity(), s.retiredAt()));
                 }
             }
         }
@@ -400,7 +401,7 @@ public final class InMemoryState {
                 CohortState s = states.get(cohort);
                 states.put(cohort, s == null ? new CohortState(name, 1, Map.of(), 0, null, false, true)
                         : new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(), s.reconcileSession(),
-                        false, true));
+                        false, true, s.activity(), s.retiredAt()));
             }
         }
 
@@ -410,8 +411,34 @@ public final class InMemoryState {
                 CohortState s = states.get(cohort);
                 if (s != null) {
                     states.put(cohort, new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(),
-                            s.reconcileSession(), s.reconciling(), false));
+                            s.reconcileSession(), s.reconciling(), false, s.activity(), s.retiredAt()));
                 }
+            }
+        }
+
+        @Override
+        public void recordSync(CohortRef cohort, CohortState read, Instant at, String action) {
+            synchronized (InMemoryState.this) {
+                CohortState s = states.get(cohort);
+                if (s != null) {
+                    CohortState.Activity a = s.activity();
+                    states.put(cohort, s.with(a == null ? new CohortState.Activity(at, at, action, 1) : a.next(at, action),
+                            null));
+                }
+            }
+        }
+
+        @Override
+        public boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at) {
+            synchronized (InMemoryState.this) {
+                CohortState s = states.get(cohort);
+                long syncs = s == null || s.activity() == null ? 0 : s.activity().syncs();
+                if (s == null || s.epoch() != epoch || !s.reconciling() || syncs != syncsAtStart) {
+                    return false;
+                }
+                states.put(cohort, new CohortState(s.name(), s.nameVersion(), s.names(), s.epoch(),
+                        s.reconcileSession(), false, s.migrating(), s.activity(), at));
+                return true;
             }
         }
     }

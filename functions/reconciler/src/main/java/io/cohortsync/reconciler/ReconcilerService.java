@@ -8,6 +8,7 @@ import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
 import io.cohortsync.reconcile.ReconcileService;
+import io.cohortsync.reconcile.SilenceCheck;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -21,17 +22,22 @@ import java.util.function.Supplier;
  * records must come back. This is the one place where a job's outcome becomes an SQS answer: a
  * record is acknowledged when its job finished, was continued (its continuation is queued), waits
  * (re-queued with a delay) or is obsolete; a dependency failure or a bug brings it back (the job
- * resumes from its checkpoint); poison comes back until SQS moves it to the reconcile DLQ.
+ * resumes from its checkpoint); poison comes back until SQS moves it to the reconcile DLQ. The hourly
+ * schedule's message ({@link SilenceCheck#MESSAGE}) runs the silence check instead (README "Cohorts that
+ * stop syncing").
  */
 public final class ReconcilerService {
     private final ReconcileService reconcile;
+    /** Null where nothing schedules the check. */
+    private final SilenceCheck silence;
     private final Duration deadlineMargin;
     private final Clock clock;
     private final ReconcilerTelemetry telemetry;
 
-    public ReconcilerService(ReconcileService reconcile, Duration deadlineMargin, SyncHistory history, Clock clock,
-                             JsonLog log, Supplier<Metrics> metrics) {
+    public ReconcilerService(ReconcileService reconcile, SilenceCheck silence, Duration deadlineMargin,
+                             SyncHistory history, Clock clock, JsonLog log, Supplier<Metrics> metrics) {
         this.reconcile = reconcile;
+        this.silence = silence;
         this.deadlineMargin = deadlineMargin;
         this.clock = clock;
         this.telemetry = new ReconcilerTelemetry(log, metrics, history, clock);
@@ -50,6 +56,9 @@ public final class ReconcilerService {
 
     /** @return whether the record is done with (acknowledged) */
     private boolean runOne(QueuedJob record, Instant deadline) {
+        if (SilenceCheck.isCheckMessage(record.body())) {
+            return checkSilence();
+        }
         long started = System.nanoTime();
         ReconcileJob job;
         try {
@@ -69,5 +78,23 @@ public final class ReconcilerService {
         }
         telemetry.report(run, (System.nanoTime() - started) / 1e6);
         return run.acknowledged();
+    }
+
+    /**
+     * The silence check (README "Cohorts that stop syncing"). Always acknowledged: the schedule invokes
+     * asynchronously and the next hour's run is the retry; a failure is logged and counted.
+     */
+    private boolean checkSilence() {
+        long started = System.nanoTime();
+        if (silence == null) {
+            telemetry.silenceNotWired();
+            return true;
+        }
+        try {
+            telemetry.silence(silence.run(), (System.nanoTime() - started) / 1e6);
+        } catch (DependencyUnavailableException e) {
+            telemetry.silenceFailed(e);
+        }
+        return true;
     }
 }

@@ -1,5 +1,9 @@
 package io.cohortsync.reconciler;
 
+import io.cohortsync.domain.DependencyUnavailableException;
+
+import io.cohortsync.reconcile.SilenceCheck;
+
 import io.cohortsync.domain.HistoryEntry;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileStore;
@@ -160,5 +164,47 @@ final class ReconcilerTelemetry {
             log.warn("sync history not updated", Map.of("cohortId", job.cohort().cohortId(),
                     "error", e.getClass().getSimpleName()));
         }
+    }
+
+    /** The check was asked for but this reconciler has none wired. */
+    void silenceNotWired() {
+        log.error("silence check asked for, but this reconciler has none wired: nothing checked", Map.of());
+        metrics.get().count("SilenceCheckErrors", 1).flush();
+    }
+
+    void silenceFailed(DependencyUnavailableException e) {
+        log.error("silence check failed: the next scheduled run tries again",
+                Map.of("dependency", e.dependency(), "error", e.getMessage()));
+        metrics.get().count("SilenceCheckErrors", 1).flush();
+    }
+
+    /**
+     * One line per silent cohort (ids, name, how long, its last call) and the {@code SilentCohorts} count, zero
+     * included, so the alarm sees data every hour.
+     */
+    void silence(SilenceCheck.Report report, double millis) {
+        for (SilenceCheck.Silent s : report.silent()) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            if (!s.cohort().isDefaultConnection()) {
+                fields.put("connection", s.cohort().connection());
+            }
+            fields.put("projectId", s.cohort().projectId());
+            fields.put("cohortId", s.cohort().cohortId());
+            fields.put("cohortName", s.name());
+            fields.put("silentForHours", Math.round(s.silentFor().toMinutes() / 6.0) / 10.0);
+            fields.put("lastSync", s.lastSync().toString());
+            fields.put("lastAction", s.lastAction());
+            fields.put("syncsRecorded", s.syncs());
+            log.warn("cohort silent: Mixpanel has not synced it for longer than SILENCE_AFTER_HOURS (deleted, or its "
+                    + "export switched off?); its trait stays true until it syncs again or is retired", fields);
+        }
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("cohorts", report.cohorts());
+        summary.put("watched", report.watched());
+        summary.put("retired", report.retired());
+        summary.put("silent", report.silent().size());
+        summary.put("durationMs", Math.round(millis * 10) / 10.0);
+        log.info("silence check done", summary);
+        metrics.get().count("SilentCohorts", report.silent().size()).count("SilenceCheckErrors", 0).flush();
     }
 }

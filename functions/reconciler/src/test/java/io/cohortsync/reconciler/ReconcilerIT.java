@@ -736,5 +736,15 @@ class ReconcilerIT {
         public void finishMigration(CohortRef cohort) {
             real.finishMigration(cohort);
         }
+
+        @Override
+        public void recordSync(CohortRef cohort, CohortState read, Instant at, String action) {
+            real.recordSync(cohort, read, at, action);
+        }
+
+        @Override
+        public boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at) {
+            return real.finishRetirement(cohort, epoch, syncsAtStart, at);
+        }
     }
 }

@@ -96,7 +96,24 @@ final class WebhookTelemetry {
                         ? 1 : 0)
                 .count("RenamesQueued", result != null && result.renamed() > 0 ? 1 : 0)
                 .count("Marked", result == null ? 0 : result.marked())
-                .count("Rechecked", result == null ? 0 : result.rechecked());
+                .count("Rechecked", result == null ? 0 : result.rechecked())
+                .count("RetiredCohortSynced", result != null && (result.unretired() != null || result.retiring()) ? 1 : 0);
+        if (result != null && (result.unretired() != null || result.retiring())) {
+            // README "Cohorts that stop syncing": a late export is accepted (Mixpanel is the truth and would pause
+            // or retry a refusal), never silently.
+            Map<String, Object> retired = new LinkedHashMap<>();
+            retired.put("projectId", export.cohort().projectId());
+            retired.put("cohortId", export.cohort().cohortId());
+            retired.put("action", export.action().wireName());
+            if (result.unretired() != null) {
+                retired.put("retiredAt", result.unretired().toString());
+                log.warn("retired cohort synced again: accepted, no longer retired", retired);
+            } else {
+                log.warn("export while the cohort is being retired: accepted; the users it lists keep their trait "
+                        + "and the retirement will not mark the cohort retired", retired);
+            }
+            fields.put("unretired", result.unretired() != null);
+        }
         if (result != null) {
             describe(result, fields);
         }

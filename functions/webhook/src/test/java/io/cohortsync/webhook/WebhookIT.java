@@ -16,6 +16,7 @@ import io.cohortsync.aws.SqsDeltaQueue;
 import io.cohortsync.aws.SqsReconcileQueue;
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
+import io.cohortsync.domain.CohortState;
 import io.cohortsync.domain.Delta;
 import io.cohortsync.domain.DeltaQueue;
 import io.cohortsync.domain.DependencyUnavailableException;
@@ -1159,5 +1160,133 @@ class WebhookIT {
         AwsRequestCounter.reset();
         assertSuccess(post(body), "members");
         return AwsRequestCounter.snapshot();
+    }
+
+    // ---- Cohorts that stop syncing (issue 16, item 3) ----
+
+    @Test
+    void everyCohortsSync_isRecordedAtMostOnceAnHour_andTheCohortRegistered_forTheSilenceCheck() {
+        // given a cohort's first call, and the same call again
+        String body = Exports.add("c-rec", NAME, Exports.users("r", 0, 3));
+        assertSuccess(post(body), "add_members");
+        AwsRequestCounter.reset();
+        assertSuccess(post(body), "add_members");
+        // then the replay within the hour wrote nothing, and the first call's record is in the item it created
+        assertThat(AwsRequestCounter.count("DynamoDb.UpdateItem")).isZero();
+        assertThat(AwsRequestCounter.count("DynamoDb.PutItem")).isZero();
+        CohortState first = cohorts().load(cohort("c-rec")).orElseThrow();
+        assertThat(first.activity()).satisfies(a -> {
+            assertThat(a.syncs()).isEqualTo(1);
+            assertThat(a.lastAction()).isEqualTo("add_members");
+            assertThat(a.firstSeen()).isEqualTo(a.lastSync());
+        });
+
+        // when the record is two hours old and Mixpanel calls again, with nothing to change
+        backdateSync("c-rec", Duration.ofHours(2));
+        AwsRequestCounter.reset();
+        assertSuccess(post(Exports.remove("c-rec", NAME, List.of("nobody"))), "remove_members");
+
+        // then that call cost one small write: the record, on the cohort item
+        assertThat(AwsRequestCounter.count("DynamoDb.UpdateItem")).isEqualTo(1);
+        assertThat(AwsRequestCounter.count("DynamoDb.PutItem")).isZero();
+        CohortState second = cohorts().load(cohort("c-rec")).orElseThrow();
+        assertThat(second.activity().syncs()).isEqualTo(2);
+        assertThat(second.activity().lastAction()).isEqualTo("remove_members");
+        assertThat(second.activity().lastSync()).isAfter(first.activity().lastSync());
+        assertThat(second.activity().firstSeen()).isEqualTo(first.activity().firstSeen().minus(Duration.ofHours(2)));
+        // and the registry lists the cohort with its state, without a read of its members
+        Map<CohortRef, CohortState> registered = new HashMap<>();
+        cohorts().forEachCohort(registered::put);
+        assertThat(registered).containsKey(cohort("c-rec"));
+        assertThat(registered.get(cohort("c-rec")).activity().syncs()).isEqualTo(2);
+    }
+
+    @Test
+    void aCohortStoredBeforeSyncRecords_getsItsFirstRecordAndARegistryEntry_onItsNextCall() {
+        // given a cohort item as an earlier version wrote it: no record, not registered
+        assertThat(cohorts().create(cohort("c-old"), CohortState.first(NAME))).isTrue();
+        assertThat(cohorts().load(cohort("c-old")).orElseThrow().activity()).isNull();
+        // when Mixpanel calls
+        assertSuccess(post(Exports.add("c-old", NAME, Exports.users("q", 0, 1))), "add_members");
+        // then
+        assertThat(cohorts().load(cohort("c-old")).orElseThrow().activity().syncs()).isEqualTo(1);
+        Map<CohortRef, CohortState> registered = new HashMap<>();
+        cohorts().forEachCohort(registered::put);
+        assertThat(registered).containsKey(cohort("c-old"));
+    }
+
+    @Test
+    void anExportForARetiredCohort_isAccepted_andUnretiresIt_withAWarningAndAMetric() {
+        // given a cohort with two members, retired as the retire command leaves it
+        CohortRef ref = cohort("c-ret");
+        assertSuccess(post(Exports.add("c-ret", NAME, Exports.users("t", 0, 2))), "add_members");
+        DynamoCohortStore store = cohorts();
+        CohortState before = store.load(ref).orElseThrow();
+        assertThat(store.completeSession(ref, before,
+                new SessionKey(ref, CohortState.RETIRE_SESSION_PREFIX + "20261201T000000.000Z-s1"), 0)).isTrue();
+        Instant retiredAt = Instant.parse("2026-12-01T00:05:00Z");
+        assertThat(store.finishRetirement(ref, before.epoch() + 1, before.activity().syncs(), retiredAt)).isTrue();
+        assertThat(store.load(ref).orElseThrow().retiredAt()).isEqualTo(retiredAt);
+        drain();
+
+        // when Mixpanel exports it again (its export was switched back on)
+        assertSuccess(post(Exports.add("c-ret", NAME, Exports.users("t", 2, 1))), "add_members");
+
+        // then the call was synced as any other, the cohort is no longer retired, and it says so
+        assertThat(drain()).singleElement().satisfies(d -> assertThat(d.member()).isTrue());
+        CohortState after = store.load(ref).orElseThrow();
+        assertThat(after.retiredAt()).isNull();
+        assertThat(after.activity().syncs()).isEqualTo(2);
+        assertThat(logLines(captured.toString(StandardCharsets.UTF_8))).anySatisfy(l -> {
+            assertThat(l.path("level").asText()).isEqualTo("WARN");
+            assertThat(l.path("message").asText()).isEqualTo("retired cohort synced again: accepted, no longer retired");
+            assertThat(l.path("cohortId").asText()).isEqualTo("c-ret");
+            assertThat(l.path("retiredAt").asText()).isEqualTo(retiredAt.toString());
+        });
+        assertThat(lastWebhookMetrics().path("RetiredCohortSynced").asInt()).isEqualTo(1);
+        // and the next call is an ordinary one again
+        assertSuccess(post(Exports.add("c-ret", NAME, Exports.users("t", 3, 1))), "add_members");
+        assertThat(lastWebhookMetrics().path("RetiredCohortSynced").asInt()).isZero();
+    }
+
+    @Test
+    void anExportWhileARetirementRuns_isAccepted_marksTheUsersItLists_andStopsTheCohortBeingMarkedRetired() {
+        // given a cohort whose retirement has started
+        CohortRef ref = cohort("c-ring");
+        assertSuccess(post(Exports.add("c-ring", NAME, Exports.users("g", 0, 2))), "add_members");
+        DynamoCohortStore store = cohorts();
+        CohortState before = store.load(ref).orElseThrow();
+        assertThat(store.completeSession(ref, before,
+                new SessionKey(ref, CohortState.RETIRE_SESSION_PREFIX + "20261201T000000.000Z-s1"), 0)).isTrue();
+        drain();
+
+        // when Mixpanel lists one of its members
+        assertSuccess(post(Exports.add("c-ring", NAME, Exports.users("g", 0, 1))), "add_members");
+
+        // then that member carries the retirement's epoch (the exit write spares it), the call is logged, and the
+        // retirement can no longer mark the cohort retired
+        assertThat(table("c-ring").get(Exports.users("g", 0, 1).get(0)).listedEpoch()).isEqualTo(before.epoch() + 1);
+        assertThat(table("c-ring").get(Exports.users("g", 1, 1).get(0)).listedEpoch()).isLessThan(before.epoch() + 1);
+        assertThat(logLines(captured.toString(StandardCharsets.UTF_8))).anySatisfy(l -> assertThat(
+                l.path("message").asText()).startsWith("export while the cohort is being retired"));
+        assertThat(lastWebhookMetrics().path("RetiredCohortSynced").asInt()).isEqualTo(1);
+        assertThat(store.finishRetirement(ref, before.epoch() + 1, before.activity().syncs(), Instant.now())).isFalse();
+        assertThat(store.load(ref).orElseThrow().retiredAt()).isNull();
+    }
+
+    private DynamoCohortStore cohorts() {
+        return new DynamoCohortStore(stack.dynamo, stack.tableName, Duration.ofHours(72), Clock.systemUTC());
+    }
+
+    /** Moves the cohort's sync record (first and last call) back by {@code by}, as if time had passed. */
+    private void backdateSync(String cohortId, Duration by) {
+        CohortState s = cohorts().load(cohort(cohortId)).orElseThrow();
+        stack.dynamo.updateItem(u -> u.tableName(stack.tableName)
+                .key(Map.of(Keys.PK, AttributeValue.fromS(Keys.cohortPk(cohort(cohortId))),
+                        Keys.SK, AttributeValue.fromS("META")))
+                .updateExpression("SET ls = :ls, fs = :fs")
+                .expressionAttributeValues(Map.of(
+                        ":ls", AttributeValue.fromN(Long.toString(s.activity().lastSync().minus(by).toEpochMilli())),
+                        ":fs", AttributeValue.fromN(Long.toString(s.activity().firstSeen().minus(by).toEpochMilli())))));
     }
 }

@@ -25,6 +25,7 @@ import io.cohortsync.segment.SegmentResponse;
 import io.cohortsync.segment.SegmentTransport;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -173,6 +174,17 @@ public final class FaultyPorts {
             @Override
             public void finishMigration(CohortRef cohort) {
                 faults.run("cohorts.finishMigration", DYNAMODB, () -> real.finishMigration(cohort));
+            }
+
+            @Override
+            public void recordSync(CohortRef cohort, CohortState read, Instant at, String action) {
+                faults.run("cohorts.recordSync", DYNAMODB, () -> real.recordSync(cohort, read, at, action));
+            }
+
+            @Override
+            public boolean finishRetirement(CohortRef cohort, long epoch, long syncsAtStart, Instant at) {
+                return faults.call("cohorts.finishRetirement", DYNAMODB,
+                        () -> real.finishRetirement(cohort, epoch, syncsAtStart, at));
             }
         };
     }
