@@ -52,7 +52,12 @@ public final class PrimingAws implements SdkHttpClient {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A function's answers to the calls its priming requests make; {@code null}: the default answer. */
+    /**
+     * A function's answers to the calls its priming requests make; {@code null}: the default answer. An answer with
+     * a {@code __type} is an error, sent as the service sends one (HTTP 400, the AWS JSON protocol's error body), so
+     * the SDK's error path (unmarshalling, retry decision, the modelled exception) is primed too: see
+     * {@link #conditionalCheckFailed()}.
+     */
     @FunctionalInterface
     public interface Scenario {
         JsonNode answer(String operation, JsonNode request);
@@ -92,13 +97,14 @@ public final class PrimingAws implements SdkHttpClient {
         }
         calls.computeIfAbsent(operation, k -> new AtomicInteger()).incrementAndGet();
         byte[] answer = answer(operation, target.startsWith("DynamoDB_"), body);
+        int status = isError(answer) ? 400 : 200;
         return new ExecutableHttpRequest() {
             @Override
             public HttpExecuteResponse call() {
                 CRC32 crc = new CRC32();
                 crc.update(answer);
                 return HttpExecuteResponse.builder()
-                        .response(SdkHttpResponse.builder().statusCode(200)
+                        .response(SdkHttpResponse.builder().statusCode(status)
                                 .putHeader("Content-Type", "application/x-amz-json-1.0")
                                 .putHeader("Content-Length", Integer.toString(answer.length))
                                 .putHeader("x-amz-crc32", Long.toString(crc.getValue()))
@@ -118,7 +124,7 @@ public final class PrimingAws implements SdkHttpClient {
             JsonNode request = JSON.readTree(body);
             JsonNode answer = scenario == null ? null : scenario.answer(operation, request);
             JsonNode response = answer != null ? answer : defaultAnswer(operation, request);
-            if (dynamoDb && response instanceof ObjectNode o && !o.has("ConsumedCapacity")) {
+            if (dynamoDb && response instanceof ObjectNode o && !o.has("ConsumedCapacity") && !o.has("__type")) {
                 consumedCapacity(operation, request, o);
             }
             return JSON.writeValueAsBytes(response);
@@ -153,6 +159,21 @@ public final class PrimingAws implements SdkHttpClient {
             }
         }
         return response;
+    }
+
+    /** DynamoDB's answer to a write whose condition failed (the error every conditional write may meet). */
+    public static ObjectNode conditionalCheckFailed() {
+        return JSON.createObjectNode()
+                .put("__type", "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException")
+                .put("message", "The conditional request failed");
+    }
+
+    private static boolean isError(byte[] answer) {
+        try {
+            return JSON.readTree(answer).has("__type");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

@@ -50,6 +50,8 @@ class SenderPrimingTest {
         // Membership read, the ahead delta re-queued, the poison message dead-lettered, the write key read.
         assertThat(report.awsCalls()).containsKeys("BatchGetItem", "SendMessageBatch", "GetSecretValue");
         assertThat(report.awsCalls().get("SendMessageBatch")).isEqualTo(2); // the re-queue, the dead letter
+        // The history update, answered with a failed condition: the SDK's error path is primed too.
+        assertThat(report.awsCalls()).containsKey("UpdateItem");
         assertThat(tripwire.connections()).as("connections made while priming").isZero();
     }
 }
