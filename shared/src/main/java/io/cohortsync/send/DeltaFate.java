@@ -32,6 +32,13 @@ public sealed interface DeltaFate {
         }
     }
 
+    /**
+     * Current, but the settings make no Segment message of it: a rename's re-announcement when
+     * {@code SEGMENT_CALLS=track} (membership did not change, so no Audience event; no identify is sent).
+     */
+    record NothingToSend() implements DeltaFate {
+    }
+
     /** Ahead of the table: durably back on the queue, delayed, for another look. */
     record Requeued() implements DeltaFate {
     }
@@ -60,13 +67,14 @@ public sealed interface DeltaFate {
 
     /**
      * The acknowledgement rule (promise 5, nothing silently lost): a record may be acknowledged on a
-     * delta's account only when the delta was sent, would be sent (dry run), is obsolete, is back on
-     * the queue, or is safely in the DLQ. A {@link Rejected} one is not: only its dead letter makes it so.
+     * delta's account only when the delta was sent, would be sent (dry run), has nothing to send, is obsolete,
+     * is back on the queue, or is safely in the DLQ. A {@link Rejected} one is not: only its dead letter makes it so.
      */
     static boolean acknowledges(DeltaFate fate) {
         return switch (fate) {
             case Sent s -> true;
             case WouldSend w -> true;
+            case NothingToSend n -> true;
             case Dropped d -> true;
             case Requeued r -> true;
             case DeadLettered d -> true;

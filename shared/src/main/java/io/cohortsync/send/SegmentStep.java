@@ -82,8 +82,17 @@ final class SegmentStep {
         for (Delta d : clears) {
             clearing.addAll(add(d, messages(d, true), byMessageId, messageIdsOf, encoded, tracks));
         }
+        Map<Delta, DeltaFate> fates = new LinkedHashMap<>();
+        Set<Delta> clearSet = new HashSet<>(clears);
+        // A delta these settings make no message of is done: a rename's re-announcement under SEGMENT_CALLS=track
+        // (no Audience event for a rename), or a stale one whose old-name false is an identify that mode never sends.
+        messageIdsOf.forEach((d, ids) -> {
+            if (ids.isEmpty()) {
+                fates.put(d, clearSet.contains(d) ? new DeltaFate.Dropped(Verdict.STALE) : new DeltaFate.NothingToSend());
+            }
+        });
         if (encoded.isEmpty()) {
-            return new Delivered(List.of(), null, Map.of());
+            return new Delivered(List.of(), null, fates);
         }
         // Dry run: everything up to Segment happened (state checked, messages built and sized); nothing is sent.
         DeliveryReport report = settings.dryRun() ? null : deliveries.apply(connection).deliver(encoded, deadline,
@@ -91,10 +100,12 @@ final class SegmentStep {
         List<SentMessage> messages = new ArrayList<>();
         byMessageId.forEach((id, deltas) -> messages.add(new SentMessage(id, clearing.contains(id), deltas,
                 report == null ? null : report.outcomes().get(id), tracks.contains(id))));
-        Set<Delta> clearSet = new HashSet<>(clears);
-        Map<Delta, DeltaFate> fates = new LinkedHashMap<>();
-        messageIdsOf.forEach((d, ids) -> fates.put(d, report == null ? new DeltaFate.WouldSend()
-                : fate(d, ids.stream().map(report.outcomes()::get).toList(), clearSet.contains(d))));
+        messageIdsOf.forEach((d, ids) -> {
+            if (!ids.isEmpty()) {
+                fates.put(d, report == null ? new DeltaFate.WouldSend()
+                        : fate(d, ids.stream().map(report.outcomes()::get).toList(), clearSet.contains(d)));
+            }
+        });
         return new Delivered(messages, report, fates);
     }
 

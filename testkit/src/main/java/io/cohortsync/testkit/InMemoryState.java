@@ -738,12 +738,19 @@ public final class InMemoryState {
             }
         }
 
-        /** Each accepted message's userId → its traits, the last message winning (what a profile ends with). */
+        /**
+         * Each accepted identify's userId (or anonymousId) → its traits, the last message winning (what a profile
+         * ends with). Track events set no traits and are left out.
+         */
         public Map<String, Map<String, Object>> profiles() {
             Map<String, Map<String, Object>> profiles = new LinkedHashMap<>();
             synchronized (InMemoryState.this) {
                 for (JsonNode m : accepted) {
-                    Map<String, Object> traits = profiles.computeIfAbsent(m.get("userId").asText(),
+                    if (!m.has("traits")) {
+                        continue;
+                    }
+                    String who = m.hasNonNull("userId") ? m.get("userId").asText() : m.path("anonymousId").asText();
+                    Map<String, Object> traits = profiles.computeIfAbsent(who,
                             k -> new LinkedHashMap<>());
                     m.get("traits").properties().forEach(t -> traits.put(t.getKey(),
                             t.getValue().isBoolean() ? t.getValue().asBoolean() : t.getValue().asText()));

@@ -1,5 +1,7 @@
 package io.cohortsync.send;
 
+import io.cohortsync.segment.SegmentCalls;
+
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.CohortState;
@@ -42,6 +44,7 @@ class SenderCoreTest {
     /** Runs during every wait before a Segment retry (a newer change landing meanwhile). */
     private Consumer<Duration> duringWait = d -> { };
     private boolean dryRun;
+    private SegmentCalls calls = SegmentCalls.IDENTIFY;
 
     private SenderCore core() {
         WriteKeySource key = new WriteKeySource() {
@@ -59,7 +62,7 @@ class SenderCoreTest {
             clock.advance(d);
             duringWait.accept(d);
         }, () -> new SplittableRandom(7));
-        return new SenderCore(new SendSettings(PREFIX, null, NEVER_AFTER, AHEAD_DELAY, dryRun), state.members,
+        return new SenderCore(new SendSettings(PREFIX, null, NEVER_AFTER, AHEAD_DELAY, dryRun, calls), state.members,
                 state.cohorts, state.deltas, state.deadLetters, connection -> delivery, clock);
     }
 
@@ -164,6 +167,38 @@ class SenderCoreTest {
         assertThat(o.failedMessageIds()).isEmpty();
         assertThat(o.duplicates()).isEqualTo(1);
         assertThat(state.segment.accepted).hasSize(1);
+    }
+
+    // --- SEGMENT_CALLS ---
+
+    @Test
+    void identifyAndTrack_aChangeIsTwoMessages_bothSent_andCountedApart() {
+        calls = SegmentCalls.IDENTIFY_AND_TRACK;
+
+        SendOutcome o = handle(record("m1", committed("u1", true, 1)));
+
+        assertThat(o.failedMessageIds()).isEmpty();
+        assertThat(o.sent()).isEqualTo(2);
+        assertThat(o.tracksSent()).isEqualTo(1);
+        assertThat(o.messages()).extracting(SentMessage::track).containsExactlyInAnyOrder(true, false);
+        assertThat(traits("u1")).containsEntry(PREFIX + "Power users", true);
+    }
+
+    @Test
+    void trackOnly_aRenamesReannouncement_makesNoMessage_andIsAcknowledged() {
+        // A rename is no membership change: no Audience event, and track-only mode sends no identify.
+        calls = SegmentCalls.TRACK;
+        state.cohorts.create(COHORT, CohortState.first("Old name").renamed("Power users"));
+        store("u1", new Membership(true, 1));
+        Delta reannounced = new Delta(COHORT, "Power users", "u1", true, 1, clock.instant(), null, "Old name", null,
+                null, false, true);
+
+        SendOutcome o = handle(record("m1", reannounced));
+
+        assertThat(o.failedMessageIds()).as("acknowledged, not brought back forever").isEmpty();
+        assertThat(o.messages()).isEmpty();
+        assertThat(o.sent()).isZero();
+        assertThat(state.segment.profiles()).isEmpty();
     }
 
     @Test
