@@ -1,7 +1,6 @@
 package io.cohortsync.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import io.cohortsync.domain.Change;
 import io.cohortsync.domain.CohortRef;
 import io.cohortsync.domain.CohortState;

@@ -1,9 +1,6 @@
 package io.cohortsync.reconciler;
 
 import io.cohortsync.domain.DependencyUnavailableException;
-
-import io.cohortsync.reconcile.SilenceCheck;
-
 import io.cohortsync.domain.HistoryEntry;
 import io.cohortsync.domain.ReconcileJob;
 import io.cohortsync.domain.ReconcileStore;
@@ -11,6 +8,7 @@ import io.cohortsync.domain.SyncHistory;
 import io.cohortsync.observability.JsonLog;
 import io.cohortsync.observability.Metrics;
 import io.cohortsync.reconcile.JobOutcome;
+import io.cohortsync.reconcile.SilenceCheck;
 
 import java.time.Clock;
 import java.time.Duration;
