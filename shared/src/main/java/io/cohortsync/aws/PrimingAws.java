@@ -96,8 +96,14 @@ public final class PrimingAws implements SdkHttpClient {
             throw new UncheckedIOException(e);
         }
         calls.computeIfAbsent(operation, k -> new AtomicInteger()).incrementAndGet();
-        byte[] answer = answer(operation, target.startsWith("DynamoDB_"), body);
-        int status = isError(answer) ? 400 : 200;
+        JsonNode response = answer(operation, target.startsWith("DynamoDB_"), body);
+        int status = response.has("__type") ? 400 : 200;
+        byte[] answer;
+        try {
+            answer = JSON.writeValueAsBytes(response);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         return new ExecutableHttpRequest() {
             @Override
             public HttpExecuteResponse call() {
@@ -119,7 +125,7 @@ public final class PrimingAws implements SdkHttpClient {
         };
     }
 
-    private byte[] answer(String operation, boolean dynamoDb, byte[] body) {
+    private JsonNode answer(String operation, boolean dynamoDb, byte[] body) {
         try {
             JsonNode request = JSON.readTree(body);
             JsonNode answer = scenario == null ? null : scenario.answer(operation, request);
@@ -127,7 +133,7 @@ public final class PrimingAws implements SdkHttpClient {
             if (dynamoDb && response instanceof ObjectNode o && !o.has("ConsumedCapacity") && !o.has("__type")) {
                 consumedCapacity(operation, request, o);
             }
-            return JSON.writeValueAsBytes(response);
+            return response;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -166,14 +172,6 @@ public final class PrimingAws implements SdkHttpClient {
         return JSON.createObjectNode()
                 .put("__type", "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException")
                 .put("message", "The conditional request failed");
-    }
-
-    private static boolean isError(byte[] answer) {
-        try {
-            return JSON.readTree(answer).has("__type");
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /**

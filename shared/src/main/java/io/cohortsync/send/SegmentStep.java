@@ -30,11 +30,14 @@ final class SegmentStep {
     private final Function<String, SegmentDelivery> deliveries;
     private final TableCheck table;
     private final SendSettings settings;
+    /** How a delta becomes messages under the settings: built once, not per delta. */
+    private final SegmentMessages build;
 
     SegmentStep(Function<String, SegmentDelivery> deliveries, TableCheck table, SendSettings settings) {
         this.deliveries = deliveries;
         this.table = table;
         this.settings = settings;
+        this.build = settings.messages();
     }
 
     /**
@@ -115,7 +118,6 @@ final class SegmentStep {
      * sender builds messages.
      */
     private List<SegmentMessage> messages(Delta d, boolean clearing) {
-        SegmentMessages build = settings.messages();
         return clearing ? build.clearing(d) : build.of(d);
     }
 
